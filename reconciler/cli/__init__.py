@@ -1,0 +1,1 @@
+"""See reconciler/__init__.py for what this layer may import."""
