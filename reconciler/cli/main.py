@@ -1,4 +1,5 @@
-"""The `edgeops` command: one typer application, each command group in its own module."""
+"""The `edgeops` command: one typer application; each command group lives in its own module and is added by
+`_register` (a module exposes `register(app)`)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    # Command modules register themselves on `app`; importing them here keeps start-up explicit.
+    # One line per command module, imported here so start-up stays explicit and cheap.
     pass
 
 
+_register()
+
+
 def main() -> None:
-    _register()
     app()
