@@ -1,0 +1,58 @@
+"""`fleet/fleet.yaml`: the fleet-wide document (kind Fleet)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from reconciler.core.spec.base import (
+    Duration,
+    MaintenanceWindow,
+    Metadata,
+    Name,
+    Percent,
+    PositiveMs,
+    StrictModel,
+)
+
+
+class GitSource(StrictModel):
+    url: str = Field(min_length=1, description="clone URL of this repository (https, ssh or a local path)")
+    branch: str = Field(default="main", min_length=1)
+
+
+class ReconcileSettings(StrictModel):
+    interval: Duration = timedelta(seconds=30)
+    concurrency: int = Field(default=4, ge=1, le=256, description="zones reconciled at once")
+
+
+class Region(StrictModel):
+    name: Name
+    registry: str = Field(min_length=1, description="OCI registry (host[:port]/path) the edge pulls models from")
+    nats_hub: str = Field(min_length=1, description="leafnode URL of the region's NATS hub, e.g. nats-leaf://hub:7422")
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+
+
+class SloTargets(StrictModel):
+    p95_latency_ms: PositiveMs
+    error_rate_percent: Percent
+
+
+class FleetSpecBody(StrictModel):
+    git: GitSource
+    regions: tuple[Region, ...] = Field(min_length=1)
+    slo: SloTargets
+    default_canary_policy: Name
+    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
+
+
+class Fleet(StrictModel):
+    api_version: Literal["edgeops.io/v1alpha1"]
+    kind: Literal["Fleet"]
+    metadata: Metadata
+    spec: FleetSpecBody
+
+    def region(self, name: str) -> Region | None:
+        return next((r for r in self.spec.regions if r.name == name), None)

@@ -1,0 +1,33 @@
+"""The whole desired state of a fleet at one revision: what `load` produces and `render` consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.core.spec.fleet import Fleet, Region
+from reconciler.core.spec.model import Model
+from reconciler.core.spec.policy import CanaryPolicy
+from reconciler.core.spec.zone import ModelAssignment, Zone
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    fleet: Fleet
+    policies: dict[str, CanaryPolicy] = field(default_factory=dict)
+    zones: tuple[Zone, ...] = ()
+    models: dict[str, Model] = field(default_factory=dict)
+
+    def region(self, name: str) -> Region | None:
+        return self.fleet.region(name)
+
+    def zones_in(self, region: str) -> tuple[Zone, ...]:
+        return tuple(z for z in self.zones if z.spec.region == region)
+
+    def zone(self, name: str) -> Zone | None:
+        return next((z for z in self.zones if z.name == name), None)
+
+    def policy_for(self, assignment: ModelAssignment) -> CanaryPolicy | None:
+        if assignment.canary is None:
+            return None
+        name = assignment.canary.policy or self.fleet.spec.default_canary_policy
+        return self.policies.get(name)
