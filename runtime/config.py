@@ -1,0 +1,261 @@
+"""The runtime configuration: the contract between the reconciler (which renders it into a ConfigMap as
+`runtime.json`) and `edgeops serve` (which reads it).
+
+Every model is strict (no coercion: `"1"` is not an int), frozen and rejects unknown fields, so a renderer
+bug fails loudly at start instead of serving with a half-understood config. Load it from JSON with
+`RuntimeConfig.model_validate_json` / `load_runtime_config` (JSON input gives enums from their string
+values and tuples from arrays); render it with `config.model_dump_json()`.
+
+Credentials are referenced by the name of an environment variable, never carried inline.
+
+    RuntimeConfig
+    ├── zone, region, metrics_port, model_dir, feature_store, otel_service_name
+    ├── nats: NatsConnection {url, token_env | creds_file_env}
+    └── models: [ModelDeployment]
+        ├── name, version, track (stable | canary | shadow)
+        ├── artifact {ref, digest, local_path?}
+        ├── subjects {stream, input, durable, result, shadow, dead_letter}
+        ├── window {key, size, features: [{name, op, field?}]}
+        ├── batching {max_batch_size, max_latency_ms}
+        ├── providers (preference, e.g. [tensorrt, cuda, cpu])
+        ├── mqtt? {url, topic, client_id, username_env?, password_env?}
+        ├── synthetic? {rate_per_s, real_fraction}
+        └── pull {interval_s, window? {start, end}}
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
+_SUBJECT = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+|\.\*|\.>)*$"
+_JS_NAME = r"^[A-Za-z0-9_\-]+$"
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+Name = Annotated[str, Field(pattern=_NAME)]
+EnvVarName = Annotated[str, Field(pattern=_ENV_VAR)]
+Subject = Annotated[str, Field(pattern=_SUBJECT, max_length=255)]
+Token = Annotated[str, Field(pattern=_JS_NAME, max_length=255)]
+FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class Track(StrEnum):
+    STABLE = "stable"
+    CANARY = "canary"
+    SHADOW = "shadow"
+
+
+class ExecutionProvider(StrEnum):
+    """Preference names; `runtime.session` maps them onto onnxruntime's provider names."""
+
+    TENSORRT = "tensorrt"
+    CUDA = "cuda"
+    CPU = "cpu"
+
+
+class FeatureOp(StrEnum):
+    LAST = "last"
+    MEAN = "mean"
+    STD = "std"
+    MIN = "min"
+    MAX = "max"
+    SUM = "sum"
+    COUNT = "count"
+    DELTA = "delta"  # last minus previous; 0 with a single record
+    ZSCORE = "zscore"  # (last - mean) / std; 0 when std is 0
+
+
+class FeatureSpec(_Strict):
+    name: FieldName
+    op: FeatureOp
+    field: FieldName | None = None
+
+    @model_validator(mode="after")
+    def _field_matches_op(self) -> Self:
+        if self.op is FeatureOp.COUNT and self.field is not None:
+            raise ValueError(f"feature {self.name!r}: op 'count' takes no field")
+        if self.op is not FeatureOp.COUNT and self.field is None:
+            raise ValueError(f"feature {self.name!r}: op {self.op.value!r} needs a field")
+        return self
+
+
+class WindowSpec(_Strict):
+    """The sliding window: the last `size` records per `key`, turned into a float32 vector of `features`."""
+
+    key: FieldName
+    size: int = Field(ge=1, le=4096)
+    features: tuple[FeatureSpec, ...] = Field(min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def _unique_feature_names(self) -> Self:
+        names = [f.name for f in self.features]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"window features: duplicate names {duplicates}")
+        if self.key in self.fields:
+            raise ValueError(f"window key {self.key!r} is also a numeric feature field")
+        return self
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The distinct record fields the features read, in first-use order (the stored columns)."""
+        seen: dict[str, None] = {}
+        for feature in self.features:
+            if feature.field is not None:
+                seen.setdefault(feature.field, None)
+        return tuple(seen)
+
+
+class ArtifactRef(_Strict):
+    """`digest` is the sha256 of the ONNX file itself (its OCI layer digest); the runtime checks it."""
+
+    ref: str = Field(min_length=1, max_length=512)
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    local_path: str | None = None
+
+    def path_in(self, model_dir: Path) -> Path:
+        """Where the puller leaves the file: `local_path` when given, else `<model_dir>/<hex>.onnx`."""
+        if self.local_path is not None:
+            return Path(self.local_path)
+        return model_dir / f"{self.digest.removeprefix('sha256:')}.onnx"
+
+
+class Subjects(_Strict):
+    stream: Token
+    input: Subject
+    durable: Token
+    result: Subject
+    shadow: Subject
+    dead_letter: Subject
+
+
+class Batching(_Strict):
+    """Adaptive micro-batching: take whatever is waiting, at most `max_batch_size`, and never hold the first
+    message of a batch longer than `max_latency_ms` waiting for more."""
+
+    max_batch_size: int = Field(default=64, ge=1, le=4096)
+    max_latency_ms: float = Field(default=1.0, ge=0.0, le=1000.0)
+
+
+class MqttSource(_Strict):
+    """An MQTT 5 subscription (QoS 2, persistent session) feeding the same pipeline."""
+
+    url: str = Field(pattern=r"^mqtts?://[^/\s]+(:\d+)?/?$")
+    topic: str = Field(min_length=1, max_length=1024)
+    client_id: str = Field(min_length=1, max_length=128)
+    username_env: EnvVarName | None = None
+    password_env: EnvVarName | None = None
+
+
+class SyntheticTraffic(_Strict):
+    """Canary pre-analysis: a blend of recent real records replayed from the feature store (`real_fraction`)
+    and generated ones, at `rate_per_s`; results go only to the shadow subject."""
+
+    rate_per_s: float = Field(gt=0.0, le=100_000.0)
+    real_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+    seed: int = 0
+
+
+class PullWindow(_Strict):
+    """UTC maintenance window `start` to `end` (HH:MM); `end` before `start` wraps past midnight."""
+
+    start: str = Field(pattern=_HHMM)
+    end: str = Field(pattern=_HHMM)
+
+
+class PullSchedule(_Strict):
+    interval_s: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    window: PullWindow | None = None
+
+
+class ModelDeployment(_Strict):
+    name: Name
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+    track: Track
+    artifact: ArtifactRef
+    subjects: Subjects
+    window: WindowSpec
+    batching: Batching = Batching()
+    providers: tuple[ExecutionProvider, ...] = Field(
+        default=(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU), min_length=1
+    )
+    max_payload_bytes: int = Field(default=65536, ge=64, le=8 * 1024 * 1024)
+    mqtt: MqttSource | None = None
+    synthetic: SyntheticTraffic | None = None
+    pull: PullSchedule = PullSchedule()
+
+    @property
+    def deployment_id(self) -> str:
+        """Stable per model and track: keys windows, result ids and metric series."""
+        return f"{self.name}.{self.track.value}"
+
+
+class NatsConnection(_Strict):
+    url: str = Field(pattern=r"^(nats|tls)://[^\s]+$")
+    token_env: EnvVarName | None = None
+    creds_file_env: EnvVarName | None = None
+    name: str = "edgeops-runtime"
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> Self:
+        if self.token_env is not None and self.creds_file_env is not None:
+            raise ValueError("nats: give token_env or creds_file_env, not both")
+        return self
+
+
+class FeatureStoreConfig(_Strict):
+    path: str = "/var/lib/edgeops/features.duckdb"
+    flush_interval_ms: int = Field(default=200, ge=10, le=60_000)
+    max_keys: int = Field(default=100_000, ge=1, le=50_000_000)
+
+
+class RuntimeConfig(_Strict):
+    zone: Name
+    region: Name
+    nats: NatsConnection
+    models: tuple[ModelDeployment, ...] = Field(min_length=1)
+    metrics_port: int = Field(default=9464, ge=0, le=65535)  # 0: pick a free port (tests)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped by Prometheus from outside the pod
+    model_dir: str = "/var/lib/edgeops/models"
+    feature_store: FeatureStoreConfig = FeatureStoreConfig()
+
+    @model_validator(mode="after")
+    def _unique_deployments(self) -> Self:
+        ids = [m.deployment_id for m in self.models]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"models: each name+track appears once, repeated: {duplicates}")
+        durables = [(m.subjects.stream, m.subjects.durable) for m in self.models]
+        if len(set(durables)) != len(durables):
+            raise ValueError("models: two deployments share one stream/durable consumer")
+        return self
+
+
+class ConfigError(ValueError):
+    """The file is missing, not JSON, or not a valid RuntimeConfig; the message names the path and field."""
+
+
+def load_runtime_config(path: Path) -> RuntimeConfig:
+    from pydantic import ValidationError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return RuntimeConfig.model_validate_json(text)
+    except ValidationError as exc:
+        lines = [f"{path}: invalid runtime config ({exc.error_count()} errors)"]
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "<root>"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
