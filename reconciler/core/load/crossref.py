@@ -1,0 +1,226 @@
+"""Rules that span documents: every reference resolves, names and clusters are unique, pinned versions are
+verified for the zone's hardware. Each problem points at the referring value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from reconciler.core.load.problems import Problem, Severity
+from reconciler.core.load.yamldoc import Path, YamlDocument
+from reconciler.core.spec import CanaryPolicy, Compat, Fleet, Model, Target, Zone
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[T]):
+    doc: YamlDocument
+    spec: T
+
+    def at(self, path: Path, code: str, message: str, severity: Severity = Severity.ERROR) -> Problem:
+        pos = self.doc.position(path)
+        return Problem(self.doc.path, pos.line, pos.column, code, message, severity)
+
+
+@dataclass
+class Documents:
+    """What the loader accumulated, for the cross-document rules."""
+
+    fleet: Loaded[Fleet] | None
+    policies: dict[str, Loaded[CanaryPolicy]]
+    zones: list[Loaded[Zone]]
+    models: dict[str, Loaded[Model]]
+    # Names whose document exists but failed to load: references to them are not reported again.
+    broken_policies: set[str] = field(default_factory=set)
+    broken_models: set[str] = field(default_factory=set)
+    broken_fleet: bool = False
+
+
+def _known(names: Iterable[str]) -> str:
+    listed = sorted(names)
+    return ", ".join(listed) if listed else "none"
+
+
+def check(docs: Documents) -> list[Problem]:
+    problems = list(_fleet_rules(docs))
+    problems += _zone_uniqueness(docs)
+    for zone in docs.zones:
+        problems += _zone_rules(docs, zone)
+    problems += _policy_rules(docs)
+    return problems
+
+
+def _fleet_rules(docs: Documents) -> Iterator[Problem]:
+    if docs.fleet is None:
+        return
+    spec = docs.fleet.spec.spec
+    seen: set[str] = set()
+    for i, region in enumerate(spec.regions):
+        if region.name in seen:
+            yield docs.fleet.at(
+                ("spec", "regions", i, "name"), "ref.duplicate-region", f"region {region.name!r} is defined twice"
+            )
+        seen.add(region.name)
+    default = spec.default_canary_policy
+    if default not in docs.policies and default not in docs.broken_policies:
+        yield docs.fleet.at(
+            ("spec", "defaultCanaryPolicy"),
+            "ref.unknown-policy",
+            f"default canary policy {default!r} is not defined in fleet/policies/ (defined: {_known(docs.policies)})",
+        )
+
+
+def _zone_uniqueness(docs: Documents) -> Iterator[Problem]:
+    names: dict[str, Loaded[Zone]] = {}
+    clusters: dict[str, Loaded[Zone]] = {}
+    domains: dict[tuple[str, str], Loaded[Zone]] = {}
+    for zone in docs.zones:
+        spec = zone.spec
+        if (first := names.get(spec.name)) is not None:
+            yield zone.at(
+                ("metadata", "name"), "ref.duplicate-zone", f"zone {spec.name!r} is also defined in {first.doc.path}"
+            )
+        names.setdefault(spec.name, zone)
+        key = spec.spec.cluster.key()
+        if (first := clusters.get(key)) is not None:
+            yield zone.at(
+                ("spec", "cluster"),
+                "ref.duplicate-cluster",
+                f"zone {spec.name!r} uses the same cluster as zone {first.spec.name!r} ({first.doc.path})",
+            )
+        clusters.setdefault(key, zone)
+        domain = (spec.spec.region, spec.spec.nats.domain)
+        if (first := domains.get(domain)) is not None:
+            yield zone.at(
+                ("spec", "nats", "domain"),
+                "ref.duplicate-nats-domain",
+                f"JetStream domain {domain[1]!r} is already used by zone {first.spec.name!r} in region {domain[0]!r}",
+            )
+        domains.setdefault(domain, zone)
+
+
+def _zone_rules(docs: Documents, zone: Loaded[Zone]) -> Iterator[Problem]:
+    spec = zone.spec.spec
+    if docs.fleet is not None and docs.fleet.spec.region(spec.region) is None:
+        regions = [r.name for r in docs.fleet.spec.spec.regions]
+        yield zone.at(
+            ("spec", "region"),
+            "ref.unknown-region",
+            f"region {spec.region!r} is not defined in fleet/fleet.yaml (defined: {_known(regions)})",
+        )
+    pools = {p.name for p in spec.node_pools}
+    seen_models: set[str] = set()
+    target = spec.hardware.target
+    for i, assignment in enumerate(spec.models):
+        here: Path = ("spec", "models", i)
+        if assignment.model in seen_models:
+            yield zone.at(
+                (*here, "model"),
+                "ref.duplicate-assignment",
+                f"model {assignment.model!r} is assigned twice in this zone",
+            )
+        seen_models.add(assignment.model)
+        if assignment.node_pool is not None and assignment.node_pool not in pools:
+            yield zone.at(
+                (*here, "nodePool"),
+                "ref.unknown-node-pool",
+                f"node pool {assignment.node_pool!r} is not declared in spec.nodePools (declared: {_known(pools)})",
+            )
+        canary = assignment.canary
+        if (
+            canary is not None
+            and canary.policy is not None
+            and canary.policy not in docs.policies
+            and canary.policy not in docs.broken_policies
+        ):
+            yield zone.at(
+                (*here, "canary", "policy"),
+                "ref.unknown-policy",
+                f"canary policy {canary.policy!r} is not defined in fleet/policies/ (defined: {_known(docs.policies)})",
+            )
+        model = docs.models.get(assignment.model)
+        if model is None:
+            if assignment.model not in docs.broken_models:
+                yield zone.at(
+                    (*here, "model"),
+                    "ref.unknown-model",
+                    f"model {assignment.model!r} has no models/{assignment.model}/model.yaml (defined: {_known(docs.models)})",
+                )
+            continue
+        pinned = [((*here, "version"), assignment.version)]
+        if canary is not None:
+            pinned.append(((*here, "canary", "version"), canary.version))
+        for path, version in pinned:
+            release = model.spec.spec.version(version)
+            if release is None:
+                listed = [v.version for v in model.spec.spec.versions]
+                yield zone.at(
+                    path,
+                    "ref.unknown-version",
+                    f"model {assignment.model!r} has no version {version} (listed: {_known(listed)})",
+                )
+                continue
+            yield from _compat(
+                zone, path, assignment.model, release.compat, target, placeholder=release.artifact.placeholder
+            )
+
+
+def _compat(
+    zone: Loaded[Zone], path: Path, model: str, compat: Compat, target: Target, *, placeholder: bool
+) -> Iterator[Problem]:
+    hardware = zone.spec.spec.hardware
+    result = compat.for_target(target)
+    if result.result == "pass":
+        return
+    if placeholder:
+        yield zone.at(
+            path,
+            "ref.placeholder-artifact",
+            f"{model} at this version is a placeholder artifact (not built yet): compat {target} is unverified and it cannot be deployed",
+            Severity.WARNING,
+        )
+        return
+    where = f"{model} at this version"
+    if hardware.target == "gpu" and hardware.fallback == "cpu":
+        if compat.cpu.result == "pass":
+            yield zone.at(
+                path,
+                "ref.compat-fallback",
+                f"{where} is not verified on GPU ({result.result}); it will be served by the CPU provider (hardware.fallback: cpu)",
+                Severity.WARNING,
+            )
+            return
+        yield zone.at(
+            path,
+            "ref.compat-not-passed",
+            f"{where} passes neither the gpu nor the cpu compatibility check this zone's hardware needs",
+        )
+        return
+    reason = f" ({result.reason})" if result.reason else ""
+    yield zone.at(
+        path,
+        "ref.compat-not-passed",
+        f"{where} has compat {target}: {result.result}{reason}; this zone ({hardware.arch}, accelerator {hardware.accelerator}, runtime {hardware.runtime}) needs {target}: pass",
+    )
+
+
+def _policy_rules(docs: Documents) -> Iterator[Problem]:
+    zone_names = {z.spec.name for z in docs.zones}
+    for policy in docs.policies.values():
+        seen: set[str] = set()
+        for w, wave in enumerate(policy.spec.spec.waves):
+            for z, name in enumerate(wave.zones):
+                path: Path = ("spec", "waves", w, "zones", z)
+                if name == "*":
+                    continue
+                if name not in zone_names:
+                    yield policy.at(
+                        path,
+                        "ref.unknown-zone",
+                        f"wave {wave.name!r} names zone {name!r}, which is not defined under zones/",
+                    )
+                if name in seen:
+                    yield policy.at(path, "ref.duplicate-wave-zone", f"zone {name!r} appears in more than one wave")
+                seen.add(name)
