@@ -1,0 +1,134 @@
+"""fraud-scoring: payment fraud score from the last 32 transactions of a card.
+
+Built from source: transactions are generated with a fixed seed (normal spending per card plus injected
+fraud bursts: rapid, large, often foreign), featurised with `runtime.features.replay` (exactly what serving
+computes), and a tiny MLP is trained and exported with `onnx.helper`. Building twice gives the same bytes.
+
+IO signature (opset 17, IR 8, producer edgeops-models 1):
+    input  features  float32 [batch, 9]
+    output score     float32 [batch, 1]   probability-like fraud score in (0, 1)
+
+Input record: {"card_id": str, "ts": float (unix s), "amount": float, "merchant_category": int,
+"country_mismatch": 0|1}. Window spec (model.yaml `window:`):
+
+    window:
+      key: card_id
+      size: 32
+      features:
+        - {name: amount, op: last, field: amount}
+        - {name: amount_mean, op: mean, field: amount}
+        - {name: amount_std, op: std, field: amount}
+        - {name: amount_zscore, op: zscore, field: amount}
+        - {name: amount_max, op: max, field: amount}
+        - {name: tx_count, op: count}
+        - {name: gap_s, op: delta, field: ts}
+        - {name: country_mismatch, op: last, field: country_mismatch}
+        - {name: mismatch_count, op: sum, field: country_mismatch}
+
+Run `python models/fraud-scoring/build.py out.onnx` to write the model, `--golden` to rewrite golden.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runtime.config import WindowSpec
+from runtime.features import replay
+from runtime.training import INPUT_NAME, OPSET, OUTPUT_NAME, Mlp, round_records, to_onnx, train_mlp
+
+NAME = "fraud-scoring"
+SEED = 20240611
+WINDOW = WindowSpec.model_validate(
+    {
+        "key": "card_id",
+        "size": 32,
+        "features": [
+            {"name": "amount", "op": "last", "field": "amount"},
+            {"name": "amount_mean", "op": "mean", "field": "amount"},
+            {"name": "amount_std", "op": "std", "field": "amount"},
+            {"name": "amount_zscore", "op": "zscore", "field": "amount"},
+            {"name": "amount_max", "op": "max", "field": "amount"},
+            {"name": "tx_count", "op": "count"},
+            {"name": "gap_s", "op": "delta", "field": "ts"},
+            {"name": "country_mismatch", "op": "last", "field": "country_mismatch"},
+            {"name": "mismatch_count", "op": "sum", "field": "country_mismatch"},
+        ],
+    },
+    strict=False,
+)
+
+
+def generate(seed: int, cards: int, tx_per_card: tuple[int, int]) -> tuple[list[dict[str, Any]], list[int]]:
+    """Transactions in per-card order and their fraud labels."""
+    rng = np.random.default_rng(seed)
+    records: list[dict[str, Any]] = []
+    labels: list[int] = []
+    for card in range(cards):
+        card_id = f"card-{seed % 1000:03d}-{card:05d}"
+        typical = float(rng.lognormal(3.5, 0.6))
+        ts = 1_700_000_000.0 + float(rng.uniform(0, 86_400))
+        count = int(rng.integers(*tx_per_card))
+        fraud_at = int(rng.integers(5, count)) if rng.random() < 0.3 else -1
+        fraud_len = int(rng.integers(3, 9))
+        for i in range(count):
+            fraud = fraud_at >= 0 and fraud_at <= i < fraud_at + fraud_len
+            if fraud:
+                ts += float(rng.uniform(15, 180))
+                amount = typical * float(rng.uniform(3, 12))
+                mismatch = int(rng.random() < 0.8)
+                category = int(rng.choice([5732, 5944, 6051, 7995]))
+            else:
+                ts += float(rng.exponential(6 * 3600))
+                amount = typical * float(rng.lognormal(0, 0.5))
+                mismatch = int(rng.random() < 0.03)
+                category = int(rng.choice([5411, 5812, 5541, 5999, 4111]))
+            records.append(
+                {"card_id": card_id, "ts": ts, "amount": amount, "merchant_category": category,
+                 "country_mismatch": mismatch}
+            )
+            labels.append(int(fraud))
+    return round_records(records), labels
+
+
+def train() -> Mlp:
+    records, labels = generate(SEED, cards=240, tx_per_card=(30, 70))
+    x = np.asarray(replay(WINDOW, records), dtype=np.float64)
+    return train_mlp(x, np.asarray(labels, dtype=np.float64), hidden=16, epochs=250, seed=SEED)
+
+
+def build_onnx() -> bytes:
+    return to_onnx(train(), graph_name=NAME, doc=f"{NAME}: fraud score over the last 32 transactions")
+
+
+def golden_vectors() -> dict[str, Any]:
+    """Records (replayed in order through the window), their feature vectors and expected scores."""
+    records, _ = generate(SEED + 1, cards=3, tx_per_card=(12, 20))
+    features = np.asarray(replay(WINDOW, records), dtype=np.float32)
+    scores = train().predict(features)
+    return {
+        "model": NAME,
+        "opset": OPSET,
+        "input": {"name": INPUT_NAME, "dtype": "float32", "shape": ["batch", len(WINDOW.features)]},
+        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", 1]},
+        "window": WINDOW.model_dump(mode="json"),
+        "records": records,
+        "features": features.tolist(),
+        "scores": scores.tolist(),
+        "tolerance": {"atol": 1e-5, "rtol": 1e-4},
+    }
+
+
+if __name__ == "__main__":
+    here = Path(__file__).parent
+    if "--golden" in sys.argv:
+        (here / "golden.json").write_text(json.dumps(golden_vectors(), indent=1) + "\n")
+    else:
+        blob = build_onnx()
+        Path(sys.argv[1] if len(sys.argv) > 1 else f"{NAME}.onnx").write_bytes(blob)
+        print("sha256:" + hashlib.sha256(blob).hexdigest())
