@@ -178,7 +178,7 @@ def _compat(
         yield zone.at(
             path,
             "ref.placeholder-artifact",
-            f"{model} at this version is a placeholder artifact (not built yet): compat {target} is unverified and it cannot be deployed",
+            f"{model} at this version is a placeholder artifact (not built yet): compat {target} is unverified until it is built and checked (edgeops model build / compat)",
             Severity.WARNING,
         )
         return

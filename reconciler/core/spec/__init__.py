@@ -4,14 +4,14 @@ Documents are Kubernetes-shaped (`apiVersion: edgeops.io/v1alpha1`, `kind`, `met
 camelCase. `FleetSpec` is the aggregate the loader returns.
 """
 
-from reconciler.core.spec.base import API_VERSION, MaintenanceWindow, Metadata, SecretRef
+from reconciler.core.spec.base import API_VERSION, MaintenanceWindow, Metadata, SecretRef, StrictModel
 from reconciler.core.spec.fleet import Fleet, Region, SloTargets
 from reconciler.core.spec.fleetspec import FleetSpec
 from reconciler.core.spec.model import Artifact, Compat, CompatResult, Feature, Model, ModelVersion, Window
 from reconciler.core.spec.policy import CanaryPolicy
 from reconciler.core.spec.zone import Canary, Hardware, ModelAssignment, Target, Zone
 
-KINDS = {"Fleet": Fleet, "CanaryPolicy": CanaryPolicy, "Zone": Zone, "Model": Model}
+KINDS: dict[str, type[StrictModel]] = {"Fleet": Fleet, "CanaryPolicy": CanaryPolicy, "Zone": Zone, "Model": Model}
 
 __all__ = [
     "API_VERSION",
@@ -33,6 +33,7 @@ __all__ = [
     "Region",
     "SecretRef",
     "SloTargets",
+    "StrictModel",
     "Target",
     "Window",
     "Zone",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -33,6 +33,16 @@ class StrictModel(BaseModel):
         alias_generator=lambda name: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name),
     )
 
+
+T = TypeVar("T")
+
+
+def _list_to_tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+# YAML lists, held as immutable tuples (strict mode alone would refuse a list for a tuple).
+Items = Annotated[tuple[T, ...], BeforeValidator(_list_to_tuple)]
 
 # DNS-1123 label: what Kubernetes accepts as a namespace / object name component.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -183,7 +193,7 @@ class MaintenanceWindow(StrictModel):
     """A weekly period in which rollouts may start. Rollbacks never wait for a window."""
 
     name: Name
-    days: tuple[Weekday, ...] = Field(min_length=1)
+    days: Items[Weekday] = Field(min_length=1)
     start: Annotated[str, AfterValidator(_hhmm)]
     duration: Duration
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"

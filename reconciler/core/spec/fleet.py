@@ -9,6 +9,7 @@ from pydantic import Field
 
 from reconciler.core.spec.base import (
     Duration,
+    Items,
     MaintenanceWindow,
     Metadata,
     Name,
@@ -42,10 +43,10 @@ class SloTargets(StrictModel):
 
 class FleetSpecBody(StrictModel):
     git: GitSource
-    regions: tuple[Region, ...] = Field(min_length=1)
+    regions: Items[Region] = Field(min_length=1)
     slo: SloTargets
     default_canary_policy: Name
-    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
+    maintenance_windows: Items[MaintenanceWindow] = ()
 
 
 class Fleet(StrictModel):

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from reconciler.core.spec.base import (
     Digest,
+    Items,
     Metadata,
     Percent,
     PositiveMs,
@@ -24,12 +25,12 @@ Dim = int | Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 class Tensor(StrictModel):
     name: str = Field(min_length=1)
     dtype: DType
-    shape: tuple[Dim, ...] = Field(description="-1 or a symbol (e.g. 'batch') for dynamic dimensions")
+    shape: Items[Dim] = Field(description="-1 or a symbol (e.g. 'batch') for dynamic dimensions")
 
 
 class Signature(StrictModel):
-    inputs: tuple[Tensor, ...] = Field(min_length=1)
-    outputs: tuple[Tensor, ...] = Field(min_length=1)
+    inputs: Items[Tensor] = Field(min_length=1)
+    outputs: Items[Tensor] = Field(min_length=1)
 
 
 FeatureOp = Literal["last", "mean", "std", "min", "max", "sum", "count", "delta", "zscore"]
@@ -52,7 +53,7 @@ class Window(StrictModel):
 
     key: str = Field(min_length=1)
     size: int = Field(ge=1, le=4096)
-    features: tuple[Feature, ...] = Field(min_length=1)
+    features: Items[Feature] = Field(min_length=1)
 
 
 class Artifact(StrictModel):
@@ -105,7 +106,7 @@ class ModelSpec(StrictModel):
     window: Window
     tolerance: float = Field(default=1e-5, gt=0, description="max abs difference allowed across targets")
     slo: SloOverrides = Field(default_factory=SloOverrides)
-    versions: tuple[ModelVersion, ...] = Field(min_length=1)
+    versions: Items[ModelVersion] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from reconciler.core.spec.base import (
     Duration,
     Fraction,
+    Items,
     Metadata,
     Name,
     Percent,
@@ -40,18 +41,18 @@ class Wave(StrictModel):
     """Zones that move together. '*' stands for every zone not named in an earlier wave."""
 
     name: Name
-    zones: tuple[str, ...] = Field(min_length=1)
+    zones: Items[str] = Field(min_length=1)
 
 
 class CanaryPolicySpec(StrictModel):
     shadow: ShadowPhase | None = None
-    steps: tuple[Weight, ...] = Field(min_length=1, description="live traffic weights, strictly increasing")
+    steps: Items[Weight] = Field(min_length=1, description="live traffic weights, strictly increasing")
     analysis_interval: Duration
     metrics: AnalysisMetrics = Field(default_factory=AnalysisMetrics)
     failure_limit: int = Field(default=1, ge=1, description="failed analyses in a row before rollback")
     promotion: Literal["auto-merge", "review"] = "review"
     rollback: Literal["auto-merge", "review"] = "auto-merge"
-    waves: tuple[Wave, ...] = ()
+    waves: Items[Wave] = ()
 
     @model_validator(mode="after")
     def _steps_increase(self) -> CanaryPolicySpec:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.core.spec.base import (
+    Items,
     MaintenanceWindow,
     Metadata,
     Name,
@@ -135,11 +136,11 @@ class ZoneSpec(StrictModel):
     region: Name
     cluster: ClusterRef
     hardware: Hardware
-    node_pools: tuple[NodePool, ...] = ()
+    node_pools: Items[NodePool] = ()
     nats: ZoneNats
     paused: bool = Field(default=False, description="reconcile nothing here (rollbacks still apply)")
-    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
-    models: tuple[ModelAssignment, ...] = ()
+    maintenance_windows: Items[MaintenanceWindow] = ()
+    models: Items[ModelAssignment] = ()
 
 
 class Zone(StrictModel):
