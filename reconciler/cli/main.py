@@ -16,7 +16,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per command module, imported here so start-up stays explicit and cheap.
-    pass
+    from reconciler.cli import model
+
+    model.register(app)
 
 
 _register()

@@ -1,0 +1,74 @@
+"""`edgeops model build`: run the model's build.py, check and describe the ONNX bytes, and write
+`<model>/dist/model.onnx` and `<model>/dist/manifest.json` (ignored by git).
+
+Reproducibility is the model's contract (build_onnx() is deterministic) and is checked here: the artifact is
+built twice and the two digests must agree, so a nondeterministic build fails at once instead of producing
+an artifact nobody can rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.app.modelops.source import ModelSource, ModelSourceError, build_bytes, load_model_source
+from reconciler.core.modelops.manifest import ArtifactManifest, describe_onnx, sha256_digest
+
+DIST = "dist"
+ARTIFACT_FILE = "model.onnx"
+MANIFEST_FILE = "manifest.json"
+
+
+class NotReproducible(ModelSourceError):
+    """Two builds of the same source gave different bytes."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    source: ModelSource
+    manifest: ArtifactManifest
+    artifact_path: Path
+    manifest_path: Path
+    data: bytes
+
+
+def dist_dir(model_dir: Path) -> Path:
+    return model_dir.resolve() / DIST
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never a partial write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_model(model_dir: Path, *, check_twice: bool = True) -> BuildResult:
+    source = load_model_source(model_dir)
+    data = build_bytes(source)
+    if check_twice:
+        again = build_bytes(source)
+        if again != data:
+            raise NotReproducible(
+                f"{source.directory / 'build.py'}: build_onnx() is not deterministic "
+                f"({sha256_digest(data)} then {sha256_digest(again)}); fix seeds, timestamps and dict ordering"
+            )
+    manifest = describe_onnx(data)
+    out = dist_dir(model_dir)
+    artifact_path = out / ARTIFACT_FILE
+    manifest_path = out / MANIFEST_FILE
+    write_atomically(artifact_path, data)
+    write_atomically(manifest_path, manifest.to_json().encode())
+    return BuildResult(
+        source=source, manifest=manifest, artifact_path=artifact_path, manifest_path=manifest_path, data=data
+    )

@@ -1,0 +1,140 @@
+"""`edgeops model push`: push the built artifact to every region's registry and record it in model.yaml.
+
+`push_model_version` is the entry point the PR bot calls: it returns which file changed and a Markdown summary for
+the pull request that adds the version; it never touches git or the forge itself.
+
+Released versions are immutable: pushing version V whose model.yaml entry already names another (non-placeholder)
+digest is refused before anything is uploaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from reconciler.app.modelops.build import BuildResult, build_model
+from reconciler.app.modelops.compat import load_compat_json
+from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
+from reconciler.core.modelops.oci import build_artifact
+from reconciler.core.spec.fleet import Fleet
+from reconciler.core.spec.model import Artifact
+from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
+
+
+class PushConfigError(ValueError):
+    """No registry to push to, or fleet.yaml cannot say which (names the file and why)."""
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    model: str
+    version: str
+    build: BuildResult
+    pushed: tuple[PushedArtifact, ...]
+    model_yaml: Path | None  # the file that changed (None when recording was off or there is no model.yaml)
+
+    @property
+    def digest(self) -> str:
+        return self.build.manifest.digest
+
+    def summary_markdown(self) -> str:
+        lines = [
+            f"Adds **{self.model} {self.version}** (ONNX opset {self.build.manifest.opset}, "
+            f"{self.build.manifest.size} bytes).",
+            "",
+            f"- artifact digest: `{self.digest}`",
+            *(f"- pushed: `{p.ref}` (manifest `{p.manifest_digest}`)" for p in self.pushed),
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -> tuple[RegistryLocation, ...]:
+    """Each distinct registry of fleet.yaml's regions, in file order."""
+    try:
+        document = YAML(typ="safe").load(fleet_yaml.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PushConfigError(f"{fleet_yaml}: cannot read: {error.strerror} (or pass --registry)") from error
+    except YAMLError as error:
+        raise PushConfigError(f"{fleet_yaml}: not valid YAML: {error}") from error
+    try:
+        fleet = Fleet.model_validate(document)
+    except ValidationError as error:
+        raise PushConfigError(f"{fleet_yaml}: not a valid Fleet: {error.errors()[0]['msg']}") from error
+    seen: dict[str, RegistryLocation] = {}
+    for region in fleet.spec.regions:
+        seen.setdefault(region.registry, parse_registry(region.registry, plain_http=plain_http))
+    return tuple(seen.values())
+
+
+def _check_version_is_free(document: ModelDocument, version: str, digest: str) -> None:
+    existing = document.model.spec.version(version)
+    if existing is not None and not existing.artifact.placeholder and existing.artifact.digest != digest:
+        raise ModelYamlError(
+            f"{document.path}: version {version} was released as {existing.artifact.digest}; this build is "
+            f"{digest}. Released versions are immutable: push a new version."
+        )
+
+
+def _created_from_env() -> str | None:
+    # Reproducible-builds convention: a fixed creation time when the pipeline sets one, else no timestamp.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch or not epoch.isdigit():
+        return None
+    return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def push_model_version(
+    model_dir: Path,
+    version: str,
+    *,
+    registries: Sequence[RegistryLocation] | None = None,
+    fleet_yaml: Path | None = None,
+    revision: str | None = None,
+    source_url: str | None = None,
+    plain_http: bool | None = None,
+    record: bool = True,
+) -> PushOutcome:
+    build = build_model(model_dir)
+    document = ModelDocument(build.source.model_yaml) if build.source.model_yaml.is_file() else None
+    if document is not None:
+        _check_version_is_free(document, version, build.manifest.digest)
+    if not registries:
+        fleet_yaml = fleet_yaml or build.source.directory.parent.parent / "fleet" / "fleet.yaml"
+        registries = registries_from_fleet(fleet_yaml, plain_http=plain_http)
+    if not registries:
+        raise PushConfigError("no registry: fleet.yaml names none and no --registry was given")
+    pushed: list[PushedArtifact] = []
+    for location in registries:
+        artifact = build_artifact(
+            model=build.source.name,
+            version=version,
+            manifest=build.manifest,
+            repository=location.repository(build.source.name),
+            revision=revision or os.environ.get("GITHUB_SHA"),
+            source=source_url,
+            created=_created_from_env(),
+        )
+        pushed.append(RegistryClient(location).push(artifact, build.data))
+    changed = None
+    if record and document is not None:
+        _record(document, version, build, pushed[0])
+        changed = document.path
+    return PushOutcome(model=build.source.name, version=version, build=build, pushed=tuple(pushed), model_yaml=changed)
+
+
+def _record(document: ModelDocument, version: str, build: BuildResult, first: PushedArtifact) -> None:
+    artifact = Artifact(ref=first.ref, digest=build.manifest.digest, size=build.manifest.size, placeholder=False)
+    if document.has_version(version):
+        document.set_artifact(version, artifact, opset=build.manifest.opset)
+    else:
+        document.add_version(version, artifact, opset=build.manifest.opset)
+    for target, result in load_compat_json(build.source.directory, build.manifest.digest).items():
+        document.set_compat(version, target, result)
+    document.save()

@@ -1,0 +1,143 @@
+"""A model's source folder: `build.py` (imported by path, exposing `build_onnx() -> bytes`), the committed golden
+vectors `golden.json`, and `model.yaml`.
+
+golden.json carries the inputs and the outputs every target must reproduce:
+
+    {"inputs":  {"features": [[...], ...]},     # or a bare list for the model's first input
+     "outputs": {"score": [[...], ...]},        # or "expected"; a bare list for the first output
+     "tolerance": 1e-5}                         # optional; model.yaml's spec.tolerance wins when present
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from reconciler.core.modelops.manifest import ArtifactManifest
+
+DEFAULT_TOLERANCE = 1e-5
+
+
+class ModelSourceError(ValueError):
+    """The model folder lacks a file, or a file is not what it must be (names the file and why)."""
+
+
+@dataclass(frozen=True)
+class GoldenVectors:
+    inputs: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
+    tolerance: float | None
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    directory: Path
+    name: str
+    build_onnx: Callable[[], bytes]
+
+    @property
+    def model_yaml(self) -> Path:
+        return self.directory / "model.yaml"
+
+    @property
+    def golden_path(self) -> Path:
+        return self.directory / "golden.json"
+
+
+def load_model_source(directory: Path) -> ModelSource:
+    directory = directory.resolve()
+    if not directory.is_dir():
+        raise ModelSourceError(f"{directory}: not a directory (expected models/<name>/)")
+    build_file = directory / "build.py"
+    if not build_file.is_file():
+        raise ModelSourceError(f"{build_file}: missing (a model folder needs build.py with build_onnx() -> bytes)")
+    module = _import_by_path(build_file, directory.name)
+    build = getattr(module, "build_onnx", None)
+    if not callable(build):
+        raise ModelSourceError(f"{build_file}: defines no build_onnx() function")
+    return ModelSource(directory=directory, name=directory.name, build_onnx=build)
+
+
+def _import_by_path(path: Path, model_name: str) -> ModuleType:
+    # A module name unique per file: two models' build.py never shadow each other in sys.modules.
+    unique = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    module_name = f"edgeops_model_build_{model_name.replace('-', '_')}_{unique}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ModelSourceError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the model author's code: report any failure with its file
+        sys.modules.pop(module_name, None)
+        raise ModelSourceError(f"{path}: import failed: {type(error).__name__}: {error}") from error
+    return module
+
+
+def build_bytes(source: ModelSource) -> bytes:
+    try:
+        data = source.build_onnx()
+    except Exception as error:  # the model author's code
+        raise ModelSourceError(
+            f"{source.directory / 'build.py'}: build_onnx() raised {type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(data, bytes | bytearray):
+        raise ModelSourceError(
+            f"{source.directory / 'build.py'}: build_onnx() returned {type(data).__name__}, expected bytes"
+        )
+    return bytes(data)
+
+
+def _named(value: Any, signature_names: tuple[str, ...], what: str, path: Path) -> dict[str, np.ndarray]:
+    items: list[tuple[str, Any]]
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(signature_names))
+        if unknown:
+            raise ModelSourceError(f"{path}: {what} names {unknown}, the model has {list(signature_names)}")
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = [(signature_names[0], value)]
+    else:
+        raise ModelSourceError(f"{path}: {what} must be a list or a mapping of name to list")
+    out: dict[str, np.ndarray] = {}
+    for name, array in items:
+        try:
+            out[name] = np.asarray(array, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ModelSourceError(f"{path}: {what}.{name} is not a rectangular numeric array") from error
+    return out
+
+
+def load_golden(source: ModelSource, manifest: ArtifactManifest) -> GoldenVectors:
+    path = source.golden_path
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ModelSourceError(f"{path}: cannot read golden vectors: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise ModelSourceError(f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from error
+    if not isinstance(doc, dict) or "inputs" not in doc:
+        raise ModelSourceError(f"{path}: expected an object with 'inputs' and 'outputs'")
+    expected = doc.get("outputs", doc.get("expected"))
+    if expected is None:
+        raise ModelSourceError(f"{path}: no 'outputs' (expected results)")
+    tolerance = doc.get("tolerance")
+    if isinstance(tolerance, dict):
+        tolerance = tolerance.get("atol", tolerance.get("abs"))
+    if tolerance is not None and not (isinstance(tolerance, int | float) and tolerance > 0):
+        raise ModelSourceError(f"{path}: tolerance must be a positive number, got {tolerance!r}")
+    return GoldenVectors(
+        inputs=_named(doc["inputs"], tuple(t.name for t in manifest.inputs), "inputs", path),
+        outputs=_named(expected, tuple(t.name for t in manifest.outputs), "outputs", path),
+        tolerance=None if tolerance is None else float(tolerance),
+    )

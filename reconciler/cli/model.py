@@ -1,0 +1,140 @@
+"""`edgeops model build | compat | push`: model artifacts from source to registry.
+
+Exit codes (all three commands): 0 done; 1 the check failed (compat: a target failed; push: a registry refused
+or was unreachable); 2 bad input (missing or invalid build.py, golden.json, model.yaml, fleet.yaml, arguments).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+model_app = typer.Typer(
+    name="model",
+    help=(
+        "Build, check and publish model artifacts.\n\n"
+        "Exit codes: 0 ok; 1 a target failed or a registry refused / was unreachable; 2 bad input."
+    ),
+    no_args_is_help=True,
+)
+
+ModelDir = Annotated[Path, typer.Argument(help="the model folder, e.g. models/fraud-scoring")]
+
+
+def _bad_input(error: Exception) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@model_app.command("build")
+def build_command(model_dir: ModelDir) -> None:
+    """Build the ONNX artifact (twice, to prove it reproducible) into <model>/dist/ and print its digest."""
+    from reconciler.app.modelops.build import build_model
+    from reconciler.app.modelops.source import ModelSourceError
+    from reconciler.core.modelops.manifest import ManifestError
+
+    try:
+        result = build_model(model_dir)
+    except (ModelSourceError, ManifestError) as error:
+        raise _bad_input(error) from error
+    manifest = result.manifest
+    signature = ", ".join(
+        f"{t.name} {t.dtype}{list(t.shape)}".replace("'", "") for t in (*manifest.inputs, *manifest.outputs)
+    )
+    typer.echo(f"built {result.artifact_path} ({manifest.size} bytes, opset {manifest.opset}; {signature})")
+    typer.echo(f"manifest {result.manifest_path}")
+    typer.echo(manifest.digest)
+
+
+@model_app.command("compat")
+def compat_command(
+    model_dir: ModelDir,
+    *,
+    targets: Annotated[str, typer.Option(help="comma-separated: cpu, wasm, gpu")] = "cpu,wasm,gpu",
+    version: Annotated[
+        str | None, typer.Option(help="model.yaml version to record into (default: the one with this digest)")
+    ] = None,
+    record: Annotated[bool, typer.Option(help="write the results into model.yaml")] = True,
+    repeats: Annotated[int, typer.Option(min=0, help="timed batch-1 runs per target for the latency")] = 200,
+) -> None:
+    """Run the golden vectors on each target and check numeric parity within the model's tolerance.
+
+    GPU runs only where onnxruntime-gpu's TensorRT or CUDA provider initialises; otherwise it is reported
+    `not-run` (never `pass`). Exits 1 when any target fails.
+    """
+    from reconciler.app.modelops.compat import check_compat
+    from reconciler.app.modelops.model_yaml import ModelYamlError
+    from reconciler.app.modelops.source import ModelSourceError
+    from reconciler.core.modelops.compat import overall, parse_targets, render_table
+    from reconciler.core.modelops.manifest import ManifestError
+
+    try:
+        wanted = parse_targets(targets)
+        run = check_compat(model_dir, wanted, version=version, record=record, repeats=repeats)
+    except (ValueError, ModelSourceError, ManifestError, ModelYamlError) as error:
+        raise _bad_input(error) from error
+    typer.echo(f"{run.build.source.name} {run.build.manifest.digest} (tolerance {run.tolerance:g})")
+    typer.echo(render_table(run.results))
+    if run.recorded_version:
+        typer.echo(f"recorded in {run.build.source.model_yaml} (version {run.recorded_version})")
+    elif record:
+        typer.echo("not recorded in model.yaml: no version has this digest (push adds it with these results)")
+    if overall(run.results) == "fail":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@model_app.command("push")
+def push_command(
+    model_dir: ModelDir,
+    *,
+    version: Annotated[str, typer.Option(help="the version to publish, e.g. 1.3.0 (the OCI tag)")],
+    registry: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="HOST, HOST:PORT or HOST:PORT/PATH to push to instead of fleet.yaml's region registries (repeatable)"
+        ),
+    ] = None,
+    plain_http: Annotated[
+        bool | None, typer.Option(help="use HTTP instead of HTTPS (default: only for loopback hosts)")
+    ] = None,
+    fleet: Annotated[Path | None, typer.Option(help="fleet.yaml (default: <repo>/fleet/fleet.yaml)")] = None,
+    revision: Annotated[str | None, typer.Option(help="git revision for the annotations")] = None,
+    record: Annotated[bool, typer.Option(help="record the artifact in model.yaml")] = True,
+) -> None:
+    """Push the artifact as an OCI artifact to each region's registry and record its digest in model.yaml."""
+    from reconciler.app.modelops.model_yaml import ModelYamlError
+    from reconciler.app.modelops.push import PushConfigError, push_model_version
+    from reconciler.app.modelops.source import ModelSourceError
+    from reconciler.core.modelops.manifest import ManifestError
+    from reconciler.shells.registry import RegistryError, parse_registry
+
+    try:
+        locations = tuple(parse_registry(r, plain_http=plain_http) for r in registry or ())
+        outcome = push_model_version(
+            model_dir,
+            version,
+            registries=locations or None,
+            fleet_yaml=fleet,
+            plain_http=plain_http,
+            revision=revision,
+            record=record,
+        )
+    except RegistryError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_FAILED) from error
+    except (ValueError, ModelSourceError, ManifestError, ModelYamlError, PushConfigError) as error:
+        raise _bad_input(error) from error
+    for pushed in outcome.pushed:
+        typer.echo(f"pushed {pushed.ref} manifest {pushed.manifest_digest}")
+    if outcome.model_yaml:
+        typer.echo(f"recorded in {outcome.model_yaml}")
+    typer.echo(outcome.digest)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(model_app)

@@ -1,0 +1,170 @@
+"""Push (and read back) one model artifact to a distribution-compatible registry with oras.
+
+oras's request layer retries a failed connection five times with growing sleeps (about two minutes in all), so
+every operation first pings `/v2/` with a short timeout: a registry that is down is reported in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import oras.container
+import oras.provider
+import requests
+
+from reconciler.core.modelops.oci import MANIFEST_MEDIA_TYPE, ModelArtifact
+
+_PING_TIMEOUT_S = 10.0
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+USERNAME_ENV = "EDGEOPS_REGISTRY_USERNAME"
+PASSWORD_ENV = "EDGEOPS_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+class RegistryError(Exception):
+    """Base of the registry shell's errors."""
+
+
+class RegistryUnreachable(RegistryError):
+    """The registry did not answer."""
+
+
+class RegistryRejected(RegistryError):
+    def __init__(self, what: str, status: int, body: str) -> None:
+        super().__init__(f"{what}: registry answered {status}: {body[:500]}")
+        self.status = status
+
+
+class DigestMismatch(RegistryError):
+    """The registry stored our bytes under another digest than the one we computed."""
+
+
+@dataclass(frozen=True)
+class RegistryLocation:
+    """`host[:port][/path]` from fleet.yaml: where to push, and the repository prefix under it."""
+
+    host: str
+    path: str
+    plain_http: bool
+
+    def repository(self, model: str) -> str:
+        return f"{self.path}/{model}" if self.path else f"edgeops/models/{model}"
+
+
+def parse_registry(text: str, *, plain_http: bool | None = None) -> RegistryLocation:
+    """Parse `host[:port][/path]` (an `http://`/`https://` scheme is accepted and decides plain HTTP). Loopback
+    hosts default to plain HTTP, everything else to HTTPS."""
+    raw = text.strip()
+    scheme_plain: bool | None = None
+    for scheme, plain in (("http://", True), ("https://", False)):
+        if raw.startswith(scheme):
+            raw, scheme_plain = raw[len(scheme) :], plain
+    host, _, path = raw.partition("/")
+    if not host or " " in raw:
+        raise ValueError(f"registry {text!r} is not host[:port][/path]")
+    if plain_http is None:
+        plain_http = scheme_plain if scheme_plain is not None else host.split(":")[0] in ("127.0.0.1", "localhost")
+    return RegistryLocation(host=host, path=path.strip("/").lower(), plain_http=plain_http)
+
+
+@dataclass(frozen=True)
+class PushedArtifact:
+    registry: str
+    repository: str
+    tag: str
+    manifest_digest: str
+    layer_digest: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.registry}/{self.repository}:{self.tag}"
+
+    @property
+    def pinned_ref(self) -> str:
+        return f"{self.registry}/{self.repository}@{self.manifest_digest}"
+
+
+class RegistryClient:
+    def __init__(self, location: RegistryLocation) -> None:
+        self.location = location
+        self._oras = oras.provider.Registry(hostname=location.host, insecure=location.plain_http)
+        username, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+        if username and password:
+            self._oras.auth.set_basic_auth(username, password)
+
+    @property
+    def base_url(self) -> str:
+        return f"{'http' if self.location.plain_http else 'https'}://{self.location.host}"
+
+    def ping(self) -> None:
+        try:
+            reply = self._oras.session.get(f"{self.base_url}/v2/", timeout=_PING_TIMEOUT_S)
+        except requests.RequestException as error:
+            raise RegistryUnreachable(f"{self.location.host}: {error}") from error
+        # 401 is an answer: the registry is up and wants credentials, which the token flow handles later.
+        if reply.status_code not in (200, 401):
+            raise RegistryRejected(f"{self.base_url}/v2/", reply.status_code, reply.text)
+
+    def _container(self, repository: str, tag: str) -> oras.container.Container:
+        return oras.container.Container(f"{self.location.host}/{repository}:{tag}")
+
+    def _request(self, what: str, url: str, method: str, **kwargs: Any) -> requests.Response:
+        try:
+            reply: requests.Response = self._oras.do_request(url, method, **kwargs)
+        except requests.RequestException as error:
+            raise RegistryUnreachable(f"{what}: {error}") from error
+        except ValueError as error:  # oras raises ValueError for 5xx after its retries and for auth failures
+            raise RegistryRejected(what, 500, str(error)) from error
+        return reply
+
+    def push(self, artifact: ModelArtifact, layer_bytes: bytes) -> PushedArtifact:
+        """Upload config and layer blobs (skipped when present), then the manifest under the version tag."""
+        self.ping()
+        container = self._container(artifact.repository, artifact.tag)
+        with tempfile.TemporaryDirectory(prefix="edgeops-push-") as tmp:
+            for descriptor, data in ((artifact.config, artifact.config_bytes), (artifact.layer, layer_bytes)):
+                blob = Path(tmp) / descriptor.digest.replace(":", "-")
+                blob.write_bytes(data)
+                try:
+                    reply = self._oras.upload_blob(str(blob), container, descriptor.to_oci())
+                except requests.RequestException as error:
+                    raise RegistryUnreachable(f"upload {descriptor.digest}: {error}") from error
+                except ValueError as error:
+                    raise RegistryRejected(f"upload {descriptor.digest}", 500, str(error)) from error
+                if reply.status_code not in (200, 201, 202):
+                    raise RegistryRejected(f"upload {descriptor.digest}", reply.status_code, reply.text)
+        manifest_url = f"{self.base_url}/v2/{artifact.repository}/manifests/{artifact.tag}"
+        reply = self._request(
+            f"put manifest {artifact.repository}:{artifact.tag}",
+            manifest_url,
+            "PUT",
+            data=artifact.manifest_bytes(),
+            headers={"Content-Type": MANIFEST_MEDIA_TYPE},
+        )
+        if reply.status_code not in (200, 201):
+            raise RegistryRejected(f"put manifest {artifact.repository}:{artifact.tag}", reply.status_code, reply.text)
+        ours = artifact.manifest_digest()
+        theirs = reply.headers.get("Docker-Content-Digest", ours)
+        if theirs != ours:
+            raise DigestMismatch(f"manifest stored as {theirs}, we computed {ours}")
+        return PushedArtifact(
+            registry=self.location.host,
+            repository=artifact.repository,
+            tag=artifact.tag,
+            manifest_digest=ours,
+            layer_digest=artifact.layer.digest,
+        )
+
+    def manifest(self, repository: str, reference: str) -> dict[str, Any]:
+        self.ping()
+        url = f"{self.base_url}/v2/{repository}/manifests/{reference}"
+        reply = self._request(
+            f"get manifest {repository}:{reference}", url, "GET", headers={"Accept": MANIFEST_MEDIA_TYPE}
+        )
+        if reply.status_code != 200:
+            raise RegistryRejected(f"get manifest {repository}:{reference}", reply.status_code, reply.text)
+        document: dict[str, Any] = reply.json()
+        return document
