@@ -41,7 +41,8 @@ class Mlp:
         h = np.maximum(z @ self.w1 + self.b1, np.float32(0))
         logits = h @ self.w2 + self.b2
         with np.errstate(over="ignore"):  # exp overflow gives inf and a score of 0, as onnxruntime does
-            return (np.float32(1) / (np.float32(1) + np.exp(-logits))).astype(np.float32)
+            scores: F32 = (np.float32(1) / (np.float32(1) + np.exp(-logits))).astype(np.float32)
+        return scores
 
 
 def train_mlp(
@@ -86,8 +87,8 @@ def train_mlp(
             m_hat = moments[i] / (1 - beta1**step)
             v_hat = velocities[i] / (1 - beta2**step)
             params[i] = params[i] - learning_rate * m_hat / (np.sqrt(v_hat) + eps)
-    w1, b1, w2, b2 = (np.asarray(p, dtype=np.float32) for p in params)
-    return Mlp(mean.astype(np.float32), scale.astype(np.float32), w1, b1, w2, b2)
+    f32 = [np.asarray(p, dtype=np.float32) for p in (mean, scale, *params)]
+    return Mlp(*f32)
 
 
 def to_onnx(mlp: Mlp, *, graph_name: str, doc: str) -> bytes:
