@@ -34,7 +34,7 @@ COMPAT_FILE = "compat.json"
 @dataclass(frozen=True)
 class CompatRun:
     build: BuildResult
-    tolerance: float
+    tolerance: Tolerance
     results: tuple[TargetResult, ...]
     recorded_version: str | None  # the model.yaml version the results were written to, if any
 
@@ -47,7 +47,7 @@ class _Outputs:
     latency_us: float | None
 
 
-def _judge(target: Target, run: _Outputs, golden: GoldenVectors, tolerance: float, now: datetime) -> TargetResult:
+def _judge(target: Target, run: _Outputs, golden: GoldenVectors, tolerance: Tolerance, now: datetime) -> TargetResult:
     worst = 0.0
     reasons: list[str] = []
     for name, expected in golden.outputs.items():
@@ -55,7 +55,7 @@ def _judge(target: Target, run: _Outputs, golden: GoldenVectors, tolerance: floa
             reasons.append(f"output {name!r} missing")
             worst = float("inf")
             continue
-        parity = compare(expected, run.outputs[name], Tolerance(atol=tolerance))
+        parity = compare(expected, run.outputs[name], tolerance)
         worst = max(worst, parity.max_abs_diff)
         if not parity.within:
             reasons.append(f"{name}: {parity.reason}")
@@ -85,7 +85,7 @@ def _failed(target: Target, runtime: str | None, reason: str, now: datetime) -> 
 
 
 def run_target(
-    target: Target, build: BuildResult, golden: GoldenVectors, tolerance: float, *, repeats: int, now: datetime
+    target: Target, build: BuildResult, golden: GoldenVectors, tolerance: Tolerance, *, repeats: int, now: datetime
 ) -> TargetResult:
     latency_input = next(iter(golden.inputs), None)
     try:
@@ -107,10 +107,14 @@ def run_target(
     return _judge(target, run, golden, tolerance, now)
 
 
-def _tolerance(build: BuildResult, golden: GoldenVectors) -> float:
+def _tolerance(build: BuildResult, golden: GoldenVectors) -> Tolerance:
     if build.source.model_yaml.is_file():
-        return ModelDocument(build.source.model_yaml).model.spec.tolerance
-    return golden.tolerance or DEFAULT_TOLERANCE
+        document = ModelDocument(build.source.model_yaml)
+        document.check_signature(build.manifest)
+        atol = document.model.spec.tolerance
+    else:
+        atol = golden.atol if golden.atol is not None else DEFAULT_TOLERANCE
+    return Tolerance(atol=atol, rtol=golden.rtol)
 
 
 def check_compat(

@@ -21,6 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from reconciler.core.modelops.manifest import ArtifactManifest
+from reconciler.core.modelops.signature import signature_mismatches
 from reconciler.core.spec.model import Artifact, CompatResult, Model
 from reconciler.core.spec.zone import Target
 
@@ -125,6 +127,14 @@ class ModelDocument:
         entry["opset"] = opset
         entry["artifact"] = CommentedMap(artifact.model_dump(mode="json", by_alias=True))
         self._versions().append(entry)
+
+    def check_signature(self, manifest: ArtifactManifest) -> None:
+        """Refuse an artifact whose IO signature differs from spec.signature (the runtime feeds what it declares)."""
+        problems = signature_mismatches(self.model.spec.signature, manifest)
+        if problems:
+            raise ModelYamlError(
+                f"{self.path}: the built artifact does not match spec.signature: " + "; ".join(problems)
+            )
 
     def has_version(self, version: str) -> bool:
         return any(str(n.get("version")) == version for n in self._versions())

@@ -104,6 +104,7 @@ def push_model_version(
     build = build_model(model_dir)
     document = ModelDocument(build.source.model_yaml) if build.source.model_yaml.is_file() else None
     if document is not None:
+        document.check_signature(build.manifest)
         _check_version_is_free(document, version, build.manifest.digest)
     if not registries:
         fleet_yaml = fleet_yaml or build.source.directory.parent.parent / "fleet" / "fleet.yaml"
@@ -130,7 +131,8 @@ def push_model_version(
 
 
 def _record(document: ModelDocument, version: str, build: BuildResult, first: PushedArtifact) -> None:
-    artifact = Artifact(ref=first.ref, digest=build.manifest.digest, size=build.manifest.size, placeholder=False)
+    # The ref is registry-relative (repository:tag): each zone pulls from its own region's registry host.
+    artifact = Artifact(ref=f"{first.repository}:{first.tag}", digest=build.manifest.digest, size=build.manifest.size, placeholder=False)
     if document.has_version(version):
         document.set_artifact(version, artifact, opset=build.manifest.opset)
     else:

@@ -1,11 +1,14 @@
 """A model's source folder: `build.py` (imported by path, exposing `build_onnx() -> bytes`), the committed golden
 vectors `golden.json`, and `model.yaml`.
 
-golden.json carries the inputs and the outputs every target must reproduce:
+golden.json carries the inputs and the outputs every target must reproduce, in either layout:
 
-    {"inputs":  {"features": [[...], ...]},     # or a bare list for the model's first input
-     "outputs": {"score": [[...], ...]},        # or "expected"; a bare list for the first output
-     "tolerance": 1e-5}                         # optional; model.yaml's spec.tolerance wins when present
+    {"input": {"name": "features", ...}, "output": {"name": "score", ...},     # what the models' build.py
+     "features": [[...], ...], "scores": [[...], ...],                         # writes (single input/output)
+     "tolerance": {"atol": 1e-5, "rtol": 1e-4}}
+    {"inputs": {"features": [[...]]}, "outputs": {"score": [[...]]}, "tolerance": 1e-5}   # several tensors
+
+The absolute tolerance of model.yaml's `spec.tolerance` wins over golden.json's `atol` when both exist.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class ModelSourceError(ValueError):
 class GoldenVectors:
     inputs: dict[str, np.ndarray]
     outputs: dict[str, np.ndarray]
-    tolerance: float | None
+    atol: float | None
+    rtol: float
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,14 @@ def _named(value: Any, signature_names: tuple[str, ...], what: str, path: Path) 
     return out
 
 
+def _positive(value: Any, what: str, path: Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ModelSourceError(f"{path}: {what} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
 def load_golden(source: ModelSource, manifest: ArtifactManifest) -> GoldenVectors:
     path = source.golden_path
     try:
@@ -126,18 +138,26 @@ def load_golden(source: ModelSource, manifest: ArtifactManifest) -> GoldenVector
         raise ModelSourceError(f"{path}: cannot read golden vectors: {error.strerror}") from error
     except json.JSONDecodeError as error:
         raise ModelSourceError(f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from error
-    if not isinstance(doc, dict) or "inputs" not in doc:
-        raise ModelSourceError(f"{path}: expected an object with 'inputs' and 'outputs'")
-    expected = doc.get("outputs", doc.get("expected"))
-    if expected is None:
-        raise ModelSourceError(f"{path}: no 'outputs' (expected results)")
+    if not isinstance(doc, dict):
+        raise ModelSourceError(f"{path}: expected a JSON object")
+    input_names = tuple(t.name for t in manifest.inputs)
+    output_names = tuple(t.name for t in manifest.outputs)
+    inputs: Any
+    expected: Any
+    if "features" in doc and "scores" in doc:
+        # Single-input/-output layout; the tensor names come from its "input"/"output" entries.
+        in_name = (doc.get("input") or {}).get("name", input_names[0])
+        out_name = (doc.get("output") or {}).get("name", output_names[0])
+        inputs, expected = {in_name: doc["features"]}, {out_name: doc["scores"]}
+    elif "inputs" in doc and ("outputs" in doc or "expected" in doc):
+        inputs, expected = doc["inputs"], doc.get("outputs", doc.get("expected"))
+    else:
+        raise ModelSourceError(f"{path}: expected 'features' and 'scores' (or 'inputs' and 'outputs')")
     tolerance = doc.get("tolerance")
-    if isinstance(tolerance, dict):
-        tolerance = tolerance.get("atol", tolerance.get("abs"))
-    if tolerance is not None and not (isinstance(tolerance, int | float) and tolerance > 0):
-        raise ModelSourceError(f"{path}: tolerance must be a positive number, got {tolerance!r}")
+    atol, rtol = (tolerance.get("atol"), tolerance.get("rtol")) if isinstance(tolerance, dict) else (tolerance, None)
     return GoldenVectors(
-        inputs=_named(doc["inputs"], tuple(t.name for t in manifest.inputs), "inputs", path),
-        outputs=_named(expected, tuple(t.name for t in manifest.outputs), "outputs", path),
-        tolerance=None if tolerance is None else float(tolerance),
+        inputs=_named(inputs, input_names, "inputs", path),
+        outputs=_named(expected, output_names, "outputs", path),
+        atol=_positive(atol, "tolerance.atol", path),
+        rtol=_positive(rtol, "tolerance.rtol", path) or 0.0,
     )
