@@ -16,8 +16,11 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per command module, imported here so start-up stays explicit and cheap.
-    from reconciler.cli import model
+    from reconciler.cli import model, sandbox, schema, validate
 
+    validate.register(app)
+    schema.register(app)
+    sandbox.register(app)
     model.register(app)
 
 

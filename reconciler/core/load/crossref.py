@@ -178,11 +178,11 @@ def _compat(
         yield zone.at(
             path,
             "ref.placeholder-artifact",
-            f"{model} at this version is a placeholder artifact (not built yet): compat {target} is unverified until it is built and checked (edgeops model build / compat)",
+            f"{model} is a placeholder artifact (not built yet): compat {target} is unverified until it is built and checked (edgeops model build / compat)",
             Severity.WARNING,
         )
         return
-    where = f"{model} at this version"
+    where = model
     if hardware.target == "gpu" and hardware.fallback == "cpu":
         if compat.cpu.result == "pass":
             yield zone.at(
