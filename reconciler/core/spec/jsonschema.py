@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 
-from reconciler.core.spec.base import API_VERSION
+from reconciler.core.spec.base import API_VERSION, StrictModel
 from reconciler.core.spec.fleet import Fleet
 from reconciler.core.spec.model import Model
 from reconciler.core.spec.policy import CanaryPolicy
 from reconciler.core.spec.zone import Zone
 
-SCHEMA_FILES = {
+SCHEMA_FILES: dict[str, type[StrictModel]] = {
     "fleet.schema.json": Fleet,
     "canarypolicy.schema.json": CanaryPolicy,
     "zone.schema.json": Zone,
