@@ -1,0 +1,45 @@
+"""render: the desired state of a zone as Kubernetes objects (pure, deterministic, hash-annotated).
+
+    rendered = render_zone(spec, zone, revision)        # RenderedZone: manifests in apply order
+    for manifest in rendered: manifest.to_yaml()        # byte-identical for the same input
+"""
+
+from reconciler.core.render.labels import (
+    CONTENT_HASH,
+    DEFAULT_NAMESPACE,
+    INVENTORY,
+    MANAGED_BY,
+    MANAGED_BY_VALUE,
+    MODEL,
+    REVISION,
+    TRACK,
+    ZONE,
+    is_ours,
+)
+from reconciler.core.render.manifest import Manifest, ObjectRef, Stage, canonical_json, make_manifest, to_yaml
+from reconciler.core.render.zone import RenderedZone, RenderError, RenderOptions, render_region, render_zone, stage_of
+
+__all__ = [
+    "CONTENT_HASH",
+    "DEFAULT_NAMESPACE",
+    "INVENTORY",
+    "MANAGED_BY",
+    "MANAGED_BY_VALUE",
+    "MODEL",
+    "REVISION",
+    "TRACK",
+    "ZONE",
+    "Manifest",
+    "ObjectRef",
+    "RenderError",
+    "RenderOptions",
+    "RenderedZone",
+    "Stage",
+    "canonical_json",
+    "is_ours",
+    "make_manifest",
+    "render_region",
+    "render_zone",
+    "stage_of",
+    "to_yaml",
+]

@@ -1,0 +1,42 @@
+"""Label and annotation keys every rendered object carries, and the names of the objects we render."""
+
+from __future__ import annotations
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "edgeops"
+NAME = "app.kubernetes.io/name"
+ZONE = "edgeops.io/zone"
+MODEL = "edgeops.io/model"
+TRACK = "edgeops.io/track"
+REVISION = "edgeops.io/revision"
+CONTENT_HASH = "edgeops.io/content-hash"
+CONFIG_HASH = "edgeops.io/config-hash"
+PLACEHOLDER = "edgeops.io/artifact-placeholder"
+NODEPOOL_LABEL = "apps.openyurt.io/nodepool"
+ARCH_LABEL = "kubernetes.io/arch"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+DEFAULT_NAMESPACE = "edgeops"
+RUNTIME_ACCOUNT = "edgeops-runtime"
+INVENTORY = "edgeops-inventory"
+NATS_RELEASE = "nats"
+
+# Zone-wide objects (Namespace, RBAC, NodePools, NATS) carry an empty model label: a valid label value that no
+# model name (a non-empty DNS label) can collide with; `edgeops.io/model=` selects them.
+ZONE_WIDE = ""
+
+
+def ownership_labels(zone: str, model: str = ZONE_WIDE, track: str | None = None) -> dict[str, str]:
+    labels = {MANAGED_BY: MANAGED_BY_VALUE, ZONE: zone, MODEL: model}
+    if track is not None:
+        labels[TRACK] = track
+    return labels
+
+
+def is_ours(labels: dict[str, str] | None) -> bool:
+    """Ownership is the managed-by label: objects without it are never changed or deleted without --adopt."""
+    return (labels or {}).get(MANAGED_BY) == MANAGED_BY_VALUE
+
+
+def deployment_name(model: str, track: str) -> str:
+    return model if track == "stable" else f"{model}-{track}"

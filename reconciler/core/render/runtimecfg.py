@@ -1,0 +1,123 @@
+"""The runtime's config (runtime/config.py, the contract) for one model track in one zone.
+
+Subject layout (shared with the zone's NATS config: the weighted mapping splits the model's input subject
+between `<input>.stable` and `<input>.canary`, and mirrors to `<input>.shadow` in the shadow phase):
+
+    stream       <model>-input          one JetStream stream per model, capturing `<input>.>`
+    input        <input>.<track>        what this Deployment consumes
+    durable      <model>-<track>        its durable consumer
+    result       <output>               scores go where consumers already listen (stable and live canary)
+    shadow       <output>.shadow        shadow-phase and synthetic results: never reach production
+    dead_letter  <output>.dead-letter   malformed messages, with the reason
+"""
+
+from __future__ import annotations
+
+from reconciler.core.render.labels import NATS_RELEASE
+from reconciler.core.spec import FleetSpec, Model, ModelAssignment, ModelVersion, Zone
+from runtime.config import (
+    ArtifactRef,
+    ExecutionProvider,
+    FeatureOp,
+    FeatureSpec,
+    ModelDeployment,
+    NatsConnection,
+    RuntimeConfig,
+    Subjects,
+    SyntheticTraffic,
+    Track,
+    WindowSpec,
+)
+
+METRICS_PORT = 9464
+CONFIG_DIR = "/etc/edgeops"
+CONFIG_FILE = "runtime.json"
+
+
+def runtime_track(assignment: ModelAssignment, track: str) -> Track:
+    if track == "stable":
+        return Track.STABLE
+    assert assignment.canary is not None
+    return Track.SHADOW if assignment.canary.phase == "shadow" else Track.CANARY
+
+
+def artifact_ref(spec: FleetSpec, zone: Zone, ref: str) -> str:
+    """Model refs are registry-relative (repository:tag): each zone pulls from its own region's registry host.
+    A ref that already names a host (first component with '.' or ':', or localhost) is kept."""
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return ref
+    region = spec.region(zone.spec.region)
+    host = region.registry.split("/", 1)[0] if region is not None else ""
+    return f"{host}/{ref}" if host else ref
+
+
+def providers_for(zone: Zone, version: ModelVersion) -> tuple[ExecutionProvider, ...]:
+    """GPU sites prefer TensorRT then CUDA; a version verified on CPU only runs on the CPU provider where the
+    zone accepts that fallback. WASM and CPU sites use the CPU provider."""
+    if zone.spec.hardware.target != "gpu":
+        return (ExecutionProvider.CPU,)
+    if version.compat.gpu.result != "pass" and zone.spec.hardware.fallback == "cpu":
+        return (ExecutionProvider.CPU,)
+    return (ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU)
+
+
+def nats_url(namespace: str) -> str:
+    return f"nats://{NATS_RELEASE}.{namespace}.svc:4222"
+
+
+def model_deployment(
+    spec: FleetSpec, zone: Zone, assignment: ModelAssignment, model: Model, *, track: str
+) -> ModelDeployment:
+    version_name = assignment.version if track == "stable" else _canary_version(assignment)
+    version = model.spec.version(version_name)
+    if version is None:  # the loader's cross-reference rules make this unreachable for a loaded spec
+        raise ValueError(f"zone {zone.name}: model {model.name} has no version {version_name}")
+    window = model.spec.window
+    run_track = runtime_track(assignment, track)
+    return ModelDeployment(
+        name=model.name,
+        version=version.version,
+        track=run_track,
+        artifact=ArtifactRef(ref=artifact_ref(spec, zone, version.artifact.ref), digest=version.artifact.digest),
+        subjects=Subjects(
+            stream=f"{model.name}-input",
+            input=f"{assignment.input}.{track}" if run_track is not Track.SHADOW else f"{assignment.input}.shadow",
+            durable=f"{model.name}-{track}",
+            result=assignment.output,
+            shadow=f"{assignment.output}.shadow",
+            dead_letter=f"{assignment.output}.dead-letter",
+        ),
+        window=WindowSpec(
+            key=assignment.window_key or window.key,
+            size=window.size,
+            features=tuple(FeatureSpec(name=f.name, op=FeatureOp(f.op), field=f.field) for f in window.features),
+        ),
+        providers=providers_for(zone, version),
+        synthetic=_synthetic(spec, assignment) if run_track is Track.SHADOW else None,
+    )
+
+
+def runtime_config(
+    spec: FleetSpec, zone: Zone, assignment: ModelAssignment, model: Model, *, track: str, namespace: str
+) -> RuntimeConfig:
+    return RuntimeConfig(
+        zone=zone.name,
+        region=zone.spec.region,
+        nats=NatsConnection(url=nats_url(namespace)),
+        models=(model_deployment(spec, zone, assignment, model, track=track),),
+        metrics_port=METRICS_PORT,
+    )
+
+
+def _canary_version(assignment: ModelAssignment) -> str:
+    assert assignment.canary is not None
+    return assignment.canary.version
+
+
+def _synthetic(spec: FleetSpec, assignment: ModelAssignment) -> SyntheticTraffic | None:
+    policy = spec.policy_for(assignment)
+    if policy is None or policy.spec.shadow is None or policy.spec.shadow.synthetic_ratio == 0:
+        return None
+    # Synthetic load tops up mirrored traffic; its rate is modest so the shadow never starves stable pods.
+    return SyntheticTraffic(rate_per_s=10.0, real_fraction=round(1.0 - policy.spec.shadow.synthetic_ratio, 6))
