@@ -1,0 +1,139 @@
+"""Every NATS name the fleet uses, in one place: streams, durable consumers and subjects per zone, model and track.
+
+Both sides of the contract read this module: the JetStream assets and server config rendered for a zone
+(`reconciler.core.nats.assets`, `reconciler.core.nats.server`) and the runtime config rendered for each
+deployment (`RuntimeConfig.models[].subjects`). Changing a name here moves both at once.
+
+Subject layout for a model assignment with input subject `I` and output subject `O` in zone `z`:
+
+    I                         sensors publish here (the only subject they may publish to)
+    I.stable.direct           \\  the zone's subject mapping rewrites I to one of these, by weight:
+    I.stable.mirrored          >  stable traffic, stable traffic that the shadow runtime also reads,
+    I.canary.live             /   and live canary traffic
+    O                         results of the stable and the live canary runtime (what downstream reads)
+    O.shadow.<track>          results that never reach production (shadow phase, synthetic load)
+    edgeops.dlq.z.<model>.<track>   malformed input, with the reason in a header
+
+The input stream captures `I.>` (never `I` itself: the mapping always rewrites it first), so one stream holds all
+routed traffic and each track's durable pull consumer filters its share: stable `I.stable.>`, canary
+`I.canary.>`, shadow `I.stable.mirrored`. Mirroring therefore costs no second copy of a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from runtime.config import Track
+
+
+class Route(StrEnum):
+    """The destinations of an input subject's weighted mapping."""
+
+    STABLE_DIRECT = "stable.direct"
+    STABLE_MIRRORED = "stable.mirrored"
+    CANARY_LIVE = "canary.live"
+
+
+# The account every zone-local client and the leafnode live in; the hub's leafnode user lands in its own account.
+EDGE_ACCOUNT = "EDGE"
+HUB_ACCOUNT = "REGION"
+
+# Users of the zone's server; their passwords come from these environment variables of the server process.
+SENSOR_USER = "sensor"
+RUNTIME_USER = "runtime"
+RECONCILER_USER = "reconciler"
+PASSWORD_ENV = {
+    SENSOR_USER: "EDGEOPS_NATS_SENSOR_PASSWORD",
+    RUNTIME_USER: "EDGEOPS_NATS_RUNTIME_PASSWORD",
+    RECONCILER_USER: "EDGEOPS_NATS_RECONCILER_PASSWORD",
+}
+
+
+def route_subject(input_subject: str, route: Route) -> str:
+    return f"{input_subject}.{route.value}"
+
+
+def input_stream(zone: str, model: str) -> str:
+    return f"input-{zone}-{model}"
+
+
+def result_stream(zone: str) -> str:
+    return f"results-{zone}"
+
+
+def dead_letter_stream(zone: str) -> str:
+    return f"dead-letter-{zone}"
+
+
+def hub_stream(region: str) -> str:
+    """The region hub's stream that sources every zone's result stream."""
+    return f"results-{region}"
+
+
+def hub_domain(region: str) -> str:
+    return f"hub-{region}"
+
+
+def js_api_prefix(domain: str) -> str:
+    """The JetStream API of a domain as seen across a leafnode link."""
+    return f"$JS.{domain}.API"
+
+
+def durable(model: str, track: Track) -> str:
+    return f"{model}-{track.value}"
+
+
+def track_filter(input_subject: str, track: Track) -> str:
+    """The share of the input stream a track's consumer reads."""
+    if track is Track.STABLE:
+        return f"{input_subject}.stable.>"
+    if track is Track.CANARY:
+        return f"{input_subject}.canary.>"
+    return route_subject(input_subject, Route.STABLE_MIRRORED)
+
+
+def shadow_subject(output_subject: str, track: Track) -> str:
+    return f"{output_subject}.shadow.{track.value}"
+
+
+def result_subject(output_subject: str, track: Track) -> str:
+    """Stable and live canary results are production results; shadow results never are."""
+    return shadow_subject(output_subject, track) if track is Track.SHADOW else output_subject
+
+
+def result_stream_subjects(output_subject: str) -> tuple[str, str]:
+    return (output_subject, f"{output_subject}.>")
+
+
+def dead_letter_subject(zone: str, model: str, track: Track) -> str:
+    return f"edgeops.dlq.{zone}.{model}.{track.value}"
+
+
+def dead_letter_stream_subject(zone: str) -> str:
+    return f"edgeops.dlq.{zone}.>"
+
+
+@dataclass(frozen=True)
+class TrackNames:
+    """What one runtime deployment (model + track) consumes and publishes; mirrors `runtime.config.Subjects`."""
+
+    track: Track
+    stream: str
+    durable: str
+    input: str
+    result: str
+    shadow: str
+    dead_letter: str
+
+
+def track_names(zone: str, model: str, input_subject: str, output_subject: str, track: Track) -> TrackNames:
+    return TrackNames(
+        track=track,
+        stream=input_stream(zone, model),
+        durable=durable(model, track),
+        input=track_filter(input_subject, track),
+        result=result_subject(output_subject, track),
+        shadow=shadow_subject(output_subject, track),
+        dead_letter=dead_letter_subject(zone, model, track),
+    )
