@@ -35,6 +35,7 @@ class Documents:
     # Names whose document exists but failed to load: references to them are not reported again.
     broken_policies: set[str] = field(default_factory=set)
     broken_models: set[str] = field(default_factory=set)
+    broken_zones: set[str] = field(default_factory=set)
     broken_fleet: bool = False
 
 
@@ -74,6 +75,7 @@ def _fleet_rules(docs: Documents) -> Iterator[Problem]:
 
 def _zone_uniqueness(docs: Documents) -> Iterator[Problem]:
     names: dict[str, Loaded[Zone]] = {}
+    # Two zones are the same cluster when they name the same kubeconfig context or the same API server.
     clusters: dict[str, Loaded[Zone]] = {}
     domains: dict[tuple[str, str], Loaded[Zone]] = {}
     for zone in docs.zones:
@@ -83,14 +85,18 @@ def _zone_uniqueness(docs: Documents) -> Iterator[Problem]:
                 ("metadata", "name"), "ref.duplicate-zone", f"zone {spec.name!r} is also defined in {first.doc.path}"
             )
         names.setdefault(spec.name, zone)
-        key = spec.spec.cluster.key()
-        if (first := clusters.get(key)) is not None:
-            yield zone.at(
-                ("spec", "cluster"),
-                "ref.duplicate-cluster",
-                f"zone {spec.name!r} uses the same cluster as zone {first.spec.name!r} ({first.doc.path})",
-            )
-        clusters.setdefault(key, zone)
+        cluster = spec.spec.cluster
+        keys = [(("spec", "cluster", "context"), f"context {cluster.context}")] if cluster.context else []
+        if cluster.server:
+            keys.append((("spec", "cluster", "server"), f"server {cluster.server.rstrip('/')}"))
+        for path, key in keys:
+            if (first := clusters.get(key)) is not None and first is not zone:
+                yield zone.at(
+                    path,
+                    "ref.duplicate-cluster",
+                    f"zone {spec.name!r} uses the same cluster ({key}) as zone {first.spec.name!r} ({first.doc.path})",
+                )
+            clusters.setdefault(key, zone)
         domain = (spec.spec.region, spec.spec.nats.domain)
         if (first := domains.get(domain)) is not None:
             yield zone.at(
@@ -215,7 +221,7 @@ def _policy_rules(docs: Documents) -> Iterator[Problem]:
                 path: Path = ("spec", "waves", w, "zones", z)
                 if name == "*":
                     continue
-                if name not in zone_names:
+                if name not in zone_names and name not in docs.broken_zones:
                     yield policy.at(
                         path,
                         "ref.unknown-zone",

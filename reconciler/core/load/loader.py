@@ -156,5 +156,7 @@ def _mark_broken(docs: Documents, kind: str, path: str, doc: yamldoc.YamlDocumen
         docs.broken_policies.add(name)
     elif kind == "Model":
         docs.broken_models.add(name)
+    elif kind == "Zone":
+        docs.broken_zones.add(name)
     elif kind == "Fleet":
         docs.broken_fleet = True

@@ -47,10 +47,6 @@ class ClusterRef(StrictModel):
             raise ValueError("a cluster reference needs a kubeconfig context, an API server URL, or both")
         return self
 
-    def key(self) -> str:
-        """What makes two references the same cluster."""
-        return self.server.rstrip("/") if self.server else f"context:{self.context}"
-
 
 class Hardware(StrictModel):
     arch: Literal["amd64", "arm64"]
