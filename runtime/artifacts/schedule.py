@@ -60,6 +60,11 @@ class PullScheduler:
         self._clock = clock
         self._serving: dict[str, str] = {}  # deployment_id -> digest handed over successfully
 
+    def reconfigure(self, deployments: Sequence[ModelDeployment]) -> None:
+        """A new runtime config: the next attempt per deployment pulls its (possibly new) digest; what is serving
+        keeps serving until that succeeds. Takes effect in `run()` loops on their next interval."""
+        self.deployments = tuple(deployments)
+
     def serving_digest(self, deployment: ModelDeployment) -> str | None:
         return self._serving.get(deployment.deployment_id)
 
@@ -91,8 +96,11 @@ class PullScheduler:
             self.puller.prune(keep)
         return True
 
-    async def _loop(self, deployment: ModelDeployment) -> None:
+    async def _loop(self, deployment_id: str) -> None:
         while True:
+            deployment = next((d for d in self.deployments if d.deployment_id == deployment_id), None)
+            if deployment is None:
+                return
             await self.pull_once(deployment)
             await asyncio.sleep(deployment.pull.interval_s)
 
@@ -100,4 +108,4 @@ class PullScheduler:
         """Run until cancelled."""
         async with asyncio.TaskGroup() as group:
             for deployment in self.deployments:
-                group.create_task(self._loop(deployment), name=f"pull:{deployment.deployment_id}")
+                group.create_task(self._loop(deployment.deployment_id), name=f"pull:{deployment.deployment_id}")

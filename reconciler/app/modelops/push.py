@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -23,6 +23,7 @@ from reconciler.app.modelops.build import BuildResult, build_model
 from reconciler.app.modelops.compat import load_compat_json
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
 from reconciler.core.modelops.oci import build_artifact
+from reconciler.core.spec.base import Version
 from reconciler.core.spec.fleet import Fleet
 from reconciler.core.spec.model import Artifact
 from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
@@ -82,6 +83,14 @@ def _check_version_is_free(document: ModelDocument, version: str, digest: str) -
         )
 
 
+def _check_semver(version: str) -> None:
+    # Checked before anything is uploaded: model.yaml only accepts semantic versions.
+    try:
+        TypeAdapter(Version).validate_python(version)
+    except ValidationError as error:
+        raise PushConfigError(f"--version: {error.errors()[0]['msg']}") from error
+
+
 def _created_from_env() -> str | None:
     # Reproducible-builds convention: a fixed creation time when the pipeline sets one, else no timestamp.
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -101,6 +110,7 @@ def push_model_version(
     plain_http: bool | None = None,
     record: bool = True,
 ) -> PushOutcome:
+    _check_semver(version)
     build = build_model(model_dir)
     document = ModelDocument(build.source.model_yaml) if build.source.model_yaml.is_file() else None
     if document is not None:
