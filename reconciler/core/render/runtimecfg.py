@@ -1,18 +1,12 @@
 """The runtime's config (runtime/config.py, the contract) for one model track in one zone.
 
-Subject layout (shared with the zone's NATS config: the weighted mapping splits the model's input subject
-between `<input>.stable` and `<input>.canary`, and mirrors to `<input>.shadow` in the shadow phase):
-
-    stream       <model>-input          one JetStream stream per model, capturing `<input>.>`
-    input        <input>.<track>        what this Deployment consumes
-    durable      <model>-<track>        its durable consumer
-    result       <output>               scores go where consumers already listen (stable and live canary)
-    shadow       <output>.shadow        shadow-phase and synthetic results: never reach production
-    dead_letter  <output>.dead-letter   malformed messages, with the reason
+Stream, durable consumer and subject names come from `reconciler.core.nats.naming`, the one module the zone's
+NATS config and JetStream assets are rendered from too (see its docstring for the subject layout).
 """
 
 from __future__ import annotations
 
+from reconciler.core.nats import naming
 from reconciler.core.render.labels import NATS_RELEASE
 from reconciler.core.spec import FleetSpec, Model, ModelAssignment, ModelVersion, Zone
 from runtime.config import (
@@ -80,14 +74,7 @@ def model_deployment(
         version=version.version,
         track=run_track,
         artifact=ArtifactRef(ref=artifact_ref(spec, zone, version.artifact.ref), digest=version.artifact.digest),
-        subjects=Subjects(
-            stream=f"{model.name}-input",
-            input=f"{assignment.input}.{track}" if run_track is not Track.SHADOW else f"{assignment.input}.shadow",
-            durable=f"{model.name}-{track}",
-            result=assignment.output,
-            shadow=f"{assignment.output}.shadow",
-            dead_letter=f"{assignment.output}.dead-letter",
-        ),
+        subjects=_subjects(zone, assignment, run_track),
         window=WindowSpec(
             key=assignment.window_key or window.key,
             size=window.size,
@@ -95,6 +82,18 @@ def model_deployment(
         ),
         providers=providers_for(zone, version),
         synthetic=_synthetic(spec, assignment) if run_track is Track.SHADOW else None,
+    )
+
+
+def _subjects(zone: Zone, assignment: ModelAssignment, track: Track) -> Subjects:
+    names = naming.track_names(zone.name, assignment.model, assignment.input, assignment.output, track)
+    return Subjects(
+        stream=names.stream,
+        input=names.input,
+        durable=names.durable,
+        result=names.result,
+        shadow=names.shadow,
+        dead_letter=names.dead_letter,
     )
 
 
