@@ -3,7 +3,8 @@
 Matrix: three zones run concurrently, each reports the pinned Kubernetes version; the same object name holds
 different data per zone and an object created in one zone is absent from the others; each zone has its own CA,
 so one zone's admin credentials are refused by another; the kubeconfig has one context per zone; a zone whose
-apiserver stops is unreachable, and after start() it serves the same objects from the same storage.
+apiserver stops is unreachable, and after start() it serves the same objects from the same storage; a SQLite
+zone closed entirely and started again on the same directory still has its objects (the sandbox's mode).
 """
 
 from __future__ import annotations
@@ -89,3 +90,16 @@ def test_stopped_zone_is_unreachable_then_serves_its_storage_again(kube_factory:
     again = client.CoreV1Api(admin_client(env, "restart")).read_namespaced_config_map("kept", "default")
     assert again.data == {"v": "1"}
     assert again.metadata.resource_version == kept.metadata.resource_version
+
+
+def test_sqlite_zone_keeps_its_objects_across_a_full_restart(kube_factory: KubeFactory, tmp_path: Path) -> None:
+    workdir, options = tmp_path / "sandbox", ZoneOptions(storage="sqlite", controllers=False)
+    first = kube_factory(["sandbox"], options, workdir=workdir)
+    client.CoreV1Api(admin_client(first, "sandbox")).create_namespaced_config_map("default", client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="persisted"), data={"v": "1"}))
+    first.close()
+    assert not any(p.running for p in first.zone("sandbox").processes.values())
+
+    second = kube_factory(["sandbox"], options, workdir=workdir)
+    persisted = client.CoreV1Api(admin_client(second, "sandbox")).read_namespaced_config_map("persisted", "default")
+    assert persisted.data == {"v": "1"}
