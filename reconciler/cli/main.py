@@ -16,12 +16,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per command module, imported here so start-up stays explicit and cheap.
-    from reconciler.cli import model, sandbox, schema, validate
+    from reconciler.cli import model, sandbox, schema, serve, validate
 
     validate.register(app)
     schema.register(app)
     sandbox.register(app)
     model.register(app)
+    serve.register(app)
 
 
 _register()

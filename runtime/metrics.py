@@ -1,0 +1,116 @@
+"""Prometheus metrics and the HTTP endpoints `/metrics`, `/healthz`, `/readyz`.
+
+The names and labels here are a public interface (the canary controller and the Grafana dashboard query
+them; `docs/runtime.md` lists them): rename nothing without updating both.
+
+Every series carries zone, model, version, track and provider. Latency buckets are dense around 5 ms and
+30 ms so `histogram_quantile(0.95, ...)` resolves both the aim (5 ms) and the field SLO (30 ms).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.0075, 0.01, 0.015, 0.02, 0.025,
+    0.03, 0.035, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+)  # fmt: skip
+LABELS = ("zone", "model", "version", "track", "provider")
+STAGES = ("queue_wait", "features", "inference", "publish")
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.e2e = Histogram(
+            "edgeops_inference_e2e_seconds",
+            "Sensor timestamp (Edgeops-Sensor-Ts header, else stream time) to result acknowledged by JetStream.",
+            LABELS, buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.stage = Histogram(
+            "edgeops_stage_seconds", "Time each message spent in one pipeline stage.",
+            (*LABELS, "stage"), buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.batch_size = Histogram(
+            "edgeops_batch_size", "Messages per inference batch.", LABELS,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512), registry=r,
+        )  # fmt: skip
+        self.requests = Counter("edgeops_requests", "Input messages taken from a source.", LABELS, registry=r)
+        self.results = Counter("edgeops_results", "Results published and acknowledged.", LABELS, registry=r)
+        self.errors = Counter(
+            "edgeops_errors", "Failed messages by reason (malformed input, inference, publish).",
+            (*LABELS, "reason"), registry=r,
+        )  # fmt: skip
+        self.dead_letters = Counter(
+            "edgeops_dead_letters", "Messages sent to the dead-letter subject.", (*LABELS, "reason"), registry=r
+        )
+        self.synthetic = Counter(
+            "edgeops_synthetic", "Synthetic-traffic inferences (results on the shadow subject).", LABELS, registry=r
+        )
+        self.model_info = Gauge(
+            "edgeops_model_info", "The model a deployment is serving (value 1).", (*LABELS, "digest"), registry=r
+        )
+        self.model_load_failures = Counter(
+            "edgeops_model_load_failures", "Model loads (start or swap) that failed; the old model stays.",
+            ("zone", "model", "track"), registry=r,
+        )  # fmt: skip
+        self.store_keys = Gauge("edgeops_feature_store_keys", "Windows held in memory.", ("deployment",), registry=r)
+        self.checkpoint = Histogram(
+            "edgeops_feature_store_checkpoint_seconds", "Duration of one DuckDB checkpoint.",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.ready = Gauge("edgeops_ready", "1 when every deployment is loaded, warmed up and consuming.", registry=r)
+
+
+@dataclass
+class Health:
+    """Set by the service; read by the HTTP thread. `beat()` from the event loop proves it is not stuck."""
+
+    ready: bool = False
+    last_beat: float = field(default_factory=time.monotonic)
+    stall_after_s: float = 10.0
+
+    def beat(self) -> None:
+        self.last_beat = time.monotonic()
+
+    def alive(self) -> bool:
+        return time.monotonic() - self.last_beat < self.stall_after_s
+
+
+def serve_http(metrics: Metrics, health: Health, host: str, port: int) -> ThreadingHTTPServer:
+    """Start the endpoints on a daemon thread; returns the server (its `server_port` is the bound port)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                ok = health.alive()
+                self._reply(200 if ok else 503, b"ok\n" if ok else b"event loop stalled\n")
+            elif path == "/readyz":
+                self._reply(200 if health.ready else 503, b"ready\n" if health.ready else b"not ready\n")
+            else:
+                self._reply(404, b"not found\n")
+
+        def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # scrapes every few seconds would drown the log
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="edgeops-http", daemon=True).start()
+    return server

@@ -1,0 +1,238 @@
+"""JetStream source: a durable pull consumer feeding one deployment's pipeline.
+
+Exactly-once effect, in three rules:
+1. A result (or dead letter) is published with `Nats-Msg-Id = <deployment>:<input id>`, where the input id is
+   the input's own `Nats-Msg-Id` or `<stream>:<sequence>`; JetStream drops a second copy inside the result
+   stream's duplicate window, so a redelivery never produces a second result.
+2. An input is acked only after its result is acknowledged by JetStream *and* the window change it caused is
+   in a DuckDB checkpoint (`runtime.service.Checkpointer`); until then a crash means redelivery, never loss.
+3. On start, before fetching, the unacknowledged tail of the consumer (ack floor .. last delivered) is read
+   straight from the stream in sequence order and re-applied. Windows are idempotent per sequence
+   (`runtime.store.Window`), so this rebuilds exactly the windows an uninterrupted run would hold before any
+   newer message is scored; the redeliveries that follow are then no-ops with deduplicated results.
+
+One runtime process owns a durable consumer (two processes on one durable would interleave windows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from runtime.pipeline import SENSOR_TS_HEADER, DeploymentPipeline, Incoming, ModelUnavailableError, Outgoing
+from runtime.pipeline import parse_sensor_ts as _sensor_ts
+
+log = logging.getLogger("edgeops.runtime.nats")
+
+PUBLISH_TIMEOUT_S = 5.0
+MAX_RECOVERY = 100_000
+Settle = Callable[[], Awaitable[None]]
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard match: `*` is one token, a trailing `>` one or more."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, part in enumerate(p):
+        if part == ">":
+            return len(s) > i
+        if i >= len(s) or (part != "*" and part != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+class Publisher:
+    """Publishes a batch's outgoing messages and waits for every JetStream ack, retrying failures with the
+    same Nats-Msg-Id (so a retry after a lost ack is deduplicated, not duplicated)."""
+
+    def __init__(self, js: Any, stopping: asyncio.Event) -> None:
+        self.js = js
+        self.stopping = stopping
+
+    async def publish_all(self, items: list[Outgoing]) -> bool:
+        """True when all were acknowledged; False if shutdown interrupted the retries."""
+        pending = items
+        delay = 0.05
+        while pending:
+            futures = []
+            for item in pending:
+                try:
+                    futures.append(await self.js.publish_async(item.subject, item.payload, headers=item.headers))
+                except Exception as exc:  # connection closed/stalled: retry this one below
+                    futures.append(_failed(exc))
+            results = await asyncio.gather(
+                *(asyncio.wait_for(f, PUBLISH_TIMEOUT_S) for f in futures), return_exceptions=True
+            )
+            failed = [item for item, r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+            if failed:
+                log.warning("publish: %d of %d not acknowledged (%s); retrying", len(failed), len(pending),
+                            next(r for r in results if isinstance(r, BaseException)).__class__.__name__)
+                if self.stopping.is_set() and delay > 1.0:
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            pending = failed
+        return True
+
+
+def _failed(exc: Exception) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_exception(exc)
+    return future
+
+
+class JetStreamSource:
+    def __init__(
+        self,
+        js: Any,
+        pipeline: DeploymentPipeline,
+        publisher: Publisher,
+        settle_later: Callable[[Settle], None],
+        stopping: asyncio.Event,
+        *,
+        max_inflight: int = 4,
+    ) -> None:
+        self.js = js
+        self.pipeline = pipeline
+        self.publisher = publisher
+        self.settle_later = settle_later
+        self.stopping = stopping
+        self.inflight = asyncio.Semaphore(max_inflight)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.bound = False
+
+    async def run(self) -> None:
+        subjects = self.pipeline.config.subjects
+        psub = await self._bind()
+        await self._recover_tail(subjects.stream, subjects.durable)
+        self.bound = True
+        batching = self.pipeline.config.batching
+        while not self.stopping.is_set():
+            try:
+                msgs = await psub.fetch(batching.max_batch_size, timeout=0.5)
+            except Exception as exc:  # idle timeout, or the server is restarting: try again
+                if not isinstance(exc, asyncio.TimeoutError):
+                    log.debug("fetch: %r", exc)
+                    await asyncio.sleep(0.1)
+                continue
+            if len(msgs) * 2 >= batching.max_batch_size and batching.max_latency_ms > 0:
+                msgs += await self._linger(psub, batching.max_batch_size - len(msgs), batching.max_latency_ms)
+            await self._dispatch([self._incoming(m) for m in msgs])
+        await self.drain()
+
+    async def _bind(self) -> Any:
+        subjects = self.pipeline.config.subjects
+        delay = 0.2
+        while True:
+            try:
+                return await self.js.pull_subscribe_bind(durable=subjects.durable, stream=subjects.stream)
+            except Exception as exc:  # the reconciler may not have created the consumer yet
+                log.warning("consumer %s/%s not available (%r); retrying", subjects.stream, subjects.durable, exc)
+                if self.stopping.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _linger(self, psub: Any, room: int, max_latency_ms: float) -> list[Any]:
+        if room <= 0:
+            return []
+        try:
+            more: list[Any] = await psub.fetch(room, timeout=max_latency_ms / 1000)
+        except Exception:
+            return []
+        return more
+
+    async def _recover_tail(self, stream: str, durable: str) -> None:
+        info = await self.js.consumer_info(stream, durable)
+        first, last = info.ack_floor.stream_seq + 1, info.delivered.stream_seq
+        if last < first:
+            return
+        if last - first > MAX_RECOVERY:
+            log.warning("recovery: %d unacked messages, replaying only the last %d", last - first, MAX_RECOVERY)
+            first = last - MAX_RECOVERY
+        filters = info.config.filter_subjects or ([info.config.filter_subject] if info.config.filter_subject else [])
+        single = filters[0] if len(filters) == 1 else None
+        batch: list[Incoming] = []
+        seq = first
+        while seq <= last:
+            try:
+                raw = await self.js.get_msg(stream, seq, subject=single, next=True)
+            except Exception:  # nothing further (deleted, or beyond the end)
+                break
+            if raw.seq > last:
+                break
+            seq = raw.seq + 1
+            if filters and not any(subject_matches(f, raw.subject) for f in filters):
+                continue
+            batch.append(self._incoming_raw(stream, raw))
+            if len(batch) >= self.pipeline.config.batching.max_batch_size:
+                await self._dispatch(batch)
+                batch = []
+        if batch:
+            await self._dispatch(batch)
+        await self.drain()
+        log.info("recovery: re-applied stream %s sequences %d..%d before consuming", stream, first, last)
+
+    def _incoming(self, msg: Any) -> Incoming:
+        meta = msg.metadata
+        headers = msg.headers or {}
+        seq = meta.sequence.stream
+        return Incoming(
+            payload=msg.data,
+            seq=seq,
+            input_id=headers.get("Nats-Msg-Id") or f"{meta.stream}:{seq}",
+            source=msg.subject,
+            stream_ts=meta.timestamp.timestamp(),
+            sensor_ts=_sensor_ts(headers.get(SENSOR_TS_HEADER)),
+            traceparent=headers.get("traceparent"),
+            settle=msg.ack,
+            retry=lambda: msg.nak(delay=1.0),
+        )
+
+    def _incoming_raw(self, stream: str, raw: Any) -> Incoming:
+        headers = raw.headers or {}
+        sensor_ts = _sensor_ts(headers.get(SENSOR_TS_HEADER))
+        return Incoming(
+            payload=raw.data or b"",
+            seq=raw.seq,
+            input_id=headers.get("Nats-Msg-Id") or f"{stream}:{raw.seq}",
+            source=raw.subject,
+            stream_ts=sensor_ts or time.time(),
+            sensor_ts=sensor_ts,
+            traceparent=headers.get("traceparent"),
+            settle=None,  # read by sequence, not delivered: the redelivery that follows is acked
+        )
+
+    async def _dispatch(self, batch: list[Incoming]) -> None:
+        if not batch:
+            return
+        try:
+            outgoing = self.pipeline.process(batch)
+        except ModelUnavailableError as exc:
+            log.error("inference failed for a batch of %d (%s); redelivering later", len(batch), exc)
+            for message in batch:
+                if message.retry is not None:
+                    await message.retry()
+            await asyncio.sleep(0.5)
+            return
+        await self.inflight.acquire()
+        task = asyncio.create_task(self._complete(batch, outgoing))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _complete(self, batch: list[Incoming], outgoing: list[Outgoing]) -> None:
+        try:
+            start_ns = time.time_ns()
+            if await self.publisher.publish_all(outgoing):
+                self.pipeline.published(outgoing, start_ns)
+                for message in batch:
+                    if message.settle is not None:
+                        self.settle_later(message.settle)
+        finally:
+            self.inflight.release()
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)

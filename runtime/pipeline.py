@@ -1,0 +1,203 @@
+"""One deployment's batch step: decode -> window -> features -> inference -> outgoing messages.
+
+No I/O here: sources (`runtime.nats_source`, `runtime.mqtt_source`, `runtime.synthetic`) hand in `Incoming`
+messages and publish the `Outgoing` ones this returns, so every source goes through the same code.
+
+A malformed message becomes a dead letter with a reason code (`invalid_json`, `not_an_object`,
+`missing_field`, `wrong_type`, `non_finite`, `oversized`) and a detail naming the field; it never stops the
+batch. Shadow deployments publish results only to the shadow subject.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from runtime.config import ModelDeployment, Track
+from runtime.features import RecordError, feature_vector, record_key, record_values
+from runtime.metrics import Metrics
+from runtime.session import LoadedModel
+from runtime.store import DeploymentWindows
+from runtime.tracing import MessageTrace, end_message, record_stage, start_message
+
+SENSOR_TS_HEADER = "Edgeops-Sensor-Ts"  # unix seconds (decimal) when the sensor captured the record
+REASON_HEADER = "Edgeops-Dead-Letter-Reason"
+DETAIL_HEADER = "Edgeops-Dead-Letter-Detail"
+SOURCE_HEADER = "Edgeops-Source"
+
+
+@dataclass
+class Incoming:
+    payload: bytes
+    seq: int | None  # orders the record within its window (stream sequence); None appends
+    input_id: str  # stable across redeliveries: the result's Nats-Msg-Id derives from it
+    source: str  # subject/topic it came from
+    stream_ts: float  # unix s when the source stored/received it
+    sensor_ts: float | None = None
+    traceparent: str | None = None
+    settle: Callable[[], Awaitable[None]] | None = None  # ack, once the result and window are durable
+    retry: Callable[[], Awaitable[None]] | None = None  # ask the source to redeliver later
+    fetched_ns: int = field(default_factory=time.time_ns)
+
+
+@dataclass
+class Outgoing:
+    incoming: Incoming
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+    dead_letter_reason: str | None
+    trace: MessageTrace
+
+
+class ModelUnavailableError(RuntimeError):
+    """Inference failed for a whole batch; the caller retries later rather than dead-lettering good input."""
+
+
+class DeploymentPipeline:
+    def __init__(
+        self, config: ModelDeployment, model: LoadedModel, windows: DeploymentWindows, metrics: Metrics, zone: str
+    ) -> None:
+        self.config = config
+        self.windows = windows
+        self.metrics = metrics
+        self.zone = zone
+        self.model = model
+        self.swap(model)
+
+    def swap(self, model: LoadedModel) -> None:
+        """Serve a new model from the next batch on; windows and subjects stay."""
+        old_labels = getattr(self, "labels", None)
+        self.model = model
+        self.labels = (self.zone, self.config.name, model.version, self.config.track.value, model.provider)
+        m = self.metrics
+        if old_labels is not None:
+            m.model_info.labels(*old_labels, getattr(self, "digest", "")).set(0)
+        self.digest = model.digest
+        m.model_info.labels(*self.labels, model.digest).set(1)
+        self._e2e = m.e2e.labels(*self.labels)
+        self._stage = {s: m.stage.labels(*self.labels, s) for s in ("queue_wait", "features", "inference", "publish")}
+        self._requests = m.requests.labels(*self.labels)
+        self._results = m.results.labels(*self.labels)
+        self._batch = m.batch_size.labels(*self.labels)
+
+    @property
+    def result_subject(self) -> str:
+        s = self.config.subjects
+        return s.shadow if self.config.track is Track.SHADOW else s.result
+
+    def process(self, batch: list[Incoming]) -> list[Outgoing]:
+        """Featurise and score a batch; raises ModelUnavailableError if inference fails."""
+        cfg = self.config
+        spec = cfg.window
+        start_ns = time.time_ns()
+        self._requests.inc(len(batch))
+        self._batch.observe(len(batch))
+        traces = [self._start_trace(m, start_ns) for m in batch]
+        vectors: list[list[float]] = []
+        scored: list[tuple[int, str]] = []
+        out: list[Outgoing] = []
+        for i, message in enumerate(batch):
+            self._stage["queue_wait"].observe(max(start_ns / 1e9 - message.stream_ts, 0.0))
+            try:
+                if len(message.payload) > cfg.max_payload_bytes:
+                    raise RecordError("oversized", f"{len(message.payload)} bytes > {cfg.max_payload_bytes}")
+                record = _decode(message.payload)
+                key = record_key(spec, record)
+                rows = self.windows.apply(key, message.seq, record_values(spec, record))
+                vectors.append(feature_vector(spec, rows))
+                scored.append((i, key))
+            except RecordError as err:
+                out.append(self._dead_letter(message, traces[i], err))
+        features_ns = time.time_ns()
+        for i, _ in scored:
+            record_stage(traces[i], "features", start_ns, features_ns)
+            self._stage["features"].observe((features_ns - start_ns) / 1e9)
+        if not scored:
+            return out
+        try:
+            scores = self.model.run(np.asarray(vectors, dtype=np.float32))
+        except Exception as exc:
+            self.metrics.errors.labels(*self.labels, "inference").inc(len(scored))
+            for i, _ in scored:
+                end_message(traces[i], time.time_ns(), error=f"inference failed: {exc}")
+            raise ModelUnavailableError(str(exc)) from exc
+        inference_ns = time.time_ns()
+        for (i, key), score in zip(scored, scores.tolist(), strict=True):
+            record_stage(traces[i], "inference", features_ns, inference_ns)
+            self._stage["inference"].observe((inference_ns - features_ns) / 1e9)
+            out.append(self._result(batch[i], traces[i], key, score))
+        return out
+
+    def _start_trace(self, message: Incoming, start_ns: int) -> MessageTrace:
+        return start_message(
+            message.traceparent, "edgeops.infer", message.fetched_ns,
+            {"edgeops.model": self.config.name, "edgeops.track": self.config.track.value,
+             "edgeops.input_id": message.input_id},
+        )  # fmt: skip
+
+    def _headers(self, message: Incoming, trace: MessageTrace, msg_id: str) -> dict[str, str]:
+        headers = {"Nats-Msg-Id": msg_id, SOURCE_HEADER: message.source}
+        if trace.traceparent:
+            headers["traceparent"] = trace.traceparent
+        if message.sensor_ts is not None:
+            headers[SENSOR_TS_HEADER] = repr(message.sensor_ts)
+        return headers
+
+    def _result(self, message: Incoming, trace: MessageTrace, key: str, score: float) -> Outgoing:
+        result_id = f"{self.config.deployment_id}:{message.input_id}"
+        body = {
+            "id": result_id, "input_id": message.input_id, "key": key, "score": score,
+            "model": self.config.name, "version": self.model.version, "track": self.config.track.value,
+        }  # fmt: skip
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        return Outgoing(message, self.result_subject, payload, self._headers(message, trace, result_id), None, trace)
+
+    def _dead_letter(self, message: Incoming, trace: MessageTrace, err: RecordError) -> Outgoing:
+        self.metrics.errors.labels(*self.labels, "malformed").inc()
+        headers = self._headers(message, trace, f"{self.config.deployment_id}:dlq:{message.input_id}")
+        headers[REASON_HEADER] = err.reason
+        headers[DETAIL_HEADER] = err.detail[:512]
+        return Outgoing(message, self.config.subjects.dead_letter, message.payload, headers, err.reason, trace)
+
+    def published(self, sent: list[Outgoing], publish_start_ns: int) -> None:
+        """Account for outgoing messages that JetStream acknowledged (publish stage, e2e, counters)."""
+        now_ns = time.time_ns()
+        now = now_ns / 1e9
+        publish_s = (now_ns - publish_start_ns) / 1e9
+        for item in sent:
+            message = item.incoming
+            record_stage(item.trace, "publish", publish_start_ns, now_ns)
+            if item.dead_letter_reason is not None:
+                self.metrics.dead_letters.labels(*self.labels, item.dead_letter_reason).inc()
+            else:
+                self._stage["publish"].observe(publish_s)
+                self._results.inc()
+                origin = message.sensor_ts if message.sensor_ts is not None else message.stream_ts
+                self._e2e.observe(max(now - origin, 0.0))
+            end_message(item.trace, now_ns)
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordError("invalid_json", str(exc)[:200]) from exc
+    if not isinstance(record, dict):
+        raise RecordError("not_an_object", f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def parse_sensor_ts(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        ts = float(value)
+    except ValueError:
+        return None
+    return ts if ts > 0 else None

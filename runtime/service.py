@@ -1,0 +1,310 @@
+"""`edgeops serve`: wires config, models, feature store, sources, checkpoints, HTTP endpoints and signals.
+
+Lifecycle: load config -> open the feature store (restores windows) -> connect NATS -> load and warm up every
+model -> recover each consumer's unacked tail -> ready -> serve. SIGTERM/SIGINT stop fetching, let in-flight
+batches publish, write a last checkpoint, ack, and exit 0.
+
+Config changes (the ConfigMap is re-read every second): a new version/digest of a deployment is loaded and
+warmed up beside the old one and swapped in between batches; if it fails, the old model keeps serving and
+`edgeops_model_load_failures_total` counts it. Any other change drains and restarts the service in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from runtime.config import ConfigError, ModelDeployment, RuntimeConfig, load_runtime_config
+from runtime.metrics import Health, Metrics, serve_http
+from runtime.nats_source import JetStreamSource, Publisher, Settle
+from runtime.pipeline import DeploymentPipeline
+from runtime.session import LoadedModel, ModelLoadError, load_model
+from runtime.store import FeatureStore
+from runtime.tracing import setup_tracing, shutdown_tracing
+
+log = logging.getLogger("edgeops.runtime")
+
+
+class Checkpointer:
+    """Writes changed windows to DuckDB every interval, then settles (acks) what that checkpoint covers."""
+
+    def __init__(self, store: FeatureStore, metrics: Metrics, executor: ThreadPoolExecutor) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.executor = executor
+        self.pending: list[Settle] = []
+
+    def settle_later(self, settle: Settle) -> None:
+        self.pending.append(settle)
+
+    async def checkpoint(self) -> None:
+        # Snapshot and the settle list are taken together, synchronously: every settle in the list belongs to
+        # a message whose window change is already in memory, hence in this snapshot.
+        snapshot, settles = self.store.snapshot(), self.pending
+        self.pending = []
+        loop = asyncio.get_running_loop()
+        with self.metrics.checkpoint.time():
+            try:
+                await loop.run_in_executor(self.executor, self.store.write, snapshot)
+            except Exception:
+                log.exception("feature store checkpoint failed; retrying next interval, acks held back")
+                self.store.requeue(snapshot)
+                self.pending = settles + self.pending
+                return
+        for settle in settles:
+            try:
+                await settle()
+            except Exception as exc:  # an ack lost now means a redelivery, which is deduplicated
+                log.debug("ack failed: %r", exc)
+
+    async def run(self, interval_s: float, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval_s)
+            await self.checkpoint()
+
+
+def _hot_swappable(old: RuntimeConfig, new: RuntimeConfig) -> bool:
+    """True when the only differences are model versions/artifacts of the same deployments."""
+    if old.model_copy(update={"models": ()}) != new.model_copy(update={"models": ()}):
+        return False
+    if [m.deployment_id for m in old.models] != [m.deployment_id for m in new.models]:
+        return False
+    return all(
+        o.model_copy(update={"version": n.version, "artifact": n.artifact}) == n
+        for o, n in zip(old.models, new.models, strict=True)
+    )
+
+
+async def _connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
+    import nats
+
+    options: dict[str, Any] = {
+        "name": config.nats.name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.25,
+        "connect_timeout": 2,
+        "error_cb": _nats_error,
+        "disconnected_cb": _nats_event("disconnected"),
+        "reconnected_cb": _nats_event("reconnected"),
+    }
+    if config.nats.token_env:
+        options["token"] = os.environ[config.nats.token_env]
+    if config.nats.creds_file_env:
+        options["user_credentials"] = os.environ[config.nats.creds_file_env]
+    delay = 0.2
+    while True:
+        try:
+            return await nats.connect(config.nats.url, **options)
+        except Exception as exc:
+            if stopping.is_set():
+                raise
+            log.warning("nats %s: cannot connect (%r); retrying", config.nats.url, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _nats_error(exc: Exception) -> None:
+    log.debug("nats: %r", exc)
+
+
+def _nats_event(what: str) -> Any:
+    async def callback() -> None:
+        log.info("nats: %s", what)
+
+    return callback
+
+
+class Service:
+    def __init__(self, config: RuntimeConfig, config_path: Path, metrics: Metrics, health: Health) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.metrics = metrics
+        self.health = health
+        self.stopping = asyncio.Event()
+        self.reload_to: RuntimeConfig | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-store")
+        self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-loader")
+        self.pipelines: dict[str, DeploymentPipeline] = {}
+        self.sources: list[JetStreamSource] = []
+        self.extra_ready: list[Any] = []  # objects with a `bound` flag (MQTT sources)
+
+    async def _load(self, deployment: ModelDeployment) -> LoadedModel:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.loader, load_model, deployment, Path(self.config.model_dir))
+
+    async def _load_until_ready(self, deployment: ModelDeployment) -> LoadedModel | None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                model = await self._load(deployment)
+                log.info("%s: serving %s (%s) on %s", deployment.deployment_id, deployment.version,
+                         model.digest[:19], model.provider)
+                return model
+            except ModelLoadError as exc:
+                self.metrics.model_load_failures.labels(self.config.zone, deployment.name, deployment.track).inc()
+                log.error("%s: %s; retrying", deployment.deployment_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        return None
+
+    async def run(self) -> RuntimeConfig | None:
+        """Serve until stopped; returns the new config when a structural change needs a restart."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        cfg = self.config
+        store = await loop.run_in_executor(
+            self.executor, FeatureStore, Path(cfg.feature_store.path), cfg.feature_store.max_keys
+        )
+        checkpointer = Checkpointer(store, self.metrics, self.executor)
+        nc = await _connect_nats(cfg, self.stopping)
+        js = nc.jetstream()
+        publisher = Publisher(js, self.stopping)
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            for deployment in cfg.models:
+                windows = await loop.run_in_executor(
+                    self.executor, store.deployment, deployment.deployment_id, deployment.window.size
+                )
+                model = await self._load_until_ready(deployment)
+                if model is None:
+                    break
+                pipeline = DeploymentPipeline(deployment, model, windows, self.metrics, cfg.zone)
+                self.pipelines[deployment.deployment_id] = pipeline
+                source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping)
+                self.sources.append(source)
+                tasks.append(asyncio.create_task(source.run(), name=f"source:{deployment.deployment_id}"))
+                tasks.extend(await self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
+            checkpoint_task = asyncio.create_task(
+                checkpointer.run(cfg.feature_store.flush_interval_ms / 1000, self.stopping)
+            )
+            watch_task = asyncio.create_task(self._watch_config())
+            await self._supervise(tasks, store)
+            self.health.ready = False
+            self.metrics.ready.set(0)
+            log.info("draining")
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await checkpoint_task
+            watch_task.cancel()
+            await checkpointer.checkpoint()
+        finally:
+            self.stopping.set()
+            for task in tasks:
+                task.cancel()
+            # flush + close rather than drain: the pull subscription's queue is never joined by nats-py's
+            # fetch, so drain would always wait out its timeout; everything we owe (acks) is flushed here.
+            try:
+                await asyncio.wait_for(nc.flush(), 5)
+            except Exception as exc:
+                log.debug("nats flush: %r", exc)
+            await nc.close()
+            await loop.run_in_executor(self.executor, store.close)
+            self.executor.shutdown(wait=True)
+            self.loader.shutdown(wait=False, cancel_futures=True)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        return self.reload_to
+
+    async def _supervise(self, tasks: list[asyncio.Task[Any]], store: FeatureStore) -> None:
+        """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
+        while not self.stopping.is_set():
+            self.health.beat()
+            ready = bool(self.sources) and all(s.bound for s in self.sources)
+            ready = ready and all(getattr(x, "bound", True) for x in self.extra_ready)
+            self.health.ready = ready and len(self.pipelines) == len(self.config.models)
+            self.metrics.ready.set(1 if self.health.ready else 0)
+            for name, windows in store.deployments.items():
+                self.metrics.store_keys.labels(name).set(len(windows.windows))
+            for task in tasks:
+                if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
+                    raise exc
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 0.5)
+
+    async def _optional_sources(
+        self, deployment: ModelDeployment, pipeline: DeploymentPipeline, publisher: Publisher,
+        checkpointer: Checkpointer, nc: Any,
+    ) -> list[asyncio.Task[Any]]:  # fmt: skip
+        tasks: list[asyncio.Task[Any]] = []
+        if deployment.mqtt is not None:
+            from runtime.mqtt_source import MqttSource
+
+            mqtt = MqttSource(deployment.mqtt, pipeline, publisher, checkpointer.settle_later, self.stopping)
+            self.extra_ready.append(mqtt)
+            tasks.append(asyncio.create_task(mqtt.run(), name=f"mqtt:{deployment.deployment_id}"))
+        if deployment.synthetic is not None:
+            from runtime.synthetic import SyntheticTraffic
+
+            synthetic = SyntheticTraffic(deployment.synthetic, pipeline, nc, self.pipelines, self.stopping)
+            tasks.append(asyncio.create_task(synthetic.run(), name=f"synthetic:{deployment.deployment_id}"))
+        return tasks
+
+    async def _watch_config(self) -> None:
+        last = self.config_path.read_bytes() if self.config_path.exists() else b""
+        while not self.stopping.is_set():
+            await asyncio.sleep(1.0)
+            try:
+                text = self.config_path.read_bytes()
+            except OSError:
+                continue
+            if text == last:
+                continue
+            last = text
+            try:
+                new = load_runtime_config(self.config_path)
+            except ConfigError as exc:
+                log.error("config change ignored, keeping the running config:\n%s", exc)
+                continue
+            if new == self.config:
+                continue
+            if _hot_swappable(self.config, new):
+                await self._swap_models(new)
+            else:
+                log.info("config changed beyond model versions: draining and restarting")
+                self.reload_to = new
+                self.stopping.set()
+
+    async def _swap_models(self, new: RuntimeConfig) -> None:
+        for old_dep, new_dep in zip(self.config.models, new.models, strict=True):
+            if old_dep == new_dep:
+                continue
+            pipeline = self.pipelines.get(new_dep.deployment_id)
+            try:
+                model = await self._load(new_dep)
+            except ModelLoadError as exc:
+                self.metrics.model_load_failures.labels(new.zone, new_dep.name, new_dep.track).inc()
+                log.error("%s: new model not loaded, keeping %s: %s", new_dep.deployment_id, old_dep.version, exc)
+                continue
+            if pipeline is not None:
+                pipeline.swap(model)
+                pipeline.config = new_dep
+                log.info("%s: swapped %s -> %s", new_dep.deployment_id, old_dep.version, new_dep.version)
+        # Record what is actually served: a failed deployment keeps its old entry.
+        served = tuple(
+            p.config if (p := self.pipelines.get(m.deployment_id)) is not None else m for m in self.config.models
+        )
+        self.config = self.config.model_copy(update={"models": served})
+
+
+async def serve(config_path: Path) -> int:
+    """Run until SIGTERM; returns the process exit code."""
+    config = load_runtime_config(config_path)
+    metrics, health = Metrics(), Health()
+    server = serve_http(metrics, health, config.metrics_host, config.metrics_port)
+    log.info("metrics on %s:%d", config.metrics_host, server.server_port)
+    setup_tracing({"edgeops.zone": config.zone, "edgeops.region": config.region})
+    try:
+        next_config: RuntimeConfig | None = config
+        while next_config is not None:
+            next_config = await Service(next_config, config_path, metrics, health).run()
+    finally:
+        server.shutdown()
+        shutdown_tracing()
+    return 0
