@@ -83,6 +83,9 @@ def _runtime_permissions(zone: Zone) -> Config:
             f"$JS.API.STREAM.INFO.{stream}",
             f"$JS.API.CONSUMER.INFO.{stream}.*",
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
+            f"$JS.API.STREAM.MSG.GET.{stream}",  # replaying the unacked tail on start
+            f"$JS.API.DIRECT.GET.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}.>",
             f"$JS.ACK.{stream}.>",
             *naming.result_stream_subjects(assignment.output),
         ]

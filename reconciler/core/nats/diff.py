@@ -1,0 +1,184 @@
+"""Compare desired JetStream assets with what a server reports, and decide what applying them takes.
+
+Only the keys we set are compared (`StreamAsset.to_api()`), so server-filled fields never show as drift, while a
+hand edit of any managed setting does. `metadata` is compared on the ownership key only: the revision recorded
+there moves with every commit and is written only together with a real change, so re-applying an unchanged zone
+at a new revision writes nothing.
+
+Ownership: an asset is ours when its metadata says `edgeops.io/managed-by: edgeops`. A stream with one of our names
+but without that mark is foreign: reported, never touched. Only our own assets are pruned, and a stream that still
+holds messages is deleted (pruned or recreated) only when the caller allows it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.core.nats.assets import MANAGED_BY, MANAGER, ConsumerAsset, JetStreamAssets, StreamAsset
+from reconciler.core.plan import Action, Change
+
+SYSTEM = "nats"
+# Settings a server refuses to change on an existing stream or consumer.
+STREAM_FIXED = ("storage", "retention")
+CONSUMER_FIXED = ("deliver_policy", "ack_policy", "replay_policy")
+# What the server reports for a key it omits.
+_DEFAULTS: dict[str, object] = {"description": "", "subjects": [], "sources": [], "deny_delete": False,
+                                "deny_purge": False, "allow_direct": False, "metadata": {}}
+
+
+class Op(StrEnum):
+    NONE = "none"
+    CREATE = "create"
+    UPDATE = "update"
+    RECREATE = "recreate"
+    DELETE = "delete"
+    BLOCKED = "blocked"  # would delete a stream holding messages without permission
+
+
+@dataclass(frozen=True)
+class LiveStream:
+    config: Mapping[str, object]
+    messages: int = 0
+
+
+@dataclass(frozen=True)
+class LiveConsumer:
+    stream: str
+    config: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class LiveJetStream:
+    streams: tuple[LiveStream, ...] = ()
+    consumers: tuple[LiveConsumer, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned operation: `change` is what the plan shows, `op` what apply does, `config` what it sends."""
+
+    change: Change
+    op: Op
+    kind: str  # Stream | Consumer
+    stream: str
+    durable: str = ""
+    config: Mapping[str, object] = field(default_factory=dict)
+
+
+def _owned(config: Mapping[str, object]) -> bool:
+    metadata = config.get("metadata")
+    return isinstance(metadata, Mapping) and metadata.get(MANAGED_BY) == MANAGER
+
+
+def _project_source(source: object) -> object:
+    if not isinstance(source, Mapping):
+        return source
+    external = source.get("external")
+    projected: dict[str, object] = {"name": source.get("name")}
+    if isinstance(external, Mapping):
+        projected["external"] = {"api": external.get("api", ""), "deliver": external.get("deliver", "") or ""}
+    return projected
+
+
+def comparable(desired: Mapping[str, object], live: Mapping[str, object]) -> dict[str, object]:
+    """`live` cut down to the keys of `desired`, with omitted keys at their server defaults."""
+    projected: dict[str, object] = {}
+    for key in desired:
+        value = live.get(key, _DEFAULTS.get(key))
+        if key == "sources" and isinstance(value, list):
+            value = [_project_source(s) for s in value]
+        elif key == "metadata":
+            value = {MANAGED_BY: value.get(MANAGED_BY)} if isinstance(value, Mapping) else {}
+        elif value is None and key in _DEFAULTS:
+            value = _DEFAULTS[key]
+        projected[key] = value
+    return projected
+
+
+def unified_diff(name: str, old: Mapping[str, object] | None, new: Mapping[str, object] | None) -> str:
+    def lines(value: Mapping[str, object] | None) -> list[str]:
+        return [] if value is None else json.dumps(value, indent=2, sort_keys=True).splitlines(keepends=True)
+
+    return "".join(difflib.unified_diff(lines(old), lines(new), f"live/{name}", f"desired/{name}"))
+
+
+def _changed_fixed(fixed: tuple[str, ...], old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
+    return [f"{k}: {old.get(k)} -> {new.get(k)}" for k in fixed if k in new and old.get(k) != new.get(k)]
+
+
+def _plan_stream(domain: str, asset: StreamAsset, live: LiveStream | None, allow_delete: bool) -> Step:
+    desired = asset.to_api()
+    if live is None:
+        change = Change(Action.CREATE, "Stream", domain, asset.name, unified_diff(asset.name, None, desired), SYSTEM)
+        return Step(change, Op.CREATE, "Stream", asset.name, config=desired)
+    if not _owned(live.config):
+        change = Change(Action.SKIP_FOREIGN, "Stream", domain, asset.name, "", SYSTEM, "not managed by edgeops")
+        return Step(change, Op.NONE, "Stream", asset.name)
+    current = comparable(desired, live.config)
+    if current == desired:
+        return Step(Change(Action.UNCHANGED, "Stream", domain, asset.name, system=SYSTEM), Op.NONE, "Stream", asset.name)
+    diff = unified_diff(asset.name, current, desired)
+    fixed = _changed_fixed(STREAM_FIXED, current, desired)
+    if not fixed:
+        return Step(Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM), Op.UPDATE, "Stream",
+                    asset.name, config=desired)
+    detail = "needs recreation (" + "; ".join(fixed) + ")"
+    if live.messages and not allow_delete:
+        detail += f"; blocked: holds {live.messages} messages (allow stream deletion to recreate it)"
+        return Step(Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail), Op.BLOCKED,
+                    "Stream", asset.name, config=desired)
+    return Step(Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail), Op.RECREATE,
+                "Stream", asset.name, config=desired)
+
+
+def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None) -> Step:
+    desired = asset.to_api()
+    name = f"{asset.stream}/{asset.durable}"
+    if live is None:
+        change = Change(Action.CREATE, "Consumer", domain, name, unified_diff(name, None, desired), SYSTEM)
+        return Step(change, Op.CREATE, "Consumer", asset.stream, asset.durable, desired)
+    current = comparable(desired, live.config)
+    if current == desired:
+        change = Change(Action.UNCHANGED, "Consumer", domain, name, system=SYSTEM)
+        return Step(change, Op.NONE, "Consumer", asset.stream, asset.durable)
+    diff = unified_diff(name, current, desired)
+    fixed = _changed_fixed(CONSUMER_FIXED, current, desired)
+    detail = "needs recreation (" + "; ".join(fixed) + ")" if fixed else ""
+    change = Change(Action.CONFIGURE, "Consumer", domain, name, diff, SYSTEM, detail)
+    return Step(change, Op.RECREATE if fixed else Op.UPDATE, "Consumer", asset.stream, asset.durable, desired)
+
+
+def plan_jetstream(desired: JetStreamAssets, live: LiveJetStream, *, allow_stream_delete: bool = False) -> tuple[Step, ...]:
+    """Streams before their consumers; prunes (consumers, then streams) last."""
+    domain = desired.domain
+    live_streams = {str(s.config.get("name")): s for s in live.streams}
+    live_consumers = {(c.stream, str(c.config.get("durable_name"))): c for c in live.consumers}
+    steps = [_plan_stream(domain, a, live_streams.get(a.name), allow_stream_delete) for a in desired.streams]
+    foreign = {s.stream for s in steps if s.change.action is Action.SKIP_FOREIGN}
+    steps += [
+        _plan_consumer(domain, c, live_consumers.get((c.stream, c.durable)))
+        for c in desired.consumers
+        if c.stream not in foreign
+    ]
+    wanted_streams = {a.name for a in desired.streams}
+    wanted_consumers = {(c.stream, c.durable) for c in desired.consumers}
+    for (stream, durable), consumer in sorted(live_consumers.items()):
+        if (stream, durable) not in wanted_consumers and _owned(consumer.config) and stream not in foreign:
+            name = f"{stream}/{durable}"
+            change = Change(Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None),
+                            SYSTEM)
+            steps.append(Step(change, Op.DELETE, "Consumer", stream, durable))
+    for name, stream_live in sorted(live_streams.items()):
+        if name in wanted_streams or not _owned(stream_live.config):
+            continue
+        if stream_live.messages and not allow_stream_delete:
+            detail = f"blocked: holds {stream_live.messages} messages (allow stream deletion to delete it)"
+            steps.append(Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.BLOCKED,
+                              "Stream", name))
+        else:
+            steps.append(Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM), Op.DELETE, "Stream", name))
+    return tuple(steps)

@@ -1,0 +1,18 @@
+"""The NATS shell: JetStream management (`jetstream`) and config files of directly run servers (`serverconf`).
+Error tree: `reconciler.shells.nats.errors`."""
+
+from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsServerConfigError, NatsUnreachable
+from reconciler.shells.nats.jetstream import JetStreamAdmin, NatsEndpoint
+from reconciler.shells.nats.serverconf import read_config, signal_reload, write_config
+
+__all__ = [
+    "JetStreamAdmin",
+    "NatsApiError",
+    "NatsEndpoint",
+    "NatsError",
+    "NatsServerConfigError",
+    "NatsUnreachable",
+    "read_config",
+    "signal_reload",
+    "write_config",
+]

@@ -1,0 +1,163 @@
+"""JetStream management through nats-py: read a domain's streams and consumers, carry out planned steps.
+
+A `JetStreamAdmin` talks to one server and addresses one JetStream domain: the server's own (`domain=None`) or,
+through a leafnode, a zone's (`$JS.<domain>.API`), so a region's reconciler can manage every zone from its hub.
+Configs cross this boundary as JetStream API JSON (durations in nanoseconds), the form `reconciler.core.nats`
+renders and compares; nats-py's dataclasses are only the transport.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.js import api
+
+from reconciler.core.nats.assets import MANAGED_BY, MANAGER, REVISION
+from reconciler.core.nats.diff import LiveConsumer, LiveJetStream, LiveStream, Op, Step
+from reconciler.core.nats.naming import js_api_prefix
+from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsUnreachable
+
+_UNREACHABLE = (
+    nats.errors.NoServersError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.ServiceUnavailableError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class NatsEndpoint:
+    """Where to reach a JetStream domain. `password` is read by the caller from its secret store, never git."""
+
+    url: str
+    domain: str | None = None
+    user: str | None = None
+    password: str | None = None
+    timeout_s: float = 5.0
+
+
+def _wrap(exc: BaseException, doing: str) -> NatsError:
+    if isinstance(exc, nats.js.errors.APIError) and not isinstance(exc, nats.js.errors.ServiceUnavailableError):
+        return NatsApiError(f"{doing}: {exc.description or exc} (code {exc.code}, err_code {exc.err_code})",
+                            code=exc.code, err_code=exc.err_code, description=exc.description or "")
+    if isinstance(exc, _UNREACHABLE):
+        return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc}")
+    return NatsError(f"{doing}: {type(exc).__name__}: {exc}")
+
+
+def _with_revision(config: Mapping[str, object], revision: str | None) -> dict[str, Any]:
+    sent = copy.deepcopy(dict(config))
+    metadata = {MANAGED_BY: MANAGER}
+    if revision is not None:
+        metadata[REVISION] = revision
+    sent["metadata"] = metadata
+    return sent
+
+
+class JetStreamAdmin:
+    def __init__(self, nc: Any, endpoint: NatsEndpoint) -> None:
+        self._nc = nc
+        self.endpoint = endpoint
+        prefix = js_api_prefix(endpoint.domain) if endpoint.domain else "$JS.API"
+        self._jsm = nc.jsm(prefix=prefix, timeout=endpoint.timeout_s)
+
+    @classmethod
+    async def connect(cls, endpoint: NatsEndpoint) -> JetStreamAdmin:
+        async def quiet(_exc: Exception) -> None:  # errors surface through the calls that fail
+            return None
+
+        options: dict[str, Any] = {
+            "servers": [endpoint.url],
+            "connect_timeout": endpoint.timeout_s,
+            "allow_reconnect": False,
+            "max_reconnect_attempts": 0,
+            "error_cb": quiet,
+            "name": "edgeops-reconciler",
+        }
+        if endpoint.user is not None:
+            options["user"] = endpoint.user
+            options["password"] = endpoint.password or ""
+        try:
+            nc = await nats.connect(**options)
+        except Exception as exc:
+            raise _wrap(exc, f"connect to {endpoint.url}") from exc
+        return cls(nc, endpoint)
+
+    async def close(self) -> None:
+        try:
+            await self._nc.close()
+        except Exception as exc:  # closing a broken connection must not hide the error that broke it
+            del exc
+
+    async def __aenter__(self) -> JetStreamAdmin:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def read(self) -> LiveJetStream:
+        """Every stream of the domain (with its message count) and every consumer on them."""
+        where = f"domain {self.endpoint.domain or '(local)'} at {self.endpoint.url}"
+        try:
+            infos = await self._jsm.streams_info()
+            streams = tuple(LiveStream(info.config.as_dict(), info.state.messages) for info in infos)
+            consumers: list[LiveConsumer] = []
+            for info in infos:
+                for consumer in await self._jsm.consumers_info(info.config.name):
+                    consumers.append(LiveConsumer(info.config.name, consumer.config.as_dict()))
+        except Exception as exc:
+            raise _wrap(exc, f"read JetStream assets of {where}") from exc
+        return LiveJetStream(streams, tuple(consumers))
+
+    async def stream_config(self, name: str) -> dict[str, Any]:
+        try:
+            info = await self._jsm.stream_info(name)
+        except Exception as exc:
+            raise _wrap(exc, f"stream info {name}") from exc
+        config: dict[str, Any] = info.config.as_dict()
+        return config
+
+    async def execute(self, step: Step, revision: str | None) -> None:
+        """Carry out one step; `Op.NONE` and `Op.BLOCKED` send nothing."""
+        if step.op in (Op.NONE, Op.BLOCKED):
+            return
+        try:
+            if step.kind == "Stream":
+                await self._stream(step, revision)
+            else:
+                await self._consumer(step, revision)
+        except NatsError:
+            raise
+        except Exception as exc:
+            raise _wrap(exc, f"{step.op.value} {step.change.ref}") from exc
+
+    async def _stream(self, step: Step, revision: str | None) -> None:
+        if step.op in (Op.DELETE, Op.RECREATE):
+            await self._jsm.delete_stream(step.stream)
+        if step.op is Op.DELETE:
+            return
+        config = api.StreamConfig.from_response(_with_revision(step.config, revision))
+        if step.op is Op.UPDATE:
+            await self._jsm.update_stream(config)
+        else:
+            await self._jsm.add_stream(config)
+
+    async def _consumer(self, step: Step, revision: str | None) -> None:
+        if step.op in (Op.DELETE, Op.RECREATE):
+            await self._jsm.delete_consumer(step.stream, step.durable)
+        if step.op is Op.DELETE:
+            return
+        # The create request updates an existing durable in place when only updatable fields differ.
+        config = api.ConsumerConfig.from_response(_with_revision(step.config, revision))
+        await self._jsm.add_consumer(step.stream, config)
