@@ -17,7 +17,7 @@ from reconciler.core.plan.changeset import Action, Change, ChangeSet
 from reconciler.core.plan.compare import differs, unified_diff
 from reconciler.core.render.labels import is_ours
 from reconciler.core.render.manifest import Manifest, ObjectRef
-from reconciler.core.render.zone import stage_of
+from reconciler.core.render.zone import apply_order
 
 FOREIGN_DETAIL = "exists without label app.kubernetes.io/managed-by=edgeops: left alone (use --adopt to take it over)"
 
@@ -42,7 +42,8 @@ def prune_candidates(inventory: Iterable[ObjectRef] | None, desired: Iterable[Ob
         return ()
     wanted = {(r.kind, r.namespace, r.name) for r in desired}
     gone = [r for r in set(inventory) if (r.kind, r.namespace, r.name) not in wanted]
-    return tuple(sorted(gone, key=lambda r: (-stage_of(r.kind), r.kind, r.namespace, r.name)))
+    order = [(apply_order(r.kind), r.kind, r.namespace, r.name, r) for r in gone]
+    return tuple(item[-1] for item in sorted(order, reverse=True))
 
 
 def plan_prune(ref: ObjectRef, live: dict[str, Any] | None) -> Change | None:

@@ -1,7 +1,7 @@
 """render: the desired state of a zone as Kubernetes objects (pure, deterministic, hash-annotated).
 
-    rendered = render_zone(spec, zone, revision)        # RenderedZone: manifests in apply order
-    for manifest in rendered: manifest.to_yaml()        # byte-identical for the same input
+rendered = render_zone(spec, zone, revision)        # RenderedZone: manifests in apply order
+for manifest in rendered: manifest.to_yaml()        # byte-identical for the same input
 """
 
 from reconciler.core.render.labels import (

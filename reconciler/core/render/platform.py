@@ -35,7 +35,12 @@ def role(zone: Zone, ns: str, config_maps: tuple[str, ...]) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     if config_maps:
         rules.append(
-            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": sorted(config_maps), "verbs": ["get", "watch"]}
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": sorted(config_maps),
+                "verbs": ["get", "watch"],
+            }
         )
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",

@@ -64,7 +64,12 @@ def deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": deployment_name(model, track), "namespace": ns, "labels": labels, "annotations": annotations},
+        "metadata": {
+            "name": deployment_name(model, track),
+            "namespace": ns,
+            "labels": labels,
+            "annotations": annotations,
+        },
         "spec": {
             "replicas": replicas,
             "revisionHistoryLimit": 3,
@@ -150,7 +155,11 @@ def disruption_budget(zone: Zone, ns: str, model: str, track: str) -> dict[str, 
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {"name": deployment_name(model, track), "namespace": ns, "labels": ownership_labels(zone.name, model, track)},
+        "metadata": {
+            "name": deployment_name(model, track),
+            "namespace": ns,
+            "labels": ownership_labels(zone.name, model, track),
+        },
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(model, track)}},
     }
 

@@ -19,6 +19,20 @@ from reconciler.core.spec import FleetSpec, Zone
 DEFAULT_IMAGE = "ghcr.io/edgeops/runtime:0.1.0"
 DEFAULT_GPU_IMAGE = "ghcr.io/edgeops/runtime-gpu:0.1.0"
 
+# Apply order inside a stage: Namespaces before what lives in them, a Role before its binding.
+_KIND_ORDER = (
+    "Namespace",
+    "NodePool",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "HelmChart",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "PodDisruptionBudget",
+)
+
 _STAGE_OF_KIND = {
     "Namespace": Stage.FOUNDATION,
     "NodePool": Stage.FOUNDATION,
@@ -63,6 +77,11 @@ class RenderError(ValueError):
 
 def stage_of(kind: str) -> Stage:
     return _STAGE_OF_KIND.get(kind, Stage.WORKLOAD)
+
+
+def apply_order(kind: str) -> tuple[int, int]:
+    """Sort key of a kind: its stage, then its place within the stage (unknown kinds last)."""
+    return (stage_of(kind), _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER))
 
 
 def render_zone(spec: FleetSpec, zone: Zone, revision: str, options: RenderOptions | None = None) -> RenderedZone:
@@ -110,7 +129,7 @@ def render_zone(spec: FleetSpec, zone: Zone, revision: str, options: RenderOptio
     objects.append(platform.nats_helm_chart(spec, zone, ns, platform.nats_values(spec, zone)))
     manifests = sorted(
         (make_manifest(obj, stage_of(obj["kind"]), revision) for obj in objects),
-        key=lambda m: (m.stage, m.ref.kind, m.ref.namespace, m.ref.name),
+        key=lambda m: (*apply_order(m.ref.kind), m.ref.kind, m.ref.namespace, m.ref.name),
     )
     _check_unique(zone, manifests)
     return RenderedZone(zone.name, revision, ns, tuple(manifests), tuple(notes))

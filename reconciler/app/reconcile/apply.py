@@ -1,0 +1,213 @@
+"""apply_zone: plan, then staged server-side apply, inventory, prune, and the wait for health.
+
+    FOUNDATION  Namespace, NodePools, HelmChart, ServiceAccount, Role, RoleBinding   then wait until they exist
+    (inventory written as previous ∪ desired)
+    CONFIG      ConfigMaps
+    WORKLOAD    Deployments, Services, PodDisruptionBudgets
+    PRUNE       previous inventory minus desired, workloads first, retried; skipped when the inventory could
+                not be read
+    (inventory narrowed to desired ∪ what could not be pruned)
+    HEALTH      Deployments observed, updated and available, within the timeout
+
+Only objects planned as create or configure are sent, so a pass over an unchanged zone writes nothing.
+Objects of ours are applied with force (git wins over hand edits); objects that are not ours are never written
+unless `adopt` is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.app.reconcile.health import wait_healthy
+from reconciler.app.reconcile.inventory import InventoryWriter
+from reconciler.app.reconcile.live import LiveState, plan_zone
+from reconciler.core.plan import Action, Change, ZonePlan, ZoneResult, ZoneStatus
+from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage
+from reconciler.shells.kube import KubeError, Unreachable, ZoneClient
+
+Observer = Callable[[str, str], None]  # (stage, detail): hooks for spans and logs
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    prune: bool = True
+    adopt: bool = False
+    health_timeout_s: float = 120.0
+    poll_s: float = 1.0
+    prune_attempts: int = 3
+
+
+def apply_zone(
+    client: ZoneClient,
+    rendered: RenderedZone,
+    options: ApplyOptions | None = None,
+    observe: Observer = lambda stage, detail: None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> ZoneResult:
+    """Never raises for the zone's own failures: they become the result's status and message."""
+    opts = options or ApplyOptions()
+    try:
+        observe("plan", rendered.zone)
+        plan, state = plan_zone(client, rendered, adopt=opts.adopt)
+    except Unreachable as error:
+        return _failed(rendered, ZoneStatus.UNREACHABLE, str(error))
+    except KubeError as error:
+        return _failed(rendered, ZoneStatus.OUT_OF_SYNC, f"cannot read the zone: {error}")
+    foreign = tuple(c.ref for c in plan.kubernetes.with_action(Action.SKIP_FOREIGN))
+    drift = sum(1 for c in plan.kubernetes.with_action(Action.CONFIGURE))
+    # An unreadable inventory is never overwritten: that would forget what it listed.
+    writer = InventoryWriter(client, rendered.namespace, state.previous) if state.inventory is not None else None
+    try:
+        applied = _apply_stages(client, rendered, plan, state, writer, observe=observe, opts=opts)
+        pruned, leftover = _prune(client, plan, state, opts, observe)
+        inventory = [m.ref for m in rendered if _applied_or_ours(plan, m)] + list(leftover)
+    except Unreachable as error:
+        return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
+    except KubeError as error:
+        return _failed(rendered, ZoneStatus.OUT_OF_SYNC, f"apply failed: {error}", plan)
+    observe("health", rendered.zone)
+    try:
+        problems = wait_healthy(client, rendered, opts.health_timeout_s, opts.poll_s, stopping)
+    except Unreachable as error:
+        return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
+    status, message = _verdict(problems, foreign, leftover, state, opts)
+    if writer is not None:
+        try:
+            writer.write(inventory, rendered.revision, status.value)
+        except Unreachable as error:
+            return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
+        except KubeError as error:
+            return _failed(rendered, ZoneStatus.OUT_OF_SYNC, f"cannot write the inventory: {error}", plan)
+    return ZoneResult(
+        zone=rendered.zone,
+        status=status,
+        revision=rendered.revision,
+        plan=plan,
+        message=message,
+        applied=applied,
+        pruned=pruned,
+        drift=drift,
+        foreign=foreign,
+        unhealthy=problems,
+    )
+
+
+def _applied_or_ours(plan: ZonePlan, manifest: Manifest) -> bool:
+    """Foreign objects we left alone never enter the inventory (so they can never be pruned)."""
+    return not any(
+        c.action is Action.SKIP_FOREIGN and (c.kind, c.namespace, c.name) == _key(manifest.ref) for c in plan.kubernetes
+    )
+
+
+def _key(ref: ObjectRef) -> tuple[str, str, str]:
+    return (ref.kind, ref.namespace, ref.name)
+
+
+def _apply_stages(
+    client: ZoneClient,
+    rendered: RenderedZone,
+    plan: ZonePlan,
+    state: LiveState,
+    writer: InventoryWriter | None,
+    *,
+    observe: Observer,
+    opts: ApplyOptions,
+) -> int:
+    writes = {(c.kind, c.namespace, c.name) for c in plan.kubernetes.with_action(Action.CREATE, Action.CONFIGURE)}
+    applied = 0
+    for stage in Stage:
+        observe(f"apply:{stage.name.lower()}", rendered.zone)
+        for manifest in rendered.by_stage(stage):
+            if _key(manifest.ref) in writes:
+                client.apply(manifest.obj(), force=True)
+                applied += 1
+        if stage is Stage.FOUNDATION:
+            _wait_exist(client, rendered.by_stage(stage), opts)
+            # Before anything else is created, record it: a crash from here on leaves nothing untracked.
+            if writer is not None and state.previous is not None:
+                union = {*state.previous.refs, *(m.ref for m in rendered if _applied_or_ours(plan, m))}
+                if union != set(state.previous.refs):
+                    writer.write(union, rendered.revision, "Progressing")
+    return applied
+
+
+def _wait_exist(client: ZoneClient, manifests: tuple[Manifest, ...], opts: ApplyOptions) -> None:
+    """Namespaces must be Active before objects go into them (a Terminating one refuses creates)."""
+    deadline = time.monotonic() + max(opts.health_timeout_s, 30.0)
+    for manifest in manifests:
+        if manifest.ref.kind != "Namespace":
+            continue
+        while True:
+            found = client.get("v1", "Namespace", "", manifest.ref.name)
+            if found is not None and found.get("status", {}).get("phase", "Active") == "Active":
+                break
+            if time.monotonic() >= deadline:
+                raise KubeError(f"namespace {manifest.ref.name} did not become Active (still terminating?)")
+            time.sleep(opts.poll_s)
+
+
+def _prune(
+    client: ZoneClient, plan: ZonePlan, state: LiveState, opts: ApplyOptions, observe: Observer
+) -> tuple[int, tuple[ObjectRef, ...]]:
+    """Delete the planned prunes in order, retrying failures; returns (pruned, refs still there)."""
+    prunes = plan.kubernetes.with_action(Action.PRUNE)
+    if not opts.prune or state.inventory is None or not prunes:
+        # Without pruning, whatever the old inventory listed stays listed, so a later pass can still prune it.
+        keep = [r for r in (state.inventory or ()) if any(_key(r) == (c.kind, c.namespace, c.name) for c in prunes)]
+        return 0, tuple(keep)
+    observe("prune", plan.zone)
+    refs = {(r.kind, r.namespace, r.name): r for r in state.inventory}
+    pruned, leftover = 0, []
+    for change in prunes:
+        ref = refs[(change.kind, change.namespace, change.name)]
+        if _delete_with_retries(client, ref, change, opts):
+            pruned += 1
+        else:
+            leftover.append(ref)
+    return pruned, tuple(leftover)
+
+
+def _delete_with_retries(client: ZoneClient, ref: ObjectRef, change: Change, opts: ApplyOptions) -> bool:
+    for attempt in range(opts.prune_attempts):
+        try:
+            client.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
+            return True  # gone, or going (deletionTimestamp set): the garbage collector finishes it
+        except Unreachable:
+            raise
+        except KubeError:
+            time.sleep(opts.poll_s * (2**attempt))
+    return False
+
+
+def _verdict(
+    problems: tuple[str, ...],
+    foreign: tuple[str, ...],
+    leftover: tuple[ObjectRef, ...],
+    state: LiveState,
+    opts: ApplyOptions,
+) -> tuple[ZoneStatus, str]:
+    notes = []
+    if foreign:
+        notes.append(f"{len(foreign)} object(s) with our names are not ours, left alone: {', '.join(foreign)}")
+    if leftover:
+        notes.append(f"could not prune: {', '.join(str(r) for r in leftover)}")
+    if state.inventory is None:
+        notes.append(f"nothing pruned: {state.inventory_error}")
+    if problems:
+        status = ZoneStatus.DEGRADED if opts.health_timeout_s > 0 else ZoneStatus.PROGRESSING
+        return status, "; ".join([f"unhealthy: {'; '.join(problems)}", *notes])
+    if foreign or leftover or state.inventory is None:
+        return ZoneStatus.OUT_OF_SYNC, "; ".join(notes)
+    return ZoneStatus.SYNCED, ""
+
+
+def _failed(rendered: RenderedZone, status: ZoneStatus, message: str, plan: ZonePlan | None = None) -> ZoneResult:
+    return ZoneResult(
+        zone=rendered.zone,
+        status=status,
+        revision=rendered.revision,
+        plan=plan or ZonePlan(rendered.zone, rendered.revision, error=message),
+        message=message,
+    )
