@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.app.desired import load_desired
-from tests.fixtures.fleet_repo import copy_template
+from tests.fixtures.template_repo import copy_template
 
 pytestmark = pytest.mark.unit
 
