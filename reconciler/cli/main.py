@@ -23,6 +23,11 @@ def _register() -> None:
     sandbox.register(app)
     model.register(app)
     serve.register(app)
+    from reconciler.cli import apply, plan, render
+
+    render.register(app)
+    plan.register(app)
+    apply.register(app)
 
 
 _register()

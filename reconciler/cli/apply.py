@@ -1,0 +1,71 @@
+"""`edgeops apply`: one staged server-side apply pass over a region's zones.
+
+Exit codes: 0 every zone Synced; 1 error (desired state invalid: nothing applied anywhere); 4 some zone is not
+Synced (OutOfSync, Progressing, Degraded or Unreachable; the table says which and why).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.fleetargs import (
+    EXIT_ERROR,
+    Kubeconfig,
+    Namespace,
+    Region,
+    RepoPath,
+    Rev,
+    ZoneOpt,
+    kubeconfig_path,
+    load_or_exit,
+)
+
+EXIT_NOT_SYNCED = 4
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "apply",
+        help="Apply a region's desired state to its zones.\n\n"
+        "Exit codes: 0 all zones Synced; 1 invalid desired state (nothing applied); 4 some zone not Synced.",
+    )(apply_command)
+
+
+def apply_command(
+    *,
+    region: Region,
+    zone: ZoneOpt = None,
+    rev: Rev = None,
+    repo: RepoPath = Path("."),
+    namespace: Namespace = "edgeops",
+    kubeconfig: Kubeconfig = None,
+    prune: Annotated[bool, typer.Option("--prune/--no-prune", help="delete objects no longer desired")] = True,
+    adopt: Annotated[bool, typer.Option("--adopt", help="take over objects with our names that are not ours")] = False,
+    health_timeout: Annotated[
+        float, typer.Option("--health-timeout", help="seconds to wait for Deployments to become available")
+    ] = 120.0,
+) -> None:
+    """Plan, apply in stages (namespaces, CRD kinds and RBAC; config; workloads), prune, and wait for health."""
+    from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, run_once
+    from reconciler.core.plan import ZoneStatus, format_text
+    from reconciler.core.render import RenderOptions
+
+    load = load_or_exit(repo, rev)
+    options = RegionOptions(
+        kubeconfig=kubeconfig_path(kubeconfig),
+        render=RenderOptions(namespace=namespace),
+        apply=ApplyOptions(prune=prune, adopt=adopt, health_timeout_s=health_timeout),
+    )
+    try:
+        results = run_once(load, region, options, zone)
+    except DesiredStateInvalid as error:
+        typer.echo(f"error: {error}; nothing was applied", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    typer.echo(format_text([r.plan for r in results], diffs=False), nl=False)
+    for result in results:
+        typer.echo(result.line())
+    if any(r.status is not ZoneStatus.SYNCED for r in results):
+        raise typer.Exit(EXIT_NOT_SYNCED)

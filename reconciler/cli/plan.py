@@ -1,0 +1,77 @@
+"""`edgeops plan`: what an apply would change in each zone of a region, compared with the live clusters.
+
+Exit codes: 0 no changes; 3 changes pending; 1 error (desired state invalid, or a zone could not be planned).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.fleetargs import (
+    EXIT_ERROR,
+    Kubeconfig,
+    Namespace,
+    Region,
+    RepoPath,
+    Rev,
+    ZoneOpt,
+    kubeconfig_path,
+    load_or_exit,
+)
+
+EXIT_CHANGES = 3
+
+
+class PlanFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "plan",
+        help="Plan a region against its live zones.\n\nExit codes: 0 no changes; 3 changes pending; 1 error.",
+    )(plan_command)
+
+
+def plan_command(
+    *,
+    region: Region,
+    zone: ZoneOpt = None,
+    rev: Rev = None,
+    repo: RepoPath = Path("."),
+    namespace: Namespace = "edgeops",
+    kubeconfig: Kubeconfig = None,
+    output: Annotated[PlanFormat, typer.Option("--format", help="text, json, or markdown (the PR comment)")] = PlanFormat.TEXT,
+    adopt: Annotated[bool, typer.Option("--adopt", help="plan taking over objects that are not ours")] = False,
+) -> None:
+    """Render, read the live objects, dry-run the apply server-side and print the change set per zone."""
+    from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, plan_region
+    from reconciler.core.plan import format_json, format_markdown, format_text
+    from reconciler.core.render import RenderOptions
+
+    load = load_or_exit(repo, rev)
+    options = RegionOptions(
+        kubeconfig=kubeconfig_path(kubeconfig), render=RenderOptions(namespace=namespace), apply=ApplyOptions(adopt=adopt)
+    )
+    try:
+        plans = plan_region(load, region, options, zone)
+    except DesiredStateInvalid as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    revision = load.revision or "working-tree"
+    if output is PlanFormat.JSON:
+        typer.echo(format_json(plans, region=region), nl=False)
+    elif output is PlanFormat.MARKDOWN:
+        typer.echo(format_markdown(plans, region=region, revision=revision), nl=False)
+    else:
+        typer.echo(format_text(plans), nl=False)
+    if any(p.error for p in plans):
+        raise typer.Exit(EXIT_ERROR)
+    if any(p.pending for p in plans):
+        raise typer.Exit(EXIT_CHANGES)
