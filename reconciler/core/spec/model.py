@@ -45,6 +45,8 @@ class Feature(StrictModel):
     def _field_needed(self) -> Feature:
         if self.op != "count" and self.field is None:
             raise ValueError(f"feature {self.name!r}: op {self.op!r} needs a 'field'")
+        if self.op == "count" and self.field is not None:
+            raise ValueError(f"feature {self.name!r}: op 'count' takes no 'field'")
         return self
 
 
