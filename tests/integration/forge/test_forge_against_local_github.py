@@ -62,7 +62,7 @@ def test_comments_statuses_merge_and_permissions(github_remote: GitHubRemote) ->
 
 def test_errors_come_from_our_tree(github_remote: GitHubRemote) -> None:
     with pytest.raises(ForgeAuthError, match="401"):
-        Forge(OWNER, NAME, url=github_remote.url, token="wrong").me()  # noqa: S106
+        Forge(OWNER, NAME, url=github_remote.url, token="wrong").me()
     with pytest.raises(ForgeNotFound) as raised:
         Forge(OWNER, NAME, url=github_remote.url, token=ADMIN_TOKEN).pull(99)
     assert raised.value.__cause__ is not None
