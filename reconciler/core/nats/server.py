@@ -94,7 +94,13 @@ def _runtime_permissions(zone: Zone) -> Config:
 
 
 def _sensor_permissions(zone: Zone) -> Config:
-    inputs = sorted(a.input for a in zone.spec.models)
+    # nats-server checks publish permissions after applying the account's mappings, so the routes an input
+    # subject maps to must be allowed too; a sensor could thus pick its route, but reach nothing beyond its input.
+    inputs = sorted(
+        subject
+        for a in zone.spec.models
+        for subject in (a.input, *(naming.route_subject(a.input, route) for route in Route))
+    )
     # No input subject yet: allow nothing rather than an empty list (which nats-server reads as "no rule").
     return {"publish": {"allow": inputs or ["_edgeops.none"]}, "subscribe": {"allow": ["_INBOX.>"]}}
 

@@ -1,0 +1,123 @@
+"""Weighted canary routing on a real zone server, configured from the rendered config file.
+
+Matrix: a 90/10 mapping splits 10,000 sensor messages within ±3 points | a weight change reaches the running
+server by config file + reload and loses no message published across it | sensors may publish only to their input
+subject tree | a hand edit of the config file is found and reverted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler.app.nats import apply_nats, plan_nats
+from reconciler.core.nats import naming
+from reconciler.core.plan import Action
+from reconciler.core.spec import Zone
+from tests.fixtures.nats_fleet import NatsFleet
+from tests.integration.nats.helpers import connect, publish_acked, subject_counts, wait_for
+
+pytestmark = pytest.mark.integration
+
+STREAM = "input-ams-01-fraud-scoring"
+INPUT = "payments.ams-01.tx"
+STABLE = f"{INPUT}.stable.direct"
+CANARY = f"{INPUT}.canary.live"
+
+
+def with_weight(zone: Zone, weight: int) -> Zone:
+    assignment = zone.spec.models[0]
+    assert assignment.canary is not None
+    canary = assignment.canary.model_copy(update={"weight": weight})
+    models = (assignment.model_copy(update={"canary": canary}),)
+    return zone.model_copy(update={"spec": zone.spec.model_copy(update={"models": models})})
+
+
+async def test_ninety_ten_split(nats_fleet: NatsFleet) -> None:
+    zone = nats_fleet.zone("ams-01")
+    assert zone.spec.models[0].canary is not None
+    assert zone.spec.models[0].canary.weight == 10
+    await apply_nats(nats_fleet.spec, zone, nats_fleet.endpoint("ams-01"), revision="r1")
+    sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
+    admin = await connect(nats_fleet.endpoint("ams-01"))
+    try:
+        await publish_acked(sensor.jetstream(), INPUT, [f"m{i}" for i in range(10_000)])
+        counts = await subject_counts(admin.jsm(), STREAM)
+    finally:
+        await sensor.close()
+        await admin.close()
+    assert sum(counts.values()) == 10_000
+    assert set(counts) == {STABLE, CANARY}
+    canary_share = 100 * counts[CANARY] / 10_000
+    assert 7.0 <= canary_share <= 13.0, counts
+
+
+async def test_sensor_may_publish_only_its_input(nats_fleet: NatsFleet) -> None:
+    await apply_nats(nats_fleet.spec, nats_fleet.zone("ams-01"), nats_fleet.endpoint("ams-01"), revision="r1")
+    violations: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        violations.append(str(exc))
+
+    sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER), error_cb=on_error)
+    admin = await connect(nats_fleet.endpoint("ams-01"))
+    try:
+        await sensor.publish("payments.nyc-01.tx", b"forged")  # another zone's input: refused
+        await sensor.publish("scores.ams-01.fraud", b"forged")  # a result: refused
+        await sensor.flush()
+        await wait_for(lambda: _at_least(violations, 2), "two permission violations")
+        await publish_acked(sensor.jetstream(), INPUT, ["ok"])
+        counts = await subject_counts(admin.jsm(), STREAM)
+    finally:
+        await sensor.close()
+        await admin.close()
+    assert all("ermissions" in v for v in violations), violations
+    assert sum(counts.values()) == 1
+
+
+async def _at_least(items: list[str], n: int) -> bool:
+    return len(items) >= n
+
+
+async def test_weight_change_by_reload_loses_nothing(nats_fleet: NatsFleet) -> None:
+    spec, zone = nats_fleet.spec, nats_fleet.zone("ams-01")
+    endpoint, direct = nats_fleet.endpoint("ams-01"), nats_fleet.direct("ams-01")
+    await apply_nats(spec, zone, endpoint, revision="r1", server=direct)
+    sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
+    admin = await connect(endpoint)
+    js, jsm = sensor.jetstream(), admin.jsm()
+    try:
+        # Publish continuously while the weight moves from 10 to 50 through a config reload.
+        publisher = asyncio.create_task(publish_acked(js, INPUT, [f"a{i}" for i in range(6_000)], batch=200))
+        await asyncio.sleep(0.2)
+        result = await apply_nats(spec, with_weight(zone, 50), endpoint, revision="r2", server=direct)
+        assert [c.kind for c in result.changes.with_action(Action.CONFIGURE)] == ["ServerConfig"]
+        await publisher
+        before = await subject_counts(jsm, STREAM)
+        assert sum(before.values()) == 6_000  # every message published across the reload is in the stream
+        # The new weight is in force: a fresh batch splits about 50/50.
+        await publish_acked(js, INPUT, [f"b{i}" for i in range(4_000)])
+        after = await subject_counts(jsm, STREAM)
+    finally:
+        await sensor.close()
+        await admin.close()
+    assert sum(after.values()) == 10_000
+    canary_share = 100 * (after[CANARY] - before.get(CANARY, 0)) / 4_000
+    assert 45.0 <= canary_share <= 55.0, (before, after)
+
+
+async def test_hand_edited_config_file_is_reverted(nats_fleet: NatsFleet) -> None:
+    spec, zone = nats_fleet.spec, nats_fleet.zone("ams-01")
+    endpoint, direct = nats_fleet.endpoint("ams-01"), nats_fleet.direct("ams-01")
+    await apply_nats(spec, zone, endpoint, revision="r1", server=direct)
+    rendered = direct.config_path.read_text()
+    direct.config_path.write_text(rendered.replace('weight: "10%"', 'weight: "30%"').replace('"90%"', '"70%"'))
+    plan = await plan_nats(spec, zone, endpoint, server=direct)
+    (config_change,) = [c for c in plan.changes if c.kind == "ServerConfig"]
+    assert config_change.action is Action.CONFIGURE
+    assert '-          weight: "30%"' in config_change.diff
+    await apply_nats(spec, zone, endpoint, revision="r1", server=direct)
+    assert direct.config_path.read_text() == rendered
+    again = await plan_nats(spec, zone, endpoint, server=direct)
+    assert not again.changes.pending
