@@ -2,13 +2,15 @@
 `<model>/dist/model.onnx` and `<model>/dist/manifest.json` (ignored by git).
 
 Reproducibility is the model's contract (build_onnx() is deterministic) and is checked here: the artifact is
-built twice and the two digests must agree, so a nondeterministic build fails at once instead of producing
-an artifact nobody can rebuild.
+built again in a fresh interpreter (another hash seed, module-level state re-created) and the digests must agree,
+so a nondeterministic build fails at once instead of producing an artifact nobody can rebuild.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,15 +55,43 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def build_model(model_dir: Path, *, check_twice: bool = True) -> BuildResult:
+_REBUILD = """
+import hashlib, importlib.util, sys
+spec = importlib.util.spec_from_file_location("edgeops_model_rebuild", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print("sha256:" + hashlib.sha256(module.build_onnx()).hexdigest())
+"""
+
+
+def _digest_in_fresh_interpreter(build_file: Path) -> str:
+    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _REBUILD, str(build_file)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+            env=env,
+            cwd=build_file.parent,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ModelSourceError(f"{build_file}: rebuild in a fresh interpreter failed: {error}") from error
+    if proc.returncode != 0:
+        raise ModelSourceError(f"{build_file}: rebuild in a fresh interpreter failed: {proc.stderr.strip()[-1500:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def build_model(model_dir: Path, *, verify_reproducible: bool = True) -> BuildResult:
     source = load_model_source(model_dir)
     data = build_bytes(source)
-    if check_twice:
-        again = build_bytes(source)
-        if again != data:
+    if verify_reproducible:
+        again = _digest_in_fresh_interpreter(source.directory / "build.py")
+        if again != sha256_digest(data):
             raise NotReproducible(
                 f"{source.directory / 'build.py'}: build_onnx() is not deterministic "
-                f"({sha256_digest(data)} then {sha256_digest(again)}); fix seeds, timestamps and dict ordering"
+                f"({sha256_digest(data)} then {again}); fix seeds, timestamps and iteration order"
             )
     manifest = describe_onnx(data)
     out = dist_dir(model_dir)

@@ -126,7 +126,7 @@ def check_compat(
     repeats: int = 200,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> CompatRun:
-    build = build_model(model_dir)
+    build = build_model(model_dir, verify_reproducible=False)
     golden = load_golden(build.source, build.manifest)
     tolerance = _tolerance(build, golden)
     now = clock().replace(microsecond=0)

@@ -37,4 +37,6 @@ def _compare(kind: str, declared: Sequence[Tensor], built: Sequence[TensorSignat
 
 def signature_mismatches(declared: Signature, manifest: ArtifactManifest) -> list[str]:
     """Human-readable differences; empty when the artifact fits model.yaml's signature."""
-    return _compare("inputs", declared.inputs, manifest.inputs) + _compare("outputs", declared.outputs, manifest.outputs)
+    return _compare("inputs", declared.inputs, manifest.inputs) + _compare(
+        "outputs", declared.outputs, manifest.outputs
+    )
