@@ -1,0 +1,99 @@
+"""Shared steps of the runtime integration tests: publish example records, read results back, compute what an
+uninterrupted run must produce (shared feature code + onnxruntime), and poll JetStream state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import nats.errors
+import numpy as np
+import onnxruntime as ort
+
+from runtime.config import WindowSpec
+from runtime.features import Row, record_key, record_values, replay
+from tests.fixtures.edge_runtime import load_build_module
+
+
+def example_records(model: str, seed: int, count: int, keys: int) -> list[dict[str, Any]]:
+    """`count` records of the example model's generator, interleaved across `keys` keys."""
+    module = load_build_module(model)
+    per_key = max(count // keys + 2, 2)
+    records, _ = module.generate(seed, keys, (per_key, per_key + 1))
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    key_field = module.WINDOW.key
+    for record in records:
+        by_key.setdefault(record[key_field], []).append(record)
+    interleaved = [r for group in zip(*by_key.values(), strict=False) for r in group]
+    return interleaved[:count]
+
+
+async def publish_records(js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m") -> None:
+    futures = []
+    for i, record in enumerate(records):
+        headers = {"Nats-Msg-Id": f"{id_prefix}-{i}", "Edgeops-Sensor-Ts": repr(time.time())}
+        futures.append(await js.publish_async(subject, json.dumps(record).encode(), headers=headers))
+        if len(futures) >= 2000:
+            await asyncio.gather(*futures)
+            futures = []
+    await asyncio.gather(*futures)
+
+
+def expected_scores(model_path: Path, window: WindowSpec, records: list[dict[str, Any]]) -> np.ndarray:
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    features = np.asarray(replay(window, records), dtype=np.float32)
+    (scores,) = session.run(["score"], {"features": features})
+    return np.asarray(scores[:, 0])
+
+
+def expected_windows(window: WindowSpec, records: list[dict[str, Any]]) -> dict[str, tuple[list[int], list[Row]]]:
+    """Final window per key when record i has stream sequence i + 1."""
+    out: dict[str, tuple[list[int], list[Row]]] = {}
+    for seq, record in enumerate(records, start=1):
+        seqs, rows = out.setdefault(record_key(window, record), ([], []))
+        seqs.append(seq)
+        rows.append(record_values(window, record))
+        del seqs[: -window.size], rows[: -window.size]
+    return out
+
+
+async def read_all(js: Any, stream: str, subject: str, expect_at_least: int, within_s: float = 60) -> list[Any]:
+    """Every message on `subject` in `stream`, read with an ephemeral pull consumer."""
+    psub = await js.pull_subscribe(subject, stream=stream)
+    out: list[Any] = []
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            batch = await psub.fetch(1000, timeout=1)
+        except TimeoutError:
+            if len(out) >= expect_at_least:
+                break
+            continue
+        for msg in batch:
+            out.append(msg)
+            await msg.ack()
+    await psub.unsubscribe()
+    return out
+
+
+async def subject_count(js: Any, stream: str, subject: str) -> int:
+    info = await js.stream_info(stream, subjects_filter=subject)
+    return int((info.state.subjects or {}).get(subject, 0))
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], within_s: float, what: str, on_fail: Callable[[], str] = lambda: ""
+) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if await condition():
+                return
+        except (nats.errors.Error, TimeoutError):  # the server may be restarting: ask again
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {within_s}s waiting for {what}\n{on_fail()}")
