@@ -1,9 +1,10 @@
 """Edge pull under failure, against a real registry that is stopped and restarted:
 
 - registry down → the puller raises RegistryUnavailable quickly, counts it, keeps the cached model;
-- scheduler level: a zone serving v1 is reconfigured to v2 while the registry is down → v1 keeps serving (and
-  answering inference through an onnxruntime session), the failure metric and status say why; once the registry
-  is back the next attempt swaps to v2;
+- scheduler level: a zone serving v1 is reconfigured to v2 while the registry is down → v1 keeps serving (loaded
+  by the runtime's own `runtime.session.load_model`, which re-checks the digest and the IO signature, and still
+  answering inference), the failure metric and status say why; once the registry is back the next attempt swaps
+  to v2;
 - a load failure in the model manager keeps the old model and is counted with reason `load`;
 - updates wait for the pull window (the first pull does not).
 """
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -24,6 +24,7 @@ from reconciler.app.modelops.push import PushOutcome, push_model_version
 from reconciler.shells.registry import parse_registry
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler, RegistryUnavailable
 from runtime.config import ModelDeployment
+from runtime.session import LoadedModel, load_model
 from tests.fixtures.model_source import make_model_dir
 from tests.fixtures.registry import LocalRegistry
 
@@ -46,30 +47,36 @@ def _deployment(ref: str, digest: str, window: dict[str, str] | None = None) -> 
             "shadow": "sensors.shadow",
             "dead_letter": "sensors.dlq",
         },
-        "window": {"key": "device_id", "size": 8, "features": [{"name": "a", "op": "last", "field": "a"}]},
+        "window": {
+            "key": "device_id",
+            "size": 8,
+            "features": [{"name": n, "op": "last", "field": n} for n in ("a", "b", "c", "d")],
+        },
+        "providers": ["cpu"],
         "pull": {"interval_s": 10, "window": window},
     }
     return ModelDeployment.model_validate_json(json.dumps(doc))
 
 
 class ServingSlot:
-    """Stands in for the runtime's model manager: load the new file into a session, then swap the reference."""
+    """The model manager's part: load with the runtime's loader (digest + signature checks, warm-up), then swap
+    the reference, as the runtime's hot swap does between batches."""
 
     def __init__(self, refuse: set[str] | None = None) -> None:
-        self.session: onnxruntime.InferenceSession | None = None
+        self.model: LoadedModel | None = None
         self.loaded: list[Path] = []
         self.refuse = refuse or set()
 
     async def on_update(self, deployment: ModelDeployment, path: Path) -> None:
         if deployment.artifact.digest in self.refuse:
             raise RuntimeError("refusing this model in the test")
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        self.session = session  # atomic swap: in-flight requests keep their old session object
+        model = load_model(deployment, path.parent)
+        self.model = model
         self.loaded.append(path)
 
     def score(self) -> float:
-        assert self.session is not None
-        return float(self.session.run(None, {"features": FEATURES})[0][0, 0])
+        assert self.model is not None
+        return float(self.model.run(FEATURES)[0])
 
 
 def _push(registry: LocalRegistry, folder: Path, seed: int, version: str) -> PushOutcome:
