@@ -1,0 +1,152 @@
+"""PR bot pure parts. Matrix: escaping of hostile text (HTML, markdown, @mentions, comment enders, mermaid);
+comment splitting (fits, many parts under the limit, fences balanced, one huge line); command parsing (valid
+verbs, bad arguments, no command); the canary-only guardrail (step, promotion, rollback allowed; other fields,
+other files, added/deleted zones, a version bump without a canary refused); canary PR text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.bot import (
+    COMMENT_LIMIT,
+    Command,
+    CommandError,
+    body,
+    canary_only_problems,
+    inline,
+    mermaid_label,
+    parse_command,
+    split_comment,
+    title,
+    with_parts,
+)
+from reconciler.core.canary import (
+    CanaryGroup,
+    Decision,
+    SeriesPoint,
+    Thresholds,
+    TrackSample,
+    Verdict,
+    WindowStatus,
+    ZoneEvidence,
+)
+from reconciler.core.canary.zonefile import promote, rollback, set_step
+from reconciler.core.spec.policy import CanaryPolicy
+from reconciler.core.spec.zone import Canary
+
+pytestmark = pytest.mark.unit
+
+AMS_PATH = "zones/eu-west/ams-01.yaml"
+AMS = (Path(__file__).resolve().parents[3] / AMS_PATH).read_text()
+
+
+@pytest.mark.parametrize(
+    ("hostile", "absent"),
+    [
+        ("<img src=x onerror=alert(1)>", "<img"),
+        ("--> <script>", "-->"),
+        ("@everyone please look", "@everyone"),
+        ("[click](https://evil.example)", "](https"),
+    ],
+)
+def test_inline_neutralizes_user_text(hostile: str, absent: str) -> None:
+    assert absent not in inline(hostile)
+
+
+def test_table_pipes_and_line_breaks_cannot_break_a_table_row() -> None:
+    assert inline("| a |\nb") == "\\| a \\| b"
+
+
+def test_mermaid_labels_keep_only_harmless_characters() -> None:
+    assert mermaid_label('ams"]\n%%{init: {"theme":"dark"}}%%') == "amsinit: theme:dark"
+
+
+def test_split_keeps_parts_under_the_limit_and_fences_balanced() -> None:
+    text = "intro\n```diff\n" + "".join(f"+ line {i} " + "x" * 80 + "\n" for i in range(2000)) + "```\nend\n"
+    parts = split_comment(text, limit=10_000)
+    assert len(parts) > 10
+    assert all(len(p) <= 10_000 for p in parts)
+    assert all(p.count("```") % 2 == 0 for p in parts)
+    assert "".join(parts).count("+ line 1999 ") == 1
+    bodies = with_parts("plan", text * 8)
+    assert len(bodies) > 1
+    assert all(len(b) < COMMENT_LIMIT for b in bodies)
+    assert bodies[0].startswith("<!-- edgeops:plan:part-1 -->")
+    assert split_comment("x" * 30_000, limit=10_000)[0] == "x" * 5_000 * 2
+    assert with_parts("plan", "short") == ("<!-- edgeops:plan -->\nshort",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/edgeops plan", Command("plan")),
+        ("looks good\n/edgeops promote fraud-scoring ams-01\nthanks", Command("promote", "fraud-scoring", "ams-01")),
+        ("/edgeops abort fraud-scoring ams-01", Command("abort", "fraud-scoring", "ams-01")),
+        ("nothing to see", None),
+        ("/edgeopsx plan", None),
+    ],
+)
+def test_commands(text: str, expected: Command | None) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize("text", ["/edgeops", "/edgeops deploy", "/edgeops promote x", "/edgeops abort A_B z"])
+def test_bad_commands_say_what_is_accepted(text: str) -> None:
+    with pytest.raises(CommandError, match="/edgeops plan"):
+        parse_command(text)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: set_step(AMS_PATH, t, "fraud-scoring", phase="live", weight=25),
+        lambda t: promote(AMS_PATH, t, "fraud-scoring"),
+        lambda t: rollback(AMS_PATH, t, "fraud-scoring"),
+    ],
+)
+def test_canary_edits_pass_the_guardrail(edit: object) -> None:
+    assert canary_only_problems({AMS_PATH: (AMS, edit(AMS))}) == ()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({AMS_PATH: (AMS, AMS.replace("replicas: 2", "replicas: 3"))}, "fields other than canary"),
+        ({AMS_PATH: (AMS, AMS.replace("version: 1.0.0", "version: 1.1.0").replace("        version: 1.1.0\n", "        version: 1.2.0\n"))},
+         "stable version changed"),
+        ({"fleet/fleet.yaml": ("a: 1\n", "a: 2\n")}, "not a zone file"),
+        ({"zones/eu-west/new.yaml": (None, AMS)}, "added"),
+        ({AMS_PATH: (AMS, None)}, "deleted"),
+        ({AMS_PATH: (AMS, "kind: [")}, "not valid YAML"),
+    ],
+)
+def test_other_changes_are_refused(changes: dict[str, tuple[str | None, str | None]], problem: str) -> None:
+    problems = canary_only_problems(changes)
+    assert any(problem in p for p in problems), problems
+
+
+def test_canary_pr_title_and_body_carry_the_evidence() -> None:
+    policy = CanaryPolicy.model_validate({
+        "apiVersion": "edgeops.io/v1alpha1", "kind": "CanaryPolicy", "metadata": {"name": "standard"},
+        "spec": {"steps": [10, 25, 50, 100], "analysisInterval": "10s"}})
+    canary = Canary.model_validate({"version": "1.1.0", "weight": 10, "phase": "live", "startedAt": "2026-11-27T09:00:00Z"})
+    group = CanaryGroup("fraud-scoring", "1.1.0", "1.0.0", policy, ("ams-01",), None, canary)
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    evidence = ZoneEvidence(
+        "ams-01", WindowStatus.FAIL, TrackSample(80.0, 1000, 2), TrackSample(10.0, 900, 0), 8.0,
+        failures=("p95 80.0 ms > 30 ms",), consecutive_failures=1, queries=(("canary p95", "histogram_quantile(...)"),),
+        series=tuple(SeriesPoint(start + timedelta(seconds=i), 70.0 + i) for i in range(5)),
+    )
+    verdict = Verdict(Decision.ROLLBACK, "1 failed analysis in a row", Thresholds(30, 1, 1.5, 200),
+                      timedelta(seconds=10), (evidence,))
+    assert title(group, verdict) == "canary: roll back fraud-scoring 1.1.0 in ams-01"
+    text = body(group, verdict, manual_by="@mallory<b>")
+    assert "| ams\\-01 | fail | 80\\.0 ms" not in text  # numbers are not escaped, names are
+    assert "| ams\\-01 | fail | 80.0 ms | 10.0 ms | 8.00x | 0.20 % | 1000 |" in text
+    assert "xychart-beta" in text
+    assert "line [30, 30, 30, 30, 30]" in text
+    assert "@mallory" not in text
+    assert "<b>" not in text
