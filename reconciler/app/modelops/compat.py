@@ -21,7 +21,7 @@ import numpy as np
 from reconciler.app.modelops.build import BuildResult, build_model, dist_dir, write_atomically
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
 from reconciler.app.modelops.source import DEFAULT_TOLERANCE, GoldenVectors, load_golden
-from reconciler.core.modelops.compat import TargetResult
+from reconciler.core.modelops.compat import ALL_TARGETS, TargetResult
 from reconciler.core.modelops.parity import Tolerance, compare
 from reconciler.core.spec.model import CompatResult
 from reconciler.core.spec.zone import Target
@@ -145,14 +145,23 @@ def _write_compat_json(build: BuildResult, results: Sequence[TargetResult]) -> N
 
 
 def load_compat_json(model_dir: Path, digest: str) -> dict[Target, CompatResult]:
-    """The compat results recorded for exactly this artifact digest (empty when none or for another build)."""
-    path = dist_dir(model_dir) / COMPAT_FILE
-    if not path.is_file():
-        return {}
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    if doc.get("digest") != digest:
-        return {}
-    return {target: CompatResult.model_validate(value, strict=False) for target, value in doc["compat"].items()}
+    """The compat results recorded for exactly this artifact digest. Every `compat*.json` under dist/ counts (CI
+    runs each target on its own runner and gathers their files there); results for another build are ignored."""
+    merged: dict[Target, CompatResult] = {}
+    root = dist_dir(model_dir)
+    if not root.is_dir():
+        return merged
+    for path in sorted(root.rglob("compat*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ModelYamlError(f"{path}: unreadable compat results: {error}") from error
+        if not isinstance(doc, dict) or doc.get("digest") != digest:
+            continue
+        for target, value in doc.get("compat", {}).items():
+            if target in ALL_TARGETS:
+                merged[target] = CompatResult.model_validate(value, strict=False)
+    return merged
 
 
 def select_version(document: ModelDocument, digest: str, version: str | None) -> str | None:
