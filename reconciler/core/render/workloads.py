@@ -107,6 +107,14 @@ def _pod_spec(zone: Zone, assignment: ModelAssignment, track: str, image: str) -
                 "name": "runtime",
                 "image": image,
                 "command": ["edgeops", "serve", "--config", f"{CONFIG_DIR}/{CONFIG_FILE}"],
+                # Traces and logs name the zone, model and track without reading the config first.
+                "env": [
+                    {"name": "OTEL_SERVICE_NAME", "value": "edgeops-runtime"},
+                    {
+                        "name": "OTEL_RESOURCE_ATTRIBUTES",
+                        "value": f"edgeops.zone={zone.name},edgeops.model={assignment.model},edgeops.track={track}",
+                    },
+                ],
                 "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
                 "resources": {"requests": requests, "limits": limits},
                 "readinessProbe": {"httpGet": {"path": "/readyz", "port": probe_port}, "periodSeconds": 5},

@@ -80,7 +80,7 @@ class ZoneClient:
 
     def delete(self, api_version: str, kind: str, namespace: str, name: str) -> bool:
         """Delete (background propagation); False when it was already gone."""
-        body = json.dumps({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"})
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         try:
             self._request("DELETE", self.resource(api_version, kind).object_path(namespace, name), body=body)
         except NotFound:
@@ -90,13 +90,13 @@ class ZoneClient:
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         resource = self.resource(obj["apiVersion"], obj["kind"])
         path = resource.collection_path(obj["metadata"].get("namespace", ""))
-        return self._request("POST", path, {"fieldManager": FIELD_MANAGER}, json.dumps(obj))
+        return self._request("POST", path, {"fieldManager": FIELD_MANAGER}, obj)
 
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """PUT with the object's resourceVersion: Conflict when someone else wrote it in between."""
         meta = obj["metadata"]
         path = self.resource(obj["apiVersion"], obj["kind"]).object_path(meta.get("namespace", ""), meta["name"])
-        return self._request("PUT", path, {"fieldManager": FIELD_MANAGER}, json.dumps(obj))
+        return self._request("PUT", path, {"fieldManager": FIELD_MANAGER}, obj)
 
     def server_version(self) -> str:
         """A cheap request that proves the zone answers."""
@@ -122,9 +122,10 @@ class ZoneClient:
         method: str,
         path: str,
         query: dict[str, str] | None = None,
-        body: str | None = None,
+        body: str | dict[str, Any] | None = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
+        """`body`: a dict for JSON requests (the transport encodes it), a str sent as is (apply patches)."""
         url_path = quote(path) + (f"?{urlencode(query)}" if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
         try:
