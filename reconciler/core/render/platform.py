@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.core.nats import helm_values
+from reconciler.core.nats.helm import CHART, CHART_REPO
 from reconciler.core.render.labels import NATS_RELEASE, RUNTIME_ACCOUNT, ownership_labels
 from reconciler.core.render.manifest import to_yaml
 from reconciler.core.spec import FleetSpec, Zone
 from reconciler.core.spec.zone import NodePool
 
-NATS_CHART = "nats"
-NATS_CHART_REPO = "https://nats-io.github.io/k8s/helm/charts/"
 NATS_CHART_VERSION = "1.3.6"
 
 
@@ -83,8 +83,8 @@ def nats_helm_chart(spec: FleetSpec, zone: Zone, ns: str, values: Mapping[str, A
         "kind": "HelmChart",
         "metadata": {"name": NATS_RELEASE, "namespace": ns, "labels": ownership_labels(zone.name)},
         "spec": {
-            "chart": NATS_CHART,
-            "repo": NATS_CHART_REPO,
+            "chart": CHART,
+            "repo": CHART_REPO,
             "version": NATS_CHART_VERSION,
             "targetNamespace": ns,
             # valuesContent (a YAML string) is what every K3s helm-controller release understands.
@@ -94,40 +94,5 @@ def nats_helm_chart(spec: FleetSpec, zone: Zone, ns: str, values: Mapping[str, A
 
 
 def nats_values(spec: FleetSpec, zone: Zone) -> dict[str, Any]:
-    """HelmChart values for the zone's NATS server: JetStream with the zone's domain, a leafnode remote to the
-    region hub, and weighted subject mappings splitting each canaried model's input between the tracks.
-
-    The NATS package (`reconciler.core.nats.helm_values`) is the owner of the server config; this is used only
-    while that module is absent, so the two must agree on the subject layout of `render.runtimecfg`.
-    """
-    try:
-        from reconciler.core.nats import helm_values  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return _derived_nats_values(spec, zone)
-    values: dict[str, Any] = helm_values(spec, zone)
-    return values
-
-
-def _derived_nats_values(spec: FleetSpec, zone: Zone) -> dict[str, Any]:
-    region = spec.region(zone.spec.region)
-    hub = zone.spec.nats.leafnode.hub or (region.nats_hub if region is not None else None)
-    mappings: dict[str, list[dict[str, Any]]] = {}
-    for assignment in zone.spec.models:
-        canary = assignment.canary
-        if canary is None:
-            mappings[assignment.input] = [{"destination": f"{assignment.input}.stable", "weight": 100}]
-            continue
-        mappings[assignment.input] = [
-            {"destination": f"{assignment.input}.stable", "weight": 100 - canary.weight},
-            *([{"destination": f"{assignment.input}.canary", "weight": canary.weight}] if canary.weight else []),
-        ]
-    merge: dict[str, Any] = {"jetstream": {"domain": zone.spec.nats.domain}}
-    if mappings:
-        merge["mappings"] = mappings
-    config: dict[str, Any] = {
-        "jetstream": {"enabled": True, "fileStore": {"enabled": True}},
-        "merge": merge,
-    }
-    if hub:
-        config["leafnodes"] = {"enabled": True, "merge": {"remotes": [{"url": hub}]}}
-    return {"config": config}
+    """The chart values come from the NATS package, which owns the zone server's config."""
+    return dict(helm_values(spec, zone))
