@@ -105,6 +105,9 @@ def push_command(
     fleet: Annotated[Path | None, typer.Option(help="fleet.yaml (default: <repo>/fleet/fleet.yaml)")] = None,
     revision: Annotated[str | None, typer.Option(help="git revision for the annotations")] = None,
     record: Annotated[bool, typer.Option(help="record the artifact in model.yaml")] = True,
+    summary: Annotated[
+        Path | None, typer.Option(help="write a Markdown summary (the body of the pull request) to this file")
+    ] = None,
 ) -> None:
     """Push the artifact as an OCI artifact to each region's registry and record its digest in model.yaml."""
     from reconciler.app.modelops.model_yaml import ModelYamlError
@@ -133,6 +136,8 @@ def push_command(
         typer.echo(f"pushed {pushed.ref} manifest {pushed.manifest_digest}")
     if outcome.model_yaml:
         typer.echo(f"recorded in {outcome.model_yaml}")
+    if summary is not None:
+        summary.write_text(outcome.summary_markdown(), encoding="utf-8")
     typer.echo(outcome.digest)
 
 

@@ -10,8 +10,8 @@ digest is refused before anything is uploaded.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +22,12 @@ from ruamel.yaml.error import YAMLError
 from reconciler.app.modelops.build import BuildResult, build_model
 from reconciler.app.modelops.compat import load_compat_json
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
+from reconciler.core.modelops.compat import ALL_TARGETS
 from reconciler.core.modelops.oci import build_artifact
 from reconciler.core.spec.base import Version
 from reconciler.core.spec.fleet import Fleet
-from reconciler.core.spec.model import Artifact
+from reconciler.core.spec.model import Artifact, CompatResult
+from reconciler.core.spec.zone import Target
 from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
 
 
@@ -40,19 +42,35 @@ class PushOutcome:
     build: BuildResult
     pushed: tuple[PushedArtifact, ...]
     model_yaml: Path | None  # the file that changed (None when recording was off or there is no model.yaml)
+    compat: Mapping[Target, CompatResult] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
         return self.build.manifest.digest
 
     def summary_markdown(self) -> str:
+        """The body of the pull request that adds the version: artifact, where it was pushed, compat evidence."""
+        manifest = self.build.manifest
+        signature = ", ".join(f"`{t.name}` {t.dtype} {list(t.shape)}" for t in (*manifest.inputs, *manifest.outputs))
         lines = [
-            f"Adds **{self.model} {self.version}** (ONNX opset {self.build.manifest.opset}, "
-            f"{self.build.manifest.size} bytes).",
+            f"Adds **{self.model} {self.version}** to `models/{self.model}/model.yaml`.",
             "",
-            f"- artifact digest: `{self.digest}`",
+            f"- artifact: `{self.digest}` ({manifest.size} bytes, ONNX opset {manifest.opset})",
+            f"- IO: {signature}",
             *(f"- pushed: `{p.ref}` (manifest `{p.manifest_digest}`)" for p in self.pushed),
+            "",
+            "| target | result | max abs diff | latency p50 | runtime | note |",
+            "|---|---|---|---|---|---|",
         ]
+        for target in ALL_TARGETS:
+            result = self.compat.get(target)
+            if result is None:
+                lines.append(f"| {target} | not-run | | | | no result for this digest |")
+                continue
+            diff = "" if result.max_abs_diff is None else f"{result.max_abs_diff:.2e}"
+            latency = "" if result.latency_ms is None else f"{result.latency_ms * 1000:.1f} µs"
+            note = (result.reason or "").replace("|", "\\|")
+            lines.append(f"| {target} | {result.result} | {diff} | {latency} | {result.runtime or ''} | {note} |")
         return "\n".join(lines) + "\n"
 
 
@@ -133,20 +151,36 @@ def push_model_version(
             created=_created_from_env(),
         )
         pushed.append(RegistryClient(location).push(artifact, build.data))
+    compat = load_compat_json(build.source.directory, build.manifest.digest)
     changed = None
     if record and document is not None:
-        _record(document, version, build, pushed[0])
+        _record(document, version, build, pushed[0], compat)
         changed = document.path
-    return PushOutcome(model=build.source.name, version=version, build=build, pushed=tuple(pushed), model_yaml=changed)
+    return PushOutcome(
+        model=build.source.name,
+        version=version,
+        build=build,
+        pushed=tuple(pushed),
+        model_yaml=changed,
+        compat=compat,
+    )
 
 
-def _record(document: ModelDocument, version: str, build: BuildResult, first: PushedArtifact) -> None:
+def _record(
+    document: ModelDocument,
+    version: str,
+    build: BuildResult,
+    first: PushedArtifact,
+    compat: Mapping[Target, CompatResult],
+) -> None:
     # The ref is registry-relative (repository:tag): each zone pulls from its own region's registry host.
-    artifact = Artifact(ref=f"{first.repository}:{first.tag}", digest=build.manifest.digest, size=build.manifest.size, placeholder=False)
+    artifact = Artifact(
+        ref=f"{first.repository}:{first.tag}", digest=build.manifest.digest, size=build.manifest.size, placeholder=False
+    )
     if document.has_version(version):
         document.set_artifact(version, artifact, opset=build.manifest.opset)
     else:
         document.add_version(version, artifact, opset=build.manifest.opset)
-    for target, result in load_compat_json(build.source.directory, build.manifest.digest).items():
+    for target, result in compat.items():
         document.set_compat(version, target, result)
     document.save()
