@@ -91,6 +91,12 @@ class Workspace:
             raise GitRefError(f"{path} at {rev} is not a file")
         return blob.data.decode("utf-8")
 
+    def merge_base(self, a: str, b: str) -> str:
+        base = self.repo.merge_base(self._commit(a).id, self._commit(b).id)
+        if base is None:
+            raise GitRefError(f"{a} and {b} share no history")
+        return str(base)
+
     def changed_paths(self, base: str, head: str) -> tuple[str, ...]:
         diff = self._commit(base).tree.diff_to_tree(self._commit(head).tree)
         paths = {p for d in diff.deltas for p in (d.old_file.path, d.new_file.path)}
@@ -113,7 +119,9 @@ class Workspace:
         name = os.environ.get("EDGEOPS_GIT_AUTHOR_NAME", "edgeops-bot")
         email = os.environ.get("EDGEOPS_GIT_AUTHOR_EMAIL", "edgeops-bot@users.noreply.github.com")
         signature = pygit2.Signature(name, email, int(time.time()), 0)
-        oid = self.repo.create_commit(f"refs/heads/{branch}", signature, signature, message, tree, [parent.id])
+        # The local branch may point at an earlier step: write the commit first, then move the ref.
+        oid = self.repo.create_commit(None, signature, signature, message, tree, [parent.id])
+        self.repo.references.create(f"refs/heads/{branch}", oid, force=True)
         return str(oid)
 
     def _replace(self, tree_id: pygit2.Oid, parts: list[str], blob: pygit2.Oid) -> pygit2.Oid:

@@ -1,0 +1,120 @@
+"""Turn a verdict into git: edit the zone files of the wave, commit on the canary's branch, push, open or update
+its pull request, and merge when allowed — rollbacks at once, steps and promotions when the policy says
+auto-merge and the required checks are green. Every merge passes the guardrail first (`guard.merge_guarded`).
+
+Idempotent: the branch is `edgeops/canary/<zone-or-wave>/<model>`; a rerun with the same decision reuses the
+pushed commit and the open PR (a restart between push and PR creation just creates the PR).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.app.canary.guard import GuardrailRefused, merge_guarded
+from reconciler.app.desired import load_desired
+from reconciler.core.bot import body, commit_message, labels, title
+from reconciler.core.canary import CanaryGroup, Decision, Verdict
+from reconciler.core.canary.zonefile import promote, rollback, set_step
+from reconciler.core.spec import FleetSpec
+from reconciler.shells.forge import Forge, MergeRefused, PullInfo
+from reconciler.shells.git import Workspace, branch_for_canary
+
+VALIDATE_CONTEXT = "edgeops/validate"
+
+
+@dataclass
+class Bot:
+    workspace: Workspace
+    forge: Forge
+    base: str = "main"
+    required_checks: Sequence[str] = ("edgeops/validate",)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    pull: PullInfo
+    created: bool
+    merged: bool
+    note: str = ""
+    refusals: tuple[str, ...] = field(default_factory=tuple)
+
+
+def zone_path(spec: FleetSpec, zone: str) -> str:
+    found = spec.zone(zone)
+    if found is None:
+        raise KeyError(f"no zone {zone!r} in the desired state")
+    return f"zones/{found.spec.region}/{zone}.yaml"
+
+
+def _edit(path: str, text: str, model: str, verdict: Verdict) -> str:
+    if verdict.decision is Decision.ROLLBACK:
+        return rollback(path, text, model)
+    if verdict.decision is Decision.PROMOTE:
+        return promote(path, text, model)
+    if verdict.decision is Decision.ADVANCE and verdict.next_weight is not None:
+        return set_step(path, text, model, phase=verdict.next_phase or "live", weight=verdict.next_weight)
+    raise ValueError(f"nothing to write for a {verdict.decision.value} verdict")
+
+
+def validate_commit(bot: Bot, sha: str) -> bool:
+    """Run the same validation as the PR workflow on our own commit and report it as `edgeops/validate` (pull
+    requests opened with a workflow token trigger no workflows, and a rollback must not wait for one)."""
+    load = load_desired(Path(bot.workspace.repo.path), sha)
+    errors = len(load.errors)
+    bot.forge.set_status(
+        sha, context=VALIDATE_CONTEXT, state="success" if load.ok else "failure",
+        description="desired state valid" if load.ok else f"{errors} problem(s) in the desired state",
+    )
+    return load.ok
+
+
+def checks_green(bot: Bot, sha: str) -> tuple[bool, str]:
+    state, contexts = bot.forge.combined_status(sha)
+    missing = [c for c in bot.required_checks if contexts.get(c) != "success"]
+    if state in ("failure", "error"):
+        return False, f"checks failing ({state})"
+    if missing:
+        return False, f"waiting for {', '.join(missing)}"
+    return True, "checks green"
+
+
+def propose(bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, manual_by: str | None = None) -> Proposal:
+    if not verdict.decision.changes_git:
+        raise ValueError("a hold changes nothing in git")
+    ws = bot.workspace
+    ws.fetch()
+    base = f"origin/{bot.base}"
+    files = {}
+    for zone in group.zones:
+        path = zone_path(spec, zone)
+        text = ws.read(base, path)
+        if text is None:
+            raise KeyError(f"{path} is not on {bot.base}")
+        files[path] = _edit(path, text, group.model, verdict)
+    branch = branch_for_canary(group.key, group.model)
+    head = ws.commit_on_branch(branch, base, files, commit_message(group, verdict, manual=manual_by is not None))
+    ws.push(branch)
+    validate_commit(bot, head)
+    pull, created = bot.forge.open_or_update_pull(
+        branch=branch, base=bot.base, title=title(group, verdict, manual=manual_by is not None),
+        body=body(group, verdict, manual_by=manual_by), labels=labels(verdict),
+    )
+    policy = group.policy.spec
+    if verdict.decision is Decision.ROLLBACK:
+        if policy.rollback != "auto-merge" and manual_by is None:
+            return Proposal(pull, created, False, "rollback needs review (policy rollback: review)")
+    else:
+        if policy.promotion != "auto-merge" and manual_by is None:
+            return Proposal(pull, created, False, "waiting for review (policy promotion: review)")
+        green, why = checks_green(bot, pull.head_sha)
+        if not green:
+            return Proposal(pull, created, False, why)
+    try:
+        merge_guarded(bot.workspace, bot.forge, pull, message=f"{pull.title} (#{pull.number})")
+    except GuardrailRefused as refused:
+        return Proposal(pull, created, False, "not merged: the guardrail refused", refused.problems)
+    except MergeRefused as error:
+        return Proposal(pull, created, False, f"not merged: {error}")
+    return Proposal(bot.forge.pull(pull.number), created, True, "merged")

@@ -1,0 +1,140 @@
+"""The canary controller end to end without Kubernetes: real Prometheus + exporter, the local GitHub (OpenAPI-
+validated) and a bare git remote. Matrix: a healthy canary walks 10 → 25 → 50 → 100 by one PR per step (each
+merged only once the required check is green), then a promotion PR makes 1.1.0 stable and removes the canary;
+a slow canary gets a rollback PR merged at once; a restart between push and PR creation opens exactly one PR;
+the guardrail refuses a bot PR that touches more than canary fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.app.canary import AnalyzeOptions, Bot, GuardrailRefused, analyze_region, merge_guarded, propose
+from reconciler.app.desired import load_desired
+from reconciler.core.canary import Decision
+from reconciler.core.canary.zonefile import parse_zone
+from reconciler.shells.forge import Forge
+from reconciler.shells.git import Workspace, branch_for_canary
+from reconciler.shells.prometheus import Prometheus
+from tests.fixtures.github import ADMIN_TOKEN, BOT_TOKEN, NAME, OWNER, GitHubRemote
+from tests.fixtures.prometheus import Exporter, PrometheusServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+AMS = "zones/eu-west/ams-01.yaml"
+OPTIONS = AnalyzeOptions(window=timedelta(seconds=5), respect_maintenance_windows=False)
+
+
+def traffic(canary_p95: float) -> list[dict[str, object]]:
+    base = {"zone": "ams-01", "model": "fraud-scoring"}
+    return [
+        {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
+        {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": canary_p95, "errorRatio": 0},
+    ]
+
+
+def ready(server: PrometheusServer, exporter: Exporter, canary_p95: float) -> Prometheus:
+    exporter.set_profile(traffic(canary_p95))
+    server.wait_for_value(
+        'sum(increase(edgeops_inference_requests_total{zone="ams-01",track="canary"}[5s]))',
+        lambda n: n >= 600, "a full window of canary traffic",
+    )
+    return Prometheus(server.url)
+
+
+def bot_for(remote: GitHubRemote, tmp_path: Path) -> Bot:
+    workspace = Workspace.open_or_clone(str(remote.bare), tmp_path / "bot-clone")
+    return Bot(workspace, Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN))
+
+
+def analyse(bot: Bot, prom: Prometheus):  # type: ignore[no-untyped-def]
+    bot.workspace.fetch()
+    load = load_desired(Path(bot.workspace.repo.path), "origin/main")
+    assert load.spec is not None, load.problems
+    (analysis,) = analyze_region(load.spec, "eu-west", prom, datetime.now(UTC), OPTIONS)
+    return load.spec, analysis
+
+
+def test_healthy_canary_walks_every_step_then_promotes(
+    prometheus_with_exporter: tuple[PrometheusServer, Exporter], github_remote: GitHubRemote, tmp_path: Path
+) -> None:
+    prom = ready(*prometheus_with_exporter, canary_p95=12.0)
+    # The bot reports edgeops/validate itself; "ci/tests" stands for the repository's other required checks.
+    github_remote.fake.required_contexts = ["edgeops/validate", "ci/tests"]
+    bot = bot_for(github_remote, tmp_path)
+    bot.required_checks = ("edgeops/validate", "ci/tests")
+    ci = Forge(OWNER, NAME, url=github_remote.url, token=ADMIN_TOKEN)
+    seen = []
+    for expected_weight in (25, 50, 100, None):
+        spec, analysis = analyse(bot, prom)
+        expected = Decision.PROMOTE if expected_weight is None else Decision.ADVANCE
+        assert analysis.verdict.decision is expected, analysis.verdict.summary()
+        first = propose(bot, spec, analysis.group, analysis.verdict)
+        assert not first.merged
+        assert first.note == "waiting for ci/tests"
+        ci.set_status(first.pull.head_sha, context="ci/tests", state="success", description="passed")
+        second = propose(bot, spec, analysis.group, analysis.verdict)
+        assert second.merged, second
+        assert second.pull.number == first.pull.number
+        seen.append((second.pull.number, second.pull.title))
+        zone = parse_zone(AMS, github_remote.main_text(AMS))
+        assignment = zone.assignment("fraud-scoring")
+        assert assignment is not None
+        if expected_weight is None:
+            assert (assignment.version, assignment.canary) == ("1.1.0", None)
+        else:
+            assert assignment.canary is not None
+            assert assignment.canary.weight == expected_weight
+    assert [title for _, title in seen] == [
+        "canary: fraud-scoring 1.1.0 10% → 25% in ams-01",
+        "canary: fraud-scoring 1.1.0 25% → 50% in ams-01",
+        "canary: fraud-scoring 1.1.0 50% → 100% in ams-01",
+        "canary: promote fraud-scoring 1.1.0 to stable in ams-01",
+    ]
+    assert len({n for n, _ in seen}) == 4
+    assert len(github_remote.fake.pulls) == 4
+    last = github_remote.fake.pulls[seen[-1][0]]
+    assert "canary:promote" in last["labels"]
+    assert "xychart-beta" in last["body"]
+
+
+def test_slow_canary_rollback_is_merged_at_once_and_restarts_never_duplicate(
+    prometheus_with_exporter: tuple[PrometheusServer, Exporter], github_remote: GitHubRemote, tmp_path: Path
+) -> None:
+    prom = ready(*prometheus_with_exporter, canary_p95=90.0)
+    github_remote.fake.required_contexts = ["edgeops/validate"]  # rollbacks never wait for it
+    bot = bot_for(github_remote, tmp_path)
+    spec, analysis = analyse(bot, prom)
+    assert analysis.verdict.decision is Decision.ROLLBACK
+
+    # A crash after the push, before the PR: the branch exists, no PR. The rerun opens exactly one and merges.
+    branch = branch_for_canary("ams-01", "fraud-scoring")
+    bot.workspace.commit_on_branch(branch, "origin/main", {AMS: github_remote.main_text(AMS)}, "partial")
+    bot.workspace.push(branch)
+    assert github_remote.fake.pulls == {}
+    restarted = bot_for(github_remote, tmp_path)
+    proposal = propose(restarted, spec, analysis.group, analysis.verdict)
+    assert proposal.merged, proposal
+    assert len(github_remote.fake.pulls) == 1
+    assert parse_zone(AMS, github_remote.main_text(AMS)).spec.models[0].canary is None
+    pr = github_remote.fake.pulls[proposal.pull.number]
+    assert pr["title"] == "canary: roll back fraud-scoring 1.1.0 in ams-01"
+    assert "p95" in pr["body"]
+    assert "canary:rollback" in pr["labels"]
+
+
+def test_the_guardrail_refuses_more_than_canary_fields(github_remote: GitHubRemote, tmp_path: Path) -> None:
+    bot = bot_for(github_remote, tmp_path)
+    text = github_remote.main_text(AMS)
+    branch = branch_for_canary("ams-01", "fraud-scoring")
+    sneaky = text.replace("weight: 10", "weight: 25").replace("replicas: 2", "replicas: 20")
+    bot.workspace.commit_on_branch(branch, "origin/main", {AMS: sneaky, "fleet/extra.txt": "x\n"}, "step")
+    bot.workspace.push(branch)
+    pull, _ = bot.forge.open_or_update_pull(branch=branch, base="main", title="step", body="")
+    with pytest.raises(GuardrailRefused) as refused:
+        merge_guarded(bot.workspace, bot.forge, pull, message="merge")
+    assert any("fleet/extra.txt: not a zone file" in p for p in refused.value.problems)
+    assert any("fields other than canary fields changed" in p for p in refused.value.problems)
+    assert not github_remote.fake.pulls[pull.number]["merged"]
