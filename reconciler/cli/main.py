@@ -23,11 +23,12 @@ def _register() -> None:
     sandbox.register(app)
     model.register(app)
     serve.register(app)
-    from reconciler.cli import apply, plan, render
+    from reconciler.cli import apply, plan, reconcile, render
 
     render.register(app)
     plan.register(app)
     apply.register(app)
+    reconcile.register(app)
 
 
 _register()

@@ -16,8 +16,10 @@ unless `adopt` is set.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from reconciler.app.reconcile.health import wait_healthy
@@ -27,7 +29,13 @@ from reconciler.core.plan import Action, Change, ZonePlan, ZoneResult, ZoneStatu
 from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage
 from reconciler.shells.kube import KubeError, Unreachable, ZoneClient
 
-Observer = Callable[[str, str], None]  # (stage, detail): hooks for spans and logs
+# A stage of the pass ('plan', 'apply:foundation', ..., 'prune', 'health') runs inside observe(stage): the region
+# loop opens a tracing span there.
+Observer = Callable[[str], AbstractContextManager[object]]
+
+
+def no_observer(stage: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -43,14 +51,14 @@ def apply_zone(
     client: ZoneClient,
     rendered: RenderedZone,
     options: ApplyOptions | None = None,
-    observe: Observer = lambda stage, detail: None,
+    observe: Observer = no_observer,
     stopping: Callable[[], bool] = lambda: False,
 ) -> ZoneResult:
     """Never raises for the zone's own failures: they become the result's status and message."""
     opts = options or ApplyOptions()
     try:
-        observe("plan", rendered.zone)
-        plan, state = plan_zone(client, rendered, adopt=opts.adopt)
+        with observe("plan"):
+            plan, state = plan_zone(client, rendered, adopt=opts.adopt)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error))
     except KubeError as error:
@@ -61,15 +69,16 @@ def apply_zone(
     writer = InventoryWriter(client, rendered.namespace, state.previous) if state.inventory is not None else None
     try:
         applied = _apply_stages(client, rendered, plan, state, writer, observe=observe, opts=opts)
-        pruned, leftover = _prune(client, plan, state, opts, observe)
+        with observe("prune"):
+            pruned, leftover = _prune(client, plan, state, opts)
         inventory = [m.ref for m in rendered if _applied_or_ours(plan, m)] + list(leftover)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
     except KubeError as error:
         return _failed(rendered, ZoneStatus.OUT_OF_SYNC, f"apply failed: {error}", plan)
-    observe("health", rendered.zone)
     try:
-        problems = wait_healthy(client, rendered, opts.health_timeout_s, opts.poll_s, stopping)
+        with observe("health"):
+            problems = wait_healthy(client, rendered, opts.health_timeout_s, opts.poll_s, stopping)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
     status, message = _verdict(problems, foreign, leftover, state, opts)
@@ -118,11 +127,11 @@ def _apply_stages(
     writes = {(c.kind, c.namespace, c.name) for c in plan.kubernetes.with_action(Action.CREATE, Action.CONFIGURE)}
     applied = 0
     for stage in Stage:
-        observe(f"apply:{stage.name.lower()}", rendered.zone)
-        for manifest in rendered.by_stage(stage):
-            if _key(manifest.ref) in writes:
-                client.apply(manifest.obj(), force=True)
-                applied += 1
+        with observe(f"apply:{stage.name.lower()}"):
+            for manifest in rendered.by_stage(stage):
+                if _key(manifest.ref) in writes:
+                    client.apply(manifest.obj(), force=True)
+                    applied += 1
         if stage is Stage.FOUNDATION:
             _wait_exist(client, rendered.by_stage(stage), opts)
             # Before anything else is created, record it: a crash from here on leaves nothing untracked.
@@ -149,7 +158,7 @@ def _wait_exist(client: ZoneClient, manifests: tuple[Manifest, ...], opts: Apply
 
 
 def _prune(
-    client: ZoneClient, plan: ZonePlan, state: LiveState, opts: ApplyOptions, observe: Observer
+    client: ZoneClient, plan: ZonePlan, state: LiveState, opts: ApplyOptions
 ) -> tuple[int, tuple[ObjectRef, ...]]:
     """Delete the planned prunes in order, retrying failures; returns (pruned, refs still there)."""
     prunes = plan.kubernetes.with_action(Action.PRUNE)
@@ -157,7 +166,6 @@ def _prune(
         # Without pruning, whatever the old inventory listed stays listed, so a later pass can still prune it.
         keep = [r for r in (state.inventory or ()) if any(_key(r) == (c.kind, c.namespace, c.name) for c in prunes)]
         return 0, tuple(keep)
-    observe("prune", plan.zone)
     refs = {(r.kind, r.namespace, r.name): r for r in state.inventory}
     pruned, leftover = 0, []
     for change in prunes:

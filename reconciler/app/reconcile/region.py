@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.app.reconcile.apply import ApplyOptions, Observer, apply_zone
+from reconciler.app.reconcile.apply import ApplyOptions, Observer, apply_zone, no_observer
 from reconciler.app.reconcile.live import plan_zone
 from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.load import LoadResult
@@ -100,7 +100,7 @@ def apply_one(
     load: LoadResult,
     rendered: RenderedZone,
     options: RegionOptions,
-    observe: Observer = lambda stage, detail: None,
+    observe: Observer = no_observer,
     stopping: Callable[[], bool] = lambda: False,
 ) -> ZoneResult:
     zone = _spec_of(load).zone(rendered.zone)

@@ -26,8 +26,11 @@ class ZoneClient:
         self._discovered: dict[tuple[str, str], Resource] = {}
 
     @classmethod
-    def connect(cls, zone: str, context: str, kubeconfig: Path | None = None, timeout_s: float = 20.0) -> ZoneClient:
-        """Client for `context` of `kubeconfig` (default: $KUBECONFIG, then ~/.kube/config). No request is sent."""
+    def connect(
+        cls, zone: str, context: str | None, kubeconfig: Path | None = None, timeout_s: float = 20.0
+    ) -> ZoneClient:
+        """Client for `context` (None: the current context) of `kubeconfig` (default: $KUBECONFIG, then
+        ~/.kube/config). No request is sent."""
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 

@@ -1,0 +1,227 @@
+"""The region loop: every `interval`, fetch the repository, then reconcile every zone of the region
+concurrently (bounded), healing drift on every pass.
+
+- Only the replica holding the region's Lease acts (`LeaderElector`); the Lease is renewed in the background
+  while a pass runs, and a replica that loses it stops waiting on health and starts no further pass.
+- A zone that is unreachable is retried with exponential backoff (interval × 2^(failures-1), capped) while the
+  other zones keep their pace; it converges on the first pass after it returns.
+- An invalid revision applies nothing anywhere; a repository that cannot be fetched keeps the last good commit.
+- `stop()` (SIGTERM/SIGINT in the CLI) ends the loop after the writes in flight: health waits are cut short,
+  the Lease is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from reconciler.app.reconcile.leader import LeaderElector
+from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, apply_one, render_desired
+from reconciler.app.reconcile.source import Fetched
+from reconciler.app.reconcile.telemetry import LoopMetrics, span, zone_span
+from reconciler.core.load import LoadResult
+from reconciler.core.plan import ZoneResult, ZoneStatus
+from reconciler.core.render import RenderedZone
+
+log = logging.getLogger("edgeops.reconcile")
+
+
+def backoff_delay(failures: int, base_s: float, cap_s: float) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: base, 2×base, 4×base, ... up to cap."""
+    if failures <= 0:
+        return 0.0
+    return float(min(cap_s, base_s * 2 ** min(failures - 1, 32)))
+
+
+@dataclass
+class ZoneBackoff:
+    base_s: float
+    cap_s: float
+    failures: dict[str, int] = field(default_factory=dict)
+    next_at: dict[str, float] = field(default_factory=dict)
+
+    def due(self, zone: str, now: float) -> bool:
+        return now >= self.next_at.get(zone, 0.0)
+
+    def record(self, result: ZoneResult, now: float) -> None:
+        if result.status is ZoneStatus.UNREACHABLE:
+            count = self.failures.get(result.zone, 0) + 1
+            self.failures[result.zone] = count
+            self.next_at[result.zone] = now + backoff_delay(count, self.base_s, self.cap_s)
+        else:
+            self.failures.pop(result.zone, None)
+            self.next_at.pop(result.zone, None)
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    region: str
+    interval_s: float = 30.0
+    region_options: RegionOptions = field(default_factory=RegionOptions)
+    backoff_base_s: float | None = None  # default: the interval
+    backoff_cap_s: float = 300.0
+    lease_retry_s: float = 2.0
+
+
+class RegionLoop:
+    def __init__(
+        self,
+        fetch: Callable[[], Fetched],
+        options: LoopOptions,
+        elector: LeaderElector | None = None,
+        metrics: LoopMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self.options = options
+        self.elector = elector
+        self.metrics = metrics or LoopMetrics(options.region)
+        self._clock = clock
+        self.backoff = ZoneBackoff(options.backoff_base_s or options.interval_s, options.backoff_cap_s)
+        self.results: dict[str, ZoneResult] = {}
+        self.passes = 0
+        self.last_error: str | None = None
+        self._stopping = threading.Event()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------ control
+
+    def stop(self) -> None:
+        """Thread-safe (signal handlers, tests): finish the writes in flight, then return from `run`."""
+        self._stopping.set()
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _must_stop_waiting(self) -> bool:
+        return self.stopping or (self.elector is not None and not self.elector.is_leader)
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, *, once: bool = False) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            while not self.stopping:
+                if not await self._lead():
+                    await self._sleep(self.options.lease_retry_s)
+                    continue
+                renewer = asyncio.create_task(self._keep_lease())
+                try:
+                    await self.run_pass()
+                finally:
+                    renewer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewer
+                if once:
+                    break
+                await self._sleep(self.options.interval_s)
+        finally:
+            if self.elector is not None:
+                await asyncio.to_thread(self.elector.release)
+                self.metrics.leader.labels(self.options.region).set(0)
+
+    async def _lead(self) -> bool:
+        if self.elector is None:
+            return True
+        leading = await asyncio.to_thread(self.elector.try_acquire_or_renew)
+        self.metrics.leader.labels(self.options.region).set(1 if leading else 0)
+        return leading
+
+    async def _keep_lease(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.lease_retry_s)
+            await self._lead()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, renewing the Lease meanwhile; a stop wakes it at once."""
+        assert self._wake is not None
+        deadline = self._clock() + seconds
+        while not self.stopping and (left := deadline - self._clock()) > 0:
+            step = min(left, self.options.lease_retry_s) if self.elector is not None else left
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=step)
+            if self.elector is not None and not self.stopping:
+                await self._lead()
+
+    async def run_pass(self) -> list[ZoneResult]:
+        """One pass; the results of the zones that were due (zones in backoff keep their last result)."""
+        started = self._clock()
+        region = self.options.region
+        fetched = await asyncio.to_thread(self._fetch)
+        self.metrics.stale.labels(region).set(0 if fetched.fresh else 1)
+        if fetched.load is None:
+            self.last_error = f"nothing to reconcile yet: {fetched.error}"
+            log.error("repository unreadable", extra={"region": region, "error": fetched.error})
+            return []
+        try:
+            rendered = render_desired(fetched.load, region, self.options.region_options.render)
+        except DesiredStateInvalid as error:
+            self.last_error = str(error)
+            log.error(
+                "desired state invalid: nothing applied", extra={"region": region, "revision": fetched.revision, "error": str(error)}
+            )
+            return []
+        self.last_error = None
+        now = self._clock()
+        due = [r for r in rendered if self.backoff.due(r.zone, now)]
+        limit = asyncio.Semaphore(self._concurrency(fetched))
+        load = fetched.load
+
+        async def one(item: RenderedZone) -> ZoneResult:
+            async with limit:
+                return await asyncio.to_thread(self._apply_zone, load, item)
+
+        with span("reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}):
+            results = list(await asyncio.gather(*(one(r) for r in due)))
+        finished = self._clock()
+        for result in results:
+            self.backoff.record(result, finished)
+            self.results[result.zone] = result
+            self.metrics.record(result)
+            self._log(result)
+        self.metrics.pass_duration.labels(region).observe(finished - started)
+        self.passes += 1
+        return results
+
+    def _apply_zone(self, load: LoadResult, rendered: RenderedZone) -> ZoneResult:
+        region = self.options.region
+
+        def observe(stage: str) -> AbstractContextManager[object]:
+            return span(f"stage {stage}", **{"edgeops.region": region, "edgeops.zone": rendered.zone})
+
+        with zone_span(region, rendered.zone, rendered.revision):
+            return apply_one(load, rendered, self.options.region_options, observe, self._must_stop_waiting)
+
+    def _concurrency(self, fetched: Fetched) -> int:
+        if self.options.region_options.concurrency is not None:
+            return max(1, self.options.region_options.concurrency)
+        spec = fetched.load.spec if fetched.load is not None else None
+        found = spec.region(self.options.region) if spec is not None else None
+        return found.reconcile.concurrency if found is not None else 4
+
+    def _log(self, result: ZoneResult) -> None:
+        level = logging.INFO if result.status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING) else logging.WARNING
+        log.log(
+            level,
+            "zone reconciled",
+            extra={
+                "region": self.options.region,
+                "zone": result.zone,
+                "status": result.status.value,
+                "revision": result.revision,
+                "applied": result.applied,
+                "pruned": result.pruned,
+                "drift": result.drift,
+                "detail": result.message,
+            },
+        )

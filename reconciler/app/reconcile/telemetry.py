@@ -1,0 +1,112 @@
+"""What the region loop reports: Prometheus metrics on `/metrics`, OpenTelemetry spans (one per pass, zone and
+stage), and structured (JSON) logs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from reconciler.core.plan import ZoneResult, ZoneStatus
+
+TRACER_NAME = "edgeops.reconciler"
+
+
+class LoopMetrics:
+    """One registry per loop (tests run several loops in one process)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.registry = CollectorRegistry()
+        self.pass_duration = Histogram(
+            "edgeops_reconcile_pass_duration_seconds",
+            "Duration of one reconcile pass over the region's zones",
+            ["region"],
+            registry=self.registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+        )
+        self.applied = Counter(
+            "edgeops_reconcile_objects_applied", "Objects created or configured", ["region", "zone"], registry=self.registry
+        )
+        self.pruned = Counter("edgeops_reconcile_objects_pruned", "Objects pruned", ["region", "zone"], registry=self.registry)
+        self.drift = Counter(
+            "edgeops_reconcile_drift", "Objects found changed in the cluster and healed", ["region", "zone"], registry=self.registry
+        )
+        self.status = Gauge(
+            "edgeops_zone_status", "1 for the zone's current status, 0 for the others", ["region", "zone", "status"],
+            registry=self.registry,
+        )
+        self.revision = Gauge(
+            "edgeops_zone_revision_info", "The revision last applied to the zone", ["region", "zone", "revision"],
+            registry=self.registry,
+        )
+        self.leader = Gauge("edgeops_reconcile_leader", "1 while this replica holds the region's Lease", ["region"], registry=self.registry)
+        self.stale = Gauge(
+            "edgeops_reconcile_source_stale", "1 while the repository cannot be fetched (last good commit in use)", ["region"],
+            registry=self.registry,
+        )
+        self._revisions: dict[str, str] = {}
+
+    def record(self, result: ZoneResult) -> None:
+        labels = (self.region, result.zone)
+        self.applied.labels(*labels).inc(result.applied)
+        self.pruned.labels(*labels).inc(result.pruned)
+        self.drift.labels(*labels).inc(result.drift)
+        for status in ZoneStatus:
+            self.status.labels(*labels, status.value).set(1 if status is result.status else 0)
+        previous = self._revisions.get(result.zone)
+        if result.revision and previous != result.revision:
+            if previous is not None:
+                self.revision.remove(*labels, previous)
+            self.revision.labels(*labels, result.revision).set(1)
+            self._revisions[result.zone] = result.revision
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> Any:
+        """Start the `/metrics` server; returns the server (call `.shutdown()` to stop it)."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return server
+
+
+def span(name: str, **attributes: str | int) -> AbstractContextManager[object]:
+    """A span from the global tracer provider (a no-op unless the process configured one)."""
+    from opentelemetry import trace
+
+    return trace.get_tracer(TRACER_NAME).start_as_current_span(name, attributes=attributes)
+
+
+@contextlib.contextmanager
+def zone_span(region: str, zone: str, revision: str | None) -> Iterator[object]:
+    with span("reconcile zone", **{"edgeops.region": region, "edgeops.zone": zone, "edgeops.revision": revision or ""}) as s:
+        yield s
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and every `extra=` field."""
+
+    _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in self._STANDARD})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, sort_keys=True)
+
+
+def configure_json_logs(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("edgeops")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False

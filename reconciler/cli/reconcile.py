@@ -1,0 +1,129 @@
+"""`edgeops reconcile`: the region loop (fetch, reconcile every zone, repeat), with leader election, `/metrics`,
+OpenTelemetry spans and JSON logs.
+
+Exit codes: 0 stopped by SIGTERM/SIGINT (or, with --once, every zone Synced); 1 error (bad arguments, the
+repository cannot be read, or the desired state is invalid with --once: nothing applied); 4 with --once, some
+zone is not Synced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.fleetargs import EXIT_ERROR, Kubeconfig, Namespace, Region, kubeconfig_path
+
+EXIT_NOT_SYNCED = 4
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "reconcile",
+        help="Run the region loop.\n\nExit codes: 0 stopped (or --once and all Synced); 1 error; 4 --once and some zone not Synced.",
+    )(reconcile_command)
+
+
+def _seconds(text: str) -> float:
+    from reconciler.core.spec.base import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    from datetime import timedelta
+
+    if not isinstance(value, timedelta) or value.total_seconds() <= 0:
+        raise typer.BadParameter(f"{text!r} is not a positive duration such as '30s' or '5m'")
+    return value.total_seconds()
+
+
+def reconcile_command(
+    *,
+    region: Region,
+    repo: Annotated[str, typer.Option("--repo", help="clone URL or path of the fleet repository")],
+    branch: Annotated[str, typer.Option("--branch", help="branch to follow")] = "main",
+    interval: Annotated[str, typer.Option("--interval", help="time between passes, e.g. 30s, 5m")] = "30s",
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit with the zones' outcome")] = False,
+    kubeconfig: Kubeconfig = None,
+    namespace: Namespace = "edgeops",
+    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, help="zones at once (default: fleet.yaml)")] = None,
+    health_timeout: Annotated[float, typer.Option("--health-timeout", help="seconds to wait for workloads per pass")] = 60.0,
+    metrics_port: Annotated[int, typer.Option("--metrics-port", help="port for /metrics (0: off)")] = 9465,
+    metrics_host: Annotated[str, typer.Option("--metrics-host", help="address /metrics listens on")] = "127.0.0.1",
+    leader_elect: Annotated[
+        bool, typer.Option("--leader-elect/--no-leader-elect", help="act only while holding the region's Lease")
+    ] = True,
+    lease_context: Annotated[
+        str | None, typer.Option("--lease-context", help="kubeconfig context of the cluster holding the Lease (default: current)")
+    ] = None,
+    lease_namespace: Annotated[str, typer.Option("--lease-namespace", help="namespace of the Lease")] = "kube-system",
+    identity: Annotated[str | None, typer.Option("--identity", help="this replica's name in the Lease")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="where the repository clone is kept (default: ~/.cache/edgeops/repos)")
+    ] = None,
+) -> None:
+    """Follow the repository and keep every zone of the region at its desired state."""
+    from reconciler.app.reconcile import ApplyOptions, RegionOptions
+    from reconciler.app.reconcile.leader import LeaderElector
+    from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
+    from reconciler.app.reconcile.source import RepoSource
+    from reconciler.app.reconcile.telemetry import LoopMetrics, configure_json_logs
+    from reconciler.core.plan import ZoneStatus
+    from reconciler.core.render import RenderOptions
+    from reconciler.shells.kube import KubeConfigError, ZoneClient
+
+    configure_json_logs()
+    config = kubeconfig_path(kubeconfig)
+    options = LoopOptions(
+        region=region,
+        interval_s=_seconds(interval),
+        region_options=RegionOptions(
+            kubeconfig=config,
+            render=RenderOptions(namespace=namespace),
+            apply=ApplyOptions(health_timeout_s=health_timeout),
+            concurrency=concurrency,
+        ),
+    )
+    url = str(Path(repo).resolve()) if Path(repo).exists() else repo
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    clone = (cache_dir or Path.home() / ".cache" / "edgeops" / "repos") / f"{region}-{digest}.git"
+    source = RepoSource(url, clone, branch)
+    elector = None
+    if leader_elect:
+        try:
+            lease_client = ZoneClient.connect("lease", lease_context, config)
+        except KubeConfigError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(EXIT_ERROR) from error
+        name = identity or f"{socket.gethostname()}-{os.getpid()}"
+        elector = LeaderElector(lease_client, lease_namespace, f"edgeops-reconciler-{region}", name)
+    metrics = LoopMetrics(region)
+    server = metrics.serve(metrics_port, metrics_host) if metrics_port else None
+    loop = RegionLoop(source.fetch, options, elector, metrics)
+
+    async def main() -> None:
+        running = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            running.add_signal_handler(sig, loop.stop)
+        await loop.run(once=once)
+
+    try:
+        asyncio.run(main())
+    finally:
+        if server is not None:
+            server.shutdown()
+    if once:
+        if loop.last_error is not None:
+            typer.echo(f"error: {loop.last_error}", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        for result in loop.results.values():
+            typer.echo(result.line())
+        if any(r.status is not ZoneStatus.SYNCED for r in loop.results.values()):
+            raise typer.Exit(EXIT_NOT_SYNCED)
