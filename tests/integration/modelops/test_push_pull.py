@@ -4,6 +4,7 @@
 - pull by digest round trip (bytes identical, second ensure served from the verified cache);
 - a released version is immutable (another build under the same version is refused before any upload);
 - a tampered blob in the registry's storage is rejected, never placed, counted as a verification failure;
+- an unknown digest is a not-found failure, a ref without a registry host a reference failure;
 - the CLI exit codes for push (0 ok, 1 registry unreachable, 2 bad input).
 """
 
@@ -29,7 +30,7 @@ from reconciler.core.modelops.oci import (
     ONNX_LAYER_MEDIA_TYPE,
 )
 from reconciler.shells.registry import RegistryClient, parse_registry
-from runtime.artifacts import ModelPuller, PullMetrics, VerificationFailed
+from runtime.artifacts import ArtifactNotFound, BadReference, ModelPuller, PullMetrics, VerificationFailed
 from tests.fixtures.model_source import make_model_dir
 from tests.fixtures.registry import LocalRegistry
 
@@ -116,6 +117,18 @@ async def test_tampered_blob_is_rejected_and_never_placed(
     assert list((tmp_path / "edge-models").iterdir()) == []  # no partial file left either
     assert metrics.get_sample_value("edgeops_model_pull_failures_total", {"model": "tiny", "reason": "verification"}) == 1
     assert puller.status("tiny").last_error_reason == "verification"
+
+
+async def test_unknown_digest_and_bad_ref_are_counted(oci_registry: LocalRegistry, tmp_path: Path) -> None:
+    puller, metrics = _puller(tmp_path)
+    missing = "sha256:" + "e" * 64
+    with pytest.raises(ArtifactNotFound, match="404"):
+        await puller.ensure(f"{oci_registry.host}/edge-models/none:1.0.0", missing, model="m")
+    with pytest.raises(BadReference, match="no registry host"):
+        await puller.ensure("edge-models/none:1.0.0", missing, model="m")
+    for reason in ("not_found", "reference"):
+        assert metrics.get_sample_value("edgeops_model_pull_failures_total", {"model": "m", "reason": reason}) == 1
+    assert puller.status("m").consecutive_failures == 2
 
 
 def _edgeops(*args: str) -> subprocess.CompletedProcess[str]:
