@@ -1,0 +1,22 @@
+"""The PR bot: plan comments on pull requests, comment commands, rollout reports, webhook service."""
+
+from reconciler.app.bot.command import CommandReport, handle_comment
+from reconciler.app.bot.comments import upsert
+from reconciler.app.bot.deploy import RegionRollout, report_deploy, rollout
+from reconciler.app.bot.pull import PullOptions, PullReport, handle_pull
+from reconciler.app.bot.webhook import dispatch, make_server, signature_valid
+
+__all__ = [
+    "CommandReport",
+    "PullOptions",
+    "PullReport",
+    "RegionRollout",
+    "dispatch",
+    "handle_comment",
+    "handle_pull",
+    "make_server",
+    "report_deploy",
+    "rollout",
+    "signature_valid",
+    "upsert",
+]

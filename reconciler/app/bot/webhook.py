@@ -1,0 +1,113 @@
+"""`edgeops bot serve`: the PR bot as a webhook service (stdlib HTTP server).
+
+Every delivery must carry `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the shared secret>`;
+it is checked with a constant-time comparison before the body is even parsed. Unsigned or wrongly signed
+deliveries get 401 and change nothing. Handled events:
+
+    pull_request   opened | synchronize | reopened   → plan comment (handle_pull)
+                   closed with merged = true         → rollout report (report_deploy)
+    issue_comment  created, on a pull request        → /edgeops commands (handle_comment)
+    ping                                             → 200
+
+Deliveries are handled one at a time (a lock), so two pushes in quick succession cannot race on the comment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from reconciler.app.bot.command import handle_comment
+from reconciler.app.bot.deploy import report_deploy
+from reconciler.app.bot.pull import PullOptions, handle_pull
+from reconciler.app.canary import Bot
+
+log = logging.getLogger("edgeops.bot")
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.encode())
+
+
+def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None) -> str:
+    options = PullOptions(kubeconfig=kubeconfig)
+    if event == "ping":
+        return "pong"
+    if event == "pull_request":
+        action, pr = payload.get("action"), payload["pull_request"]
+        if action in ("opened", "synchronize", "reopened"):
+            report = handle_pull(bot, int(pr["number"]), options)
+            return f"planned #{report.number} ({'valid' if report.valid else 'invalid'})"
+        if action == "closed" and pr.get("merged"):
+            sha = str(pr.get("merge_commit_sha") or pr["head"]["sha"])
+            report_deploy(bot, sha, number=int(pr["number"]), kubeconfig=kubeconfig)
+            return f"reported rollout of {sha[:12]}"
+        return f"ignored pull_request {action}"
+    if event == "issue_comment":
+        issue = payload["issue"]
+        if payload.get("action") != "created" or "pull_request" not in issue:
+            return "ignored issue_comment"
+        result = handle_comment(bot, int(issue["number"]), str(payload["comment"]["user"]["login"]),
+                                str(payload["comment"]["body"]), options)
+        return "no command" if result is None else f"{result.verb}: {'done' if result.accepted else 'refused'}"
+    return f"ignored {event}"
+
+
+def make_server(
+    bot_factory: Callable[[], Bot], secret: bytes, *, host: str = "127.0.0.1", port: int = 0,
+    kubeconfig: Path | None = None,
+) -> ThreadingHTTPServer:
+    if not secret:
+        raise ValueError("a webhook secret is required (an unsigned endpoint would act on anyone's payload)")
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._answer(413, "payload too large")
+                return
+            body = self.rfile.read(length)
+            if not signature_valid(secret, body, self.headers.get("X-Hub-Signature-256")):
+                self._answer(401, "bad signature")
+                return
+            event = self.headers.get("X-GitHub-Event", "")
+            try:
+                payload = json.loads(body)
+                with lock:
+                    outcome = dispatch(bot_factory(), event, payload, kubeconfig)
+            except (ValueError, KeyError, TypeError) as error:
+                self._answer(400, f"unusable {event} payload: {error}")
+                return
+            except Exception as error:  # report, keep serving
+                log.exception("handling %s failed", event)
+                self._answer(500, f"{type(error).__name__}: {error}")
+                return
+            self._answer(200, outcome)
+
+        def do_GET(self) -> None:
+            self._answer(200, "edgeops bot: POST GitHub webhooks here")
+
+        def _answer(self, status: int, text: str) -> None:
+            data = (text + "\n").encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.info("%s %s", self.address_string(), format % args)
+
+    return ThreadingHTTPServer((host, port), Handler)
