@@ -54,6 +54,11 @@ class RegistryLocation:
         return f"{self.path}/{model}" if self.path else f"edgeops/models/{model}"
 
 
+def _is_loopback(host: str) -> bool:
+    name = host.rsplit("]", 1)[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+    return name in _LOOPBACK
+
+
 def parse_registry(text: str, *, plain_http: bool | None = None) -> RegistryLocation:
     """Parse `host[:port][/path]` (an `http://`/`https://` scheme is accepted and decides plain HTTP). Loopback
     hosts default to plain HTTP, everything else to HTTPS."""
@@ -66,7 +71,7 @@ def parse_registry(text: str, *, plain_http: bool | None = None) -> RegistryLoca
     if not host or " " in raw:
         raise ValueError(f"registry {text!r} is not host[:port][/path]")
     if plain_http is None:
-        plain_http = scheme_plain if scheme_plain is not None else host.split(":")[0] in ("127.0.0.1", "localhost")
+        plain_http = scheme_plain if scheme_plain is not None else _is_loopback(host)
     return RegistryLocation(host=host, path=path.strip("/").lower(), plain_http=plain_http)
 
 
