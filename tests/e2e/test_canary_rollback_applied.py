@@ -1,0 +1,81 @@
+"""End to end: a slow canary in a real zone cluster → the controller's rollback PR (local GitHub, bare remote) is
+merged at once → the reconciler applies `main` and the canary Deployment is gone from the zone, while the stable
+Deployment stays. Real components: kube-apiserver zone (localkube), Prometheus scraping an exporter process,
+the OpenAPI-validated GitHub fake, pygit2 against a bare repository."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.app.canary import AnalyzeOptions, Bot, analyze_region, propose
+from reconciler.app.desired import load_desired
+from reconciler.app.reconcile import run_once
+from reconciler.core.canary import Decision
+from reconciler.shells.forge import Forge
+from reconciler.shells.git import Workspace
+from reconciler.shells.kube import ZoneClient
+from reconciler.shells.prometheus import Prometheus
+from tests.fixtures.fleet_repo import ModelDef, ReconcileEnv, ZoneDef, write_fleet
+from tests.fixtures.github import BOT_TOKEN, NAME, OWNER, GitHubFactory
+from tests.fixtures.prometheus import Exporter, PrometheusServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def deployments(env: ReconcileEnv, context: str) -> set[str]:
+    client = ZoneClient.connect(context, context, env.kubeconfig)
+    return {item["metadata"]["name"] for item in client.list("apps/v1", "Deployment", env.namespace)}
+
+
+def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
+    reconcile_env: ReconcileEnv,
+    github_factory: GitHubFactory,
+    prometheus_with_exporter: tuple[PrometheusServer, Exporter],
+    tmp_path: Path,
+) -> None:
+    env = reconcile_env
+    zone = f"ams-{env.suffix}"
+    write_fleet(env.root, env.region, [ZoneDef(zone, "zone-a", (ModelDef("fraud-scoring", "1.0.0", 0, "1.1.0"),))])
+    remote = github_factory(env.root)
+
+    def reconcile() -> Any:
+        load = load_desired(remote.bare, "main")
+        assert load.spec is not None, load.problems
+        (result,) = run_once(load, env.region, env.options())
+        return result
+
+    reconcile()
+    before = deployments(env, "zone-a")
+    canaries = {name for name in before if "canary" in name}
+    assert canaries, before
+
+    server, exporter = prometheus_with_exporter
+    base = {"zone": zone, "model": "fraud-scoring"}
+    exporter.set_profile([
+        {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
+        {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 95.0, "errorRatio": 0},
+    ])
+    server.wait_for_value(
+        f'sum(increase(edgeops_inference_requests_total{{zone="{zone}",track="canary"}}[5s]))',
+        lambda n: n >= 600, "a full window of slow canary traffic",
+    )
+    bot = Bot(Workspace.open_or_clone(str(remote.bare), tmp_path / "bot"), Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN))
+    load = load_desired(remote.bare, "main")
+    assert load.spec is not None
+    (analysis,) = analyze_region(
+        load.spec, env.region, Prometheus(server.url), datetime.now(UTC),
+        AnalyzeOptions(window=timedelta(seconds=5), respect_maintenance_windows=False),
+    )
+    assert analysis.verdict.decision is Decision.ROLLBACK, analysis.verdict.summary()
+    proposal = propose(bot, load.spec, analysis.group, analysis.verdict)
+    assert proposal.merged, proposal
+
+    result = reconcile()
+    after = deployments(env, "zone-a")
+    assert not {name for name in after if "canary" in name}, after
+    assert before - canaries == after
+    assert result.pruned >= 1
