@@ -43,9 +43,9 @@ def _bearer_token(challenge: str, timeout_s: float) -> str | None:
     if not realm:
         return None
     url = f"{realm}?{urllib.parse.urlencode(params)}"
-    request = urllib.request.Request(url)  # noqa: S310 - the registry's own realm, http(s) only
     if not url.startswith(("http://", "https://")):
         return None
+    request = urllib.request.Request(url)  # noqa: S310 - the registry's own realm, checked to be http(s)
     basic = _basic_header()
     if basic:
         request.add_header("Authorization", basic)

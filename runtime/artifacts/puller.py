@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from runtime.artifacts.errors import PullError
 from runtime.artifacts.fetch import download_verified
@@ -30,9 +30,9 @@ DEFAULT_MAX_BYTES = 4 << 30
 
 
 class PullMetrics:
-    """The puller's Prometheus series; pass the runtime's registry (tests pass a fresh one each)."""
+    """The puller's Prometheus series, registered in the runtime's registry (`runtime.metrics.Metrics.registry`)."""
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.failures = Counter(
             "edgeops_model_pull_failures_total",
             "Model artifact pulls, verifications or loads that failed (the previous model kept serving).",
