@@ -119,6 +119,7 @@ def reconcile_command(
     finally:
         if server is not None:
             server.shutdown()
+            server.server_close()
     if once:
         if loop.last_error is not None:
             typer.echo(f"error: {loop.last_error}", err=True)

@@ -67,7 +67,7 @@ class LoopMetrics:
             self._revisions[result.zone] = result.revision
 
     def serve(self, port: int, host: str = "127.0.0.1") -> Any:
-        """Start the `/metrics` server; returns the server (call `.shutdown()` to stop it)."""
+        """Start the `/metrics` server; returns the server (stop it with `.shutdown()` then `.server_close()`)."""
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         return server
 
