@@ -29,6 +29,10 @@ def _register() -> None:
     plan.register(app)
     apply.register(app)
     reconcile.register(app)
+    from reconciler.cli import bot, canary
+
+    canary.register(app)
+    bot.register(app)
 
 
 _register()

@@ -1,0 +1,160 @@
+"""`edgeops bot pr|comment|deploy|serve`: the PR bot, for GitHub Actions steps or as a webhook service.
+
+Tokens come from the environment only: EDGEOPS_GITHUB_TOKEN (or GITHUB_TOKEN) for the forge and git; the
+webhook secret from the variable named by --secret-env (default EDGEOPS_WEBHOOK_SECRET).
+
+Exit codes: 0 done; 1 error, or `bot pr` found the desired state invalid; 2 usage (missing repository,
+secret, or event fields); 3 `bot comment` refused the command.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.app.bot import PullOptions, handle_comment, handle_pull, make_server, report_deploy
+from reconciler.cli.botargs import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    Base,
+    CloneUrl,
+    GitHubUrl,
+    Repository,
+    RequireCheck,
+    Workdir,
+    make_bot,
+)
+from reconciler.shells.forge import ForgeError
+from reconciler.shells.git import GitError
+
+EXIT_REFUSED = 3
+Kubeconfig = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="plan against live clusters with this kubeconfig (default: render against the base)")
+]
+Number = Annotated[int | None, typer.Option("--pr", help="pull request number (default: from $GITHUB_EVENT_PATH)")]
+
+
+def _event() -> dict[str, object]:
+    path = os.environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        return {}
+    loaded: dict[str, object] = json.loads(Path(path).read_text())
+    return loaded
+
+
+def _number(given: int | None, event: dict[str, object]) -> int:
+    if given is not None:
+        return given
+    for key in ("pull_request", "issue"):
+        item = event.get(key)
+        if isinstance(item, dict) and "number" in item:
+            return int(item["number"])
+    typer.echo("error: --pr is required outside a pull_request or issue_comment event", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def pr_command(
+    *, pr: Number = None, kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
+) -> None:
+    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=None)
+    try:
+        report = handle_pull(bot, _number(pr, _event()), PullOptions(kubeconfig=kubeconfig))
+    except (ForgeError, GitError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    typer.echo(report.annotations, nl=False)
+    typer.echo(f"#{report.number} at {report.head_sha[:12]}: {'valid' if report.valid else 'INVALID'}; "
+               f"plan comment {', '.join(map(str, report.comment_ids))}")
+    if not report.valid:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def comment_command(
+    *, pr: Number = None,
+    author: Annotated[str | None, typer.Option("--author", help="comment author (default: from the event)")] = None,
+    body: Annotated[str | None, typer.Option("--body", help="comment text (default: from the event)")] = None,
+    kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main", require_check: RequireCheck = None,
+) -> None:
+    event = _event()
+    comment = event.get("comment") if isinstance(event.get("comment"), dict) else {}
+    assert isinstance(comment, dict)
+    author = author or str((comment.get("user") or {}).get("login") or "")
+    body = body if body is not None else str(comment.get("body") or "")
+    if not author:
+        typer.echo("error: --author is required outside an issue_comment event", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
+    try:
+        result = handle_comment(bot, _number(pr, event), author, body, PullOptions(kubeconfig=kubeconfig))
+    except (ForgeError, GitError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    if result is None:
+        typer.echo("no /edgeops command")
+        return
+    typer.echo(result.reply)
+    if not result.accepted:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def deploy_command(
+    *, sha: Annotated[str | None, typer.Option("--sha", help="merged commit (default: $GITHUB_SHA)")] = None,
+    pr: Annotated[int | None, typer.Option("--pr", help="pull request to report on (optional)")] = None,
+    kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
+) -> None:
+    sha = sha or os.environ.get("GITHUB_SHA")
+    if not sha:
+        typer.echo("error: --sha is required outside GitHub Actions", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=None)
+    try:
+        regions = report_deploy(bot, sha, number=pr, kubeconfig=kubeconfig)
+    except (ForgeError, GitError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    for r in regions:
+        typer.echo(f"edgeops/{r.region}: {r.state} ({r.description})")
+
+
+def serve_command(
+    *, host: Annotated[str, typer.Option("--host")] = "127.0.0.1", port: Annotated[int, typer.Option("--port")] = 8088,
+    secret_env: Annotated[str, typer.Option("--secret-env", help="variable holding the webhook secret")] = "EDGEOPS_WEBHOOK_SECRET",  # noqa: S107 (a variable name)
+    kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main", require_check: RequireCheck = None,
+) -> None:
+    secret = os.environ.get(secret_env, "")
+    if not secret:
+        typer.echo(f"error: set the webhook secret in ${secret_env}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    server = make_server(lambda: bot, secret.encode(), host=host, port=port, kubeconfig=kubeconfig)
+    typer.echo(f"listening on http://{host}:{server.server_address[1]}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def register(app: typer.Typer) -> None:
+    bot = typer.Typer(help="The PR bot.\n\nExit codes: 0 done; 1 error or invalid; 2 usage; 3 command refused.",
+                      no_args_is_help=True)
+    bot.command("pr", help="Validate a PR, post/edit its plan comment, set edgeops/validate, print annotations.\n\n"
+                "Exit codes: 0 valid; 1 invalid or error; 2 usage.")(pr_command)
+    bot.command("comment", help="Act on an /edgeops comment command (write permission required).\n\n"
+                "Exit codes: 0 done or no command; 1 error; 2 usage; 3 refused.")(comment_command)
+    bot.command("deploy", help="After a merge: set edgeops/<region> statuses and the rollout report.\n\n"
+                "Exit codes: 0 reported; 1 error; 2 usage.")(deploy_command)
+    bot.command("serve", help="Webhook service (verifies X-Hub-Signature-256).\n\n"
+                "Exit codes: 0 stopped; 1 error; 2 usage (no secret).")(serve_command)
+    app.add_typer(bot, name="bot")

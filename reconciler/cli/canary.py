@@ -1,0 +1,160 @@
+"""`edgeops canary analyze|run`: judge every canary of a region from Prometheus; `run` also acts through pull
+requests (steps, promotions, rollbacks), once or in a loop.
+
+Exit codes: 0 done; 1 error (repository, Prometheus client setup, forge or git failure); 2 usage.
+A canary that cannot be measured is a hold, not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region, propose
+from reconciler.app.desired import load_desired
+from reconciler.cli.botargs import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    Base,
+    CloneUrl,
+    GitHubUrl,
+    Repository,
+    RequireCheck,
+    Workdir,
+    make_bot,
+)
+from reconciler.core.spec.base import parse_duration
+from reconciler.shells.forge import ForgeError
+from reconciler.shells.git import GitError
+from reconciler.shells.prometheus import Prometheus
+from reconciler.shells.tree import TreeReadError
+
+Region = Annotated[str, typer.Option("--region", help="the region whose canaries to analyse")]
+PrometheusUrl = Annotated[str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://prometheus:9090")]
+Window = Annotated[str | None, typer.Option("--window", help="analysis window (default: the policy's analysisInterval)")]
+IgnoreWindows = Annotated[
+    bool, typer.Option("--ignore-maintenance-windows", help="advance/promote outside maintenance windows too")
+]
+
+
+def _duration(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    try:
+        value = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    assert isinstance(value, timedelta)
+    return value
+
+
+def _line(a: Analysis) -> str:
+    return f"{a.group.model} {a.group.version} in {','.join(a.group.zones)}: {a.verdict.summary()}"
+
+
+def _json(a: Analysis) -> dict[str, object]:
+    v = a.verdict
+    return {
+        "model": a.group.model, "version": a.group.version, "zones": list(a.group.zones),
+        "decision": v.decision.value, "reason": v.reason, "holdReason": v.hold_reason and v.hold_reason.value,
+        "nextWeight": v.next_weight,
+        "evidence": [
+            {"zone": e.zone, "status": e.status.value, "failures": list(e.failures),
+             "canaryP95Ms": e.canary and e.canary.p95_latency_ms, "requests": e.canary and e.canary.requests,
+             "errorRatePercent": e.canary and e.canary.error_rate_percent, "queries": dict(e.queries)}
+            for e in v.evidence
+        ],
+    }
+
+
+def analyze_command(
+    *,
+    region: Region,
+    prometheus: PrometheusUrl,
+    repo: Annotated[Path, typer.Option("--repo", help="fleet repository (working tree or git)")] = Path("."),
+    rev: Annotated[str | None, typer.Option("--rev", help="git revision (default: the working tree)")] = None,
+    window: Window = None,
+    ignore_maintenance_windows: IgnoreWindows = False,
+    output: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+) -> None:
+    if output not in ("text", "json"):
+        raise typer.BadParameter("--format is text or json")
+    try:
+        load = load_desired(repo, rev)
+    except TreeReadError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    if load.spec is None:
+        for problem in load.errors:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(EXIT_ERROR)
+    options = AnalyzeOptions(window=_duration(window), respect_maintenance_windows=not ignore_maintenance_windows)
+    results = analyze_region(load.spec, region, Prometheus(prometheus), datetime.now(UTC), options)
+    if output == "json":
+        typer.echo(json.dumps([_json(a) for a in results], indent=2))
+    else:
+        for a in results:
+            typer.echo(_line(a))
+        if not results:
+            typer.echo(f"no active canary in region {region}")
+
+
+def run_command(
+    *,
+    region: Region,
+    prometheus: PrometheusUrl,
+    repository: Repository = None,
+    github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None,
+    workdir: Workdir = None,
+    base: Base = "main",
+    require_check: RequireCheck = None,
+    window: Window = None,
+    ignore_maintenance_windows: IgnoreWindows = False,
+    interval: Annotated[str, typer.Option("--interval", help="time between analyses in the loop")] = "60s",
+    once: Annotated[bool, typer.Option("--once", help="one analysis, then exit (for scheduled workflows)")] = False,
+) -> None:
+    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
+    prom = Prometheus(prometheus)
+    options = AnalyzeOptions(window=_duration(window), respect_maintenance_windows=not ignore_maintenance_windows)
+    pause = _duration(interval)
+    if pause is None or pause.total_seconds() <= 0:
+        raise typer.Exit(EXIT_USAGE)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while True:
+        try:
+            bot.workspace.fetch()
+            load = load_desired(Path(bot.workspace.repo.path), f"origin/{base}")
+            if load.spec is None:
+                typer.echo(f"{base} does not load; nothing done: " + "; ".join(str(p) for p in load.errors[:3]), err=True)
+            else:
+                for a in analyze_region(load.spec, region, prom, datetime.now(UTC), options):
+                    typer.echo(_line(a))
+                    if a.verdict.decision.changes_git:
+                        proposal = propose(bot, load.spec, a.group, a.verdict)
+                        typer.echo(f"  → #{proposal.pull.number} {proposal.pull.title}: "
+                                   f"{'merged' if proposal.merged else proposal.note}")
+        except (ForgeError, GitError) as error:
+            typer.echo(f"error: {error}", err=True)
+            if once:
+                raise typer.Exit(EXIT_ERROR) from error
+        if once or stop.wait(pause.total_seconds()):
+            return
+
+
+def register(app: typer.Typer) -> None:
+    canary = typer.Typer(help="Canary analysis and the pull requests that move canaries.\n\n"
+                         "Exit codes: 0 done; 1 error; 2 usage.", no_args_is_help=True)
+    canary.command("analyze", help="Measure and judge every canary of a region; print the verdicts.\n\n"
+                   "Exit codes: 0 done; 1 the repository does not load; 2 usage.")(analyze_command)
+    canary.command("run", help="Analyse and act: open/update/merge step, promotion and rollback PRs.\n\n"
+                   "Exit codes: 0 done (or stopped); 1 forge/git error with --once; 2 usage.")(run_command)
+    app.add_typer(canary, name="canary")
