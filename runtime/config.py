@@ -26,6 +26,7 @@ Credentials are referenced by the name of an environment variable, never carried
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -105,7 +106,7 @@ class WindowSpec(_Strict):
             raise ValueError(f"window key {self.key!r} is also a numeric feature field")
         return self
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         """The distinct record fields the features read, in first-use order (the stored columns)."""
         seen: dict[str, None] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runtime.config import FeatureOp, WindowSpec
@@ -60,46 +60,59 @@ def record_values(spec: WindowSpec, record: Mapping[str, Any]) -> Row:
     return tuple(values)
 
 
-def _mean(xs: Sequence[float]) -> float:
-    return math.fsum(xs) / len(xs)
-
-
-def _std(xs: Sequence[float]) -> float:
-    # Population standard deviation: a window is the whole population we know about.
-    mean = _mean(xs)
-    return math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / len(xs))
-
-
-def _zscore(xs: Sequence[float]) -> float:
-    std = _std(xs)
-    return 0.0 if std == 0.0 else (xs[-1] - _mean(xs)) / std
-
-
-_COLUMN_OPS: dict[FeatureOp, Callable[[Sequence[float]], float]] = {
-    FeatureOp.LAST: lambda xs: xs[-1],
-    FeatureOp.MEAN: _mean,
-    FeatureOp.STD: _std,
-    FeatureOp.MIN: min,
-    FeatureOp.MAX: max,
-    FeatureOp.SUM: math.fsum,
-    FeatureOp.DELTA: lambda xs: xs[-1] - xs[-2] if len(xs) > 1 else 0.0,
-    FeatureOp.ZSCORE: _zscore,
-}
-
-
-def feature_vector(spec: WindowSpec, window: Sequence[Row]) -> list[float]:
+def feature_vector(spec: WindowSpec, window: Sequence[Row]) -> list[float]:  # noqa: PLR0912 - flat dispatch is the hot path
     """Features of a non-empty window (oldest row first, current record last)."""
-    if not window:
+    n = len(window)
+    if n == 0:
         raise ValueError("feature_vector needs at least the current record")
-    columns = dict(zip(spec.fields, zip(*window, strict=True), strict=True))
+    index = _field_index(spec)
+    columns: dict[str, list[float]] = {}
+    moments: dict[str, tuple[float, float]] = {}  # field -> (mean, population std), computed once
     out: list[float] = []
     for feature in spec.features:
-        if feature.op is FeatureOp.COUNT:
-            out.append(float(len(window)))
+        op = feature.op
+        if op is FeatureOp.COUNT:
+            out.append(float(n))
+            continue
+        name = feature.field
+        assert name is not None  # guaranteed by FeatureSpec
+        xs = columns.get(name)
+        if xs is None:
+            i = index[name]
+            xs = columns[name] = [row[i] for row in window]
+        if op is FeatureOp.LAST:
+            out.append(xs[-1])
+        elif op is FeatureOp.DELTA:
+            out.append(xs[-1] - xs[-2] if n > 1 else 0.0)
+        elif op is FeatureOp.MIN:
+            out.append(min(xs))
+        elif op is FeatureOp.MAX:
+            out.append(max(xs))
+        elif op is FeatureOp.SUM:
+            out.append(math.fsum(xs))
         else:
-            assert feature.field is not None  # guaranteed by FeatureSpec
-            out.append(_COLUMN_OPS[feature.op](columns[feature.field]))
+            if name not in moments:
+                mean = math.fsum(xs) / n
+                # Population standard deviation: a window is the whole population we know about.
+                moments[name] = (mean, math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / n))
+            mean, std = moments[name]
+            if op is FeatureOp.MEAN:
+                out.append(mean)
+            elif op is FeatureOp.STD:
+                out.append(std)
+            else:  # ZSCORE
+                out.append(0.0 if std == 0.0 else (xs[-1] - mean) / std)
     return out
+
+
+_INDEX_CACHE: dict[int, tuple[WindowSpec, dict[str, int]]] = {}
+
+
+def _field_index(spec: WindowSpec) -> dict[str, int]:
+    cached = _INDEX_CACHE.get(id(spec))
+    if cached is None or cached[0] is not spec:  # the spec itself is kept, so its id cannot be reused
+        cached = _INDEX_CACHE[id(spec)] = (spec, {name: i for i, name in enumerate(spec.fields)})
+    return cached[1]
 
 
 def replay(spec: WindowSpec, records: Iterable[Mapping[str, Any]]) -> list[list[float]]:

@@ -62,13 +62,16 @@ class Publisher:
                     futures.append(await self.js.publish_async(item.subject, item.payload, headers=item.headers))
                 except Exception as exc:  # connection closed/stalled: retry this one below
                     futures.append(_failed(exc))
-            results = await asyncio.gather(
-                *(asyncio.wait_for(f, PUBLISH_TIMEOUT_S) for f in futures), return_exceptions=True
-            )
-            failed = [item for item, r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+            # One wait for the whole batch; a future still open at the deadline counts as failed (the server
+            # may have restarted and lost the reply) and is cancelled, releasing its publish slot.
+            _, late = await asyncio.wait(futures, timeout=PUBLISH_TIMEOUT_S)
+            for future in late:
+                future.cancel()
+            failed = [item for item, f in zip(pending, futures, strict=True) if f.cancelled() or f.exception()]
             if failed:
-                log.warning("publish: %d of %d not acknowledged (%s); retrying", len(failed), len(pending),
-                            next(r for r in results if isinstance(r, BaseException)).__class__.__name__)
+                first = next(f for f in futures if f.cancelled() or f.exception())
+                reason = "timeout" if first.cancelled() else type(first.exception()).__name__
+                log.warning("publish: %d of %d not acknowledged (%s); retrying", len(failed), len(pending), reason)
                 if self.stopping.is_set() and delay > 1.0:
                     return False
                 await asyncio.sleep(delay)

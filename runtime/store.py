@@ -6,11 +6,13 @@ order-independent: a redelivered record already in the window changes nothing an
 when it was first applied; a late record is slotted in by sequence. That is what lets a restarted runtime
 rebuild exactly the windows of an uninterrupted run (see `runtime.nats_source` for the ack protocol).
 
-Memory is bounded by `max_keys` per deployment with least-recently-used eviction; an evicted key is deleted
-from DuckDB at the next checkpoint, so the file stays bounded too.
+Persistence is an append-only log of applied rows, `window_rows(deployment, key, seq, vals)`: a checkpoint
+appends the rows applied since the last one as one Arrow batch (its cost follows the message rate, not the
+number of keys), evicted keys are deleted in the same transaction, and every `COMPACT_EVERY` checkpoints rows
+that fell out of their window are deleted. Restore keeps, per key, the newest `size` rows by sequence.
 
-Persistence: one row per (deployment, key) with the sequence numbers and the row-major values as lists,
-written with an Arrow batch (DELETE the touched keys, INSERT the new state) inside one transaction.
+Memory is bounded by `max_keys` per deployment with least-recently-used eviction; an evicted key's rows are
+deleted at the next checkpoint, so the file stays bounded too.
 """
 
 from __future__ import annotations
@@ -27,15 +29,14 @@ import pyarrow as pa
 from runtime.features import Row
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS windows (
+CREATE TABLE IF NOT EXISTS window_rows (
     deployment VARCHAR NOT NULL,
     key VARCHAR NOT NULL,
-    touched UBIGINT NOT NULL,
-    seqs UBIGINT[] NOT NULL,
-    vals DOUBLE[] NOT NULL,
-    PRIMARY KEY (deployment, key)
+    seq UBIGINT NOT NULL,
+    vals DOUBLE[] NOT NULL
 )
 """
+COMPACT_EVERY = 50
 
 
 @dataclass
@@ -44,8 +45,9 @@ class Window:
     seqs: list[int] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
 
-    def apply(self, seq: int | None, row: Row) -> tuple[list[Row], bool]:
-        """Add the record (unless present) and return (the window as of it, whether the window changed).
+    def apply(self, seq: int | None, row: Row) -> tuple[list[Row], int | None]:
+        """Add the record (unless present); returns the window as of it and the sequence it was stored
+        under (None when nothing changed).
 
         `seq=None` appends after the newest row (sources without a sequence, e.g. MQTT)."""
         if seq is None:
@@ -55,18 +57,18 @@ class Window:
             self.rows.append(row)
             if len(self.seqs) > self.size:
                 del self.seqs[0], self.rows[0]
-            return self.rows, True
+            return self.rows, seq
         at = bisect.bisect_left(self.seqs, seq)
         if at < len(self.seqs) and self.seqs[at] == seq:
-            return self.rows[: at + 1], False  # a redelivery: already applied
+            return self.rows[: at + 1], None  # a redelivery: already applied
         if len(self.seqs) >= self.size and at == 0:
-            return [row], False  # older than everything kept: too late to matter for later records
+            return [row], None  # older than everything kept: too late to matter for later records
         self.seqs.insert(at, seq)
         self.rows.insert(at, row)
         if len(self.seqs) > self.size:
             del self.seqs[0], self.rows[0]
             at -= 1
-        return self.rows[: at + 1], True
+        return self.rows[: at + 1], seq
 
     def peek(self, row: Row) -> list[Row]:
         """The window a new record would see, without changing it (synthetic traffic)."""
@@ -75,7 +77,7 @@ class Window:
 
 @dataclass
 class Snapshot:
-    rows: list[tuple[str, str, int, list[int], list[float]]]
+    rows: list[tuple[str, str, int, Row]]  # (deployment, key, seq, values) applied since the last one
     evicted: list[tuple[str, str]]
 
 
@@ -85,17 +87,17 @@ class DeploymentWindows:
         self.size = size
         self.max_keys = max_keys
         self.windows: OrderedDict[str, Window] = OrderedDict()
-        self.dirty: set[str] = set()
+        # (key, the window incarnation it went into, seq, values): rows of a key evicted before the checkpoint
+        # belong to a dead incarnation and are dropped, so a re-added key starts clean in DuckDB too.
+        self.log: list[tuple[str, Window, int, Row]] = []
         self.evicted: set[str] = set()
 
     def get(self, key: str) -> Window:
         window = self.windows.get(key)
         if window is None:
             window = self.windows[key] = Window(self.size)
-            self.evicted.discard(key)
             while len(self.windows) > self.max_keys:
                 old, _ = self.windows.popitem(last=False)
-                self.dirty.discard(old)
                 self.evicted.add(old)
         else:
             self.windows.move_to_end(key)
@@ -103,9 +105,9 @@ class DeploymentWindows:
 
     def apply(self, key: str, seq: int | None, row: Row) -> list[Row]:
         window = self.get(key)
-        rows, changed = window.apply(seq, row)
-        if changed:
-            self.dirty.add(key)
+        rows, stored = window.apply(seq, row)
+        if stored is not None:
+            self.log.append((key, window, stored, row))
         return rows
 
     def recent(self) -> Iterator[tuple[str, Window]]:
@@ -113,18 +115,16 @@ class DeploymentWindows:
 
 
 class FeatureStore:
-    """All deployments' windows; checkpoint with `snapshot()` (in the event loop) then `write()` (any thread)."""
+    """All deployments' windows; checkpoint with `snapshot()` (in the event loop) then `write()` (one thread)."""
 
     def __init__(self, path: Path, max_keys: int) -> None:
         self.path = path
         self.max_keys = max_keys
         self.deployments: dict[str, DeploymentWindows] = {}
-        self._touched = 0
+        self._writes = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = duckdb.connect(str(path))
         self._db.execute(_SCHEMA)
-        ((touched,),) = self._db.execute("SELECT coalesce(max(touched), 0) FROM windows").fetchall()
-        self._touched = int(touched)
 
     def deployment(self, deployment: str, size: int) -> DeploymentWindows:
         existing = self.deployments.get(deployment)
@@ -135,45 +135,55 @@ class FeatureStore:
         return windows
 
     def _restore(self, windows: DeploymentWindows) -> None:
+        # Newest keys last, so the LRU order after a restart follows recency (highest sequence).
         table = self._db.sql(
-            "SELECT key, seqs, vals FROM windows WHERE deployment = ? ORDER BY touched DESC, key LIMIT ?",
-            params=[windows.deployment, self.max_keys],
+            """
+            WITH ranked AS (
+                SELECT key, seq, vals,
+                       row_number() OVER (PARTITION BY key ORDER BY seq DESC) AS age,
+                       max(seq) OVER (PARTITION BY key) AS newest
+                FROM window_rows WHERE deployment = $deployment
+            ), keep AS (
+                SELECT key FROM ranked WHERE age = 1 ORDER BY newest DESC LIMIT $max_keys
+            )
+            SELECT r.key, list(r.seq ORDER BY r.seq) AS seqs, list(r.vals ORDER BY r.seq) AS vals,
+                   max(r.newest) AS newest
+            FROM ranked r JOIN keep USING (key) WHERE r.age <= $size
+            GROUP BY r.key ORDER BY newest, r.key
+            """,
+            params={"deployment": windows.deployment, "max_keys": self.max_keys, "size": windows.size},
         ).to_arrow_table()
         keys, seqs, vals = (table.column(n).to_pylist() for n in ("key", "seqs", "vals"))
-        for key, key_seqs, flat in reversed(list(zip(keys, seqs, vals, strict=True))):
-            width = len(flat) // len(key_seqs) if key_seqs else 0
-            rows = [tuple(flat[i * width : (i + 1) * width]) for i in range(len(key_seqs))]
-            window = Window(windows.size, list(key_seqs)[-windows.size :], rows[-windows.size :])
-            windows.windows[key] = window
+        for key, key_seqs, key_vals in zip(keys, seqs, vals, strict=True):
+            windows.windows[key] = Window(windows.size, list(key_seqs), [tuple(v) for v in key_vals])
 
     def snapshot(self) -> Snapshot:
-        """Copy every changed window; cheap, synchronous, so it is consistent with what has been acked."""
-        self._touched += 1
-        rows: list[tuple[str, str, int, list[int], list[float]]] = []
+        """Take the rows applied since the last snapshot; cheap and synchronous, so it is consistent with
+        the acks collected at the same moment."""
+        rows: list[tuple[str, str, int, Row]] = []
         evicted: list[tuple[str, str]] = []
-        for name, windows in self.deployments.items():
-            for key in windows.dirty:
-                window = windows.windows[key]
-                flat = [v for row in window.rows for v in row]
-                rows.append((name, key, self._touched, list(window.seqs), flat))
-            evicted.extend((name, key) for key in windows.evicted)
-            windows.dirty.clear()
+        for windows in self.deployments.values():
+            live = windows.windows
+            rows.extend((windows.deployment, key, seq, row) for key, w, seq, row in windows.log if live.get(key) is w)
+            windows.log = []
+            evicted.extend((windows.deployment, key) for key in windows.evicted)
             windows.evicted.clear()
         return Snapshot(rows, evicted)
 
     def write(self, snapshot: Snapshot) -> None:
-        if not snapshot.rows and not snapshot.evicted:
+        self._writes += 1
+        compact = self._writes % COMPACT_EVERY == 0
+        if not snapshot.rows and not snapshot.evicted and not compact:
             return
-        columns: list[tuple[object, ...]] = (
-            list(zip(*snapshot.rows, strict=True)) if snapshot.rows else [(), (), (), (), ()]
+        deployments, keys, seqs, vals = (
+            (list(c) for c in zip(*snapshot.rows, strict=True)) if snapshot.rows else ([], [], [], [])
         )
         batch = pa.table(
             {
-                "deployment": pa.array(columns[0], pa.string()),
-                "key": pa.array(columns[1], pa.string()),
-                "touched": pa.array(columns[2], pa.uint64()),
-                "seqs": pa.array(columns[3], pa.list_(pa.uint64())),
-                "vals": pa.array(columns[4], pa.list_(pa.float64())),
+                "deployment": pa.array(deployments, pa.string()),
+                "key": pa.array(keys, pa.string()),
+                "seq": pa.array(seqs, pa.uint64()),
+                "vals": pa.array(vals, pa.list_(pa.float64())),
             }
         )
         gone = pa.table(
@@ -187,11 +197,14 @@ class FeatureStore:
         db.register("checkpoint_gone", gone)
         try:
             db.execute("BEGIN")
-            db.execute(
-                "DELETE FROM windows w USING (SELECT deployment, key FROM checkpoint_batch UNION ALL "
-                "SELECT deployment, key FROM checkpoint_gone) d WHERE w.deployment = d.deployment AND w.key = d.key"
-            )
-            db.execute("INSERT INTO windows SELECT deployment, key, touched, seqs, vals FROM checkpoint_batch")
+            if snapshot.evicted:  # before the insert: a re-added key's new rows must survive
+                db.execute(
+                    "DELETE FROM window_rows w USING checkpoint_gone g "
+                    "WHERE w.deployment = g.deployment AND w.key = g.key"
+                )
+            db.execute("INSERT INTO window_rows SELECT deployment, key, seq, vals FROM checkpoint_batch")
+            if compact:
+                self._compact()
             db.execute("COMMIT")
         except Exception:
             db.execute("ROLLBACK")
@@ -200,16 +213,30 @@ class FeatureStore:
             db.unregister("checkpoint_batch")
             db.unregister("checkpoint_gone")
 
+    def _compact(self) -> None:
+        for name, windows in list(self.deployments.items()):
+            self._db.execute(
+                """
+                DELETE FROM window_rows w USING (
+                    SELECT key, seq FROM (
+                        SELECT key, seq, row_number() OVER (PARTITION BY key ORDER BY seq DESC) AS age
+                        FROM window_rows WHERE deployment = $deployment
+                    ) WHERE age > $size
+                ) old
+                WHERE w.deployment = $deployment AND w.key = old.key AND w.seq = old.seq
+                """,
+                {"deployment": name, "size": windows.size},
+            )
+
     def requeue(self, snapshot: Snapshot) -> None:
-        """After a failed write, mark the snapshot's keys dirty again so the next checkpoint retries them."""
-        for name, key, *_ in snapshot.rows:
-            windows = self.deployments.get(name)
-            if windows is not None and key in windows.windows:
-                windows.dirty.add(key)
-        for name, key in snapshot.evicted:
-            windows = self.deployments.get(name)
-            if windows is not None and key not in windows.windows:
-                windows.evicted.add(key)
+        """After a failed write, put the snapshot back so the next checkpoint retries it."""
+        for name, windows in self.deployments.items():
+            mine = [(k, windows.windows[k], q, r) for d, k, q, r in snapshot.rows if d == name and k in windows.windows]
+            windows.log[:0] = mine
+            windows.evicted.update(k for d, k in snapshot.evicted if d == name)
+
+    def window_count(self) -> int:
+        return sum(len(w.windows) for w in self.deployments.values())
 
     def close(self) -> None:
         self._db.close()

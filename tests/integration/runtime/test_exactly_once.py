@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import nats
 import numpy as np
 import pytest
 
 from runtime.config import WindowSpec
+from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.nats import NatsServer
 from tests.integration.runtime.helpers import (
@@ -93,18 +93,16 @@ async def _at_least(js: Any, count: int) -> bool:
 
 
 def _assert_windows_equal(db_path: Path, window: WindowSpec, records: list[dict[str, Any]]) -> None:
+    """What a restarted runtime restores from DuckDB equals the windows of an uninterrupted run."""
     expected = expected_windows(window, records)
-    with duckdb.connect(str(db_path), read_only=True) as db:
-        rows = db.execute(
-            "SELECT key, seqs, vals FROM windows WHERE deployment = ?", [f"{MODEL}.stable"]
-        ).fetchall()
-    stored = {key: (list(seqs), vals) for key, seqs, vals in rows}
-    assert stored.keys() == expected.keys()
-    width = len(window.fields)
-    for key, (seqs, flat) in stored.items():
-        want_seqs, want_rows = expected[key]
-        assert seqs == want_seqs, key
-        assert [tuple(flat[i : i + width]) for i in range(0, len(flat), width)] == want_rows, key
+    store = FeatureStore(db_path, max_keys=100_000)
+    try:
+        restored = store.deployment(f"{MODEL}.stable", window.size).windows
+        assert restored.keys() == expected.keys()
+        for key, restored_window in restored.items():
+            assert (restored_window.seqs, restored_window.rows) == expected[key], key
+    finally:
+        store.close()
 
 
 async def test_runtime_killed_twice_gives_exactly_one_result_per_input(

@@ -1,0 +1,283 @@
+"""End-to-end latency and sustained rate of `edgeops serve` on loopback, against the bare loop.
+
+    python benchmarks/runtime_e2e.py [--seconds 10] [--rates 2000,3000,4000,5000,6000] [--models fraud-scoring]
+
+For each example model, two consumers of the same JetStream input run as separate processes, one at a time:
+- runtime: `edgeops serve` (windows, features, metrics, checkpoints, ack after result + checkpoint);
+- bare loop: the minimum any JetStream + ONNX service must do: nats-py fetch, json decode, onnxruntime.run,
+  publish the result (awaiting the JetStream ack), ack the input (no windows, metrics or checkpoints).
+A generator in this process publishes records at a fixed rate with the capture time in `Edgeops-Sensor-Ts`;
+a collector subscribed to the result subject measures capture -> result latency. First 1,000 msg/s for
+`--seconds` (p50/p95/p99, and the runtime/bare ratio at the same rate), then a ramp: the highest offered rate
+is "sustained" when >= 99% of the messages got a result within 2 s of the end of the step and p95 < 50 ms.
+Writes benchmarks/results/runtime-e2e.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(_REPO))
+
+import numpy as np  # noqa: E402
+
+from tests.fixtures.edge_runtime import (  # noqa: E402
+    RuntimeProcess,
+    build_example_model,
+    deployment,
+    load_build_module,
+    runtime_config,
+)
+from tests.fixtures.nats import NatsServer  # noqa: E402
+
+_RESULT = _REPO / "benchmarks" / "results" / "runtime-e2e.md"
+TARGET_P95_MS, TARGET_RATE, TARGET_RATIO = 5.0, 3000, 1.5
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )  # fmt: skip
+    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal:")))  # fmt: skip
+    return f"{os.cpu_count()} cores, {cpu}, {mem_kib / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}"
+
+
+# ---------------------------------------------------------------- the bare loop (a child process)
+
+
+async def bare_loop(url: str, stream: str, durable: str, *, model_path: str, fields: list[str], result: str) -> None:
+    import nats
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
+    n_features = session.get_inputs()[0].shape[1]
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+    print("ready", flush=True)
+    while True:
+        try:
+            msgs = await psub.fetch(64, timeout=1)
+        except TimeoutError:
+            continue
+        rows = []
+        for msg in msgs:
+            record = json.loads(msg.data)
+            row = [float(record[f]) for f in fields][:n_features]
+            rows.append(row + [0.0] * (n_features - len(row)))
+        (scores,) = session.run(["score"], {"features": np.asarray(rows, dtype=np.float32)})
+        futures = [
+            await js.publish_async(
+                result, json.dumps({"score": float(s)}).encode(),
+                headers={"Nats-Msg-Id": f"bare:{m.metadata.sequence.stream}",
+                         "Edgeops-Sensor-Ts": (m.headers or {}).get("Edgeops-Sensor-Ts", "0")},
+            )
+            for m, s in zip(msgs, scores[:, 0], strict=True)
+        ]  # fmt: skip
+        await asyncio.gather(*futures)
+        for msg in msgs:
+            await msg.ack()
+
+
+# ---------------------------------------------------------------- generator and collector
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+
+    async def handler(self, msg: Any) -> None:
+        sent = float((msg.headers or {}).get("Edgeops-Sensor-Ts", "0"))
+        self.latencies.append(time.time() - sent)
+
+
+async def offer(nc: Any, subject: str, records: list[bytes], *, rate: float, seconds: float, start_id: int) -> int:
+    """Publish at `rate` for `seconds` in 2 ms ticks; returns how many were sent."""
+    tick = 0.002
+    sent = 0
+    begin = time.perf_counter()
+    total = int(rate * seconds)
+    while sent < total:
+        due = min(int((time.perf_counter() - begin) * rate) + 1, total)
+        while sent < due:
+            payload = records[(start_id + sent) % len(records)]
+            headers = {"Nats-Msg-Id": f"g{start_id + sent}", "Edgeops-Sensor-Ts": repr(time.time())}
+            await nc.publish(subject, payload, headers=headers)
+            sent += 1
+        await asyncio.sleep(tick)
+    await nc.flush()
+    return sent
+
+
+async def step(nc: Any, collector: Collector, subject: str, records: list[bytes], *, rate: float, seconds: float,
+               start_id: int) -> dict[str, float]:  # fmt: skip
+    collector.latencies = []
+    sent = await offer(nc, subject, records, rate=rate, seconds=seconds, start_id=start_id)
+    deadline = time.monotonic() + 2.0
+    while len(collector.latencies) < sent and time.monotonic() < deadline:  # noqa: ASYNC110 - a poll with deadline
+        await asyncio.sleep(0.05)
+    lat = np.asarray(collector.latencies) * 1000
+    if len(lat) == 0:
+        return {"rate": rate, "sent": sent, "got": 0, "p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    # Let any backlog drain before the next step.
+    for _ in range(100):
+        before = len(collector.latencies)
+        await asyncio.sleep(0.1)
+        if len(collector.latencies) == before:
+            break
+    return {"rate": rate, "sent": sent, "got": len(lat), "p50": float(np.percentile(lat, 50)),
+            "p95": float(np.percentile(lat, 95)), "p99": float(np.percentile(lat, 99))}  # fmt: skip
+
+
+def sustained(result: dict[str, float]) -> bool:
+    return result["got"] >= 0.99 * result["sent"] and result["p95"] < 50.0
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+async def bench_model(server: NatsServer, work: Path, model: str, seconds: float, rates: list[int]) -> dict[str, Any]:
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+
+    model_path, digest, window = build_example_model(model, work / model / "models")
+    module = load_build_module(model)
+    raw, _ = module.generate(42, 1000, (20, 21))
+    records = [json.dumps(r).encode() for r in raw]
+    fields = list(module.WINDOW.fields)
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    stream = f"IN_{model.replace('-', '_').upper()}"
+    await js.add_stream(StreamConfig(name=stream, subjects=[f"in.{model}.>"], storage=StorageType.FILE))
+    await js.add_stream(StreamConfig(name=f"OUT_{stream}", subjects=[f"out.{model}.>"], storage=StorageType.FILE,
+                                     duplicate_window=120))  # fmt: skip
+    out: dict[str, Any] = {"model": model}
+    next_id = 0
+    for kind in ("bare", "runtime"):
+        subject, durable, result = f"in.{model}.{kind}", f"{model}-{kind}", f"out.{model}.{kind}"
+        await js.add_consumer(stream, ConsumerConfig(durable_name=durable, filter_subject=subject,
+                                                     ack_policy=AckPolicy.EXPLICIT, ack_wait=30,
+                                                     max_ack_pending=100_000))  # fmt: skip
+        collector = Collector()
+        await nc.subscribe(result, cb=collector.handler)
+        if kind == "runtime":
+            proc = RuntimeProcess(work / f"{model}.json", work / f"{model}.log")
+            dep = deployment(model, digest, window, stream=stream, input_subject=subject, durable=durable,
+                             result=result, shadow=f"out.{model}.shadow", dead_letter=f"out.{model}.dlq",
+                             batching={"max_batch_size": 64, "max_latency_ms": 1.0})  # fmt: skip
+            runtime_config(proc.config_path, server.url, [dep], work / model, flush_interval_ms=200)
+            proc.start()
+            stop = proc.terminate
+        else:
+            child = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+                [sys.executable, __file__, "--bare-loop", server.url, stream, durable, str(model_path),
+                 ",".join(fields), result], stdout=subprocess.PIPE, start_new_session=True,
+            )  # fmt: skip
+            assert child.stdout is not None
+            child.stdout.readline()
+
+            def stop(child: subprocess.Popen[bytes] = child) -> int:
+                child.terminate()
+                return child.wait(timeout=30)
+
+        await step(nc, collector, subject, records, rate=200, seconds=1.0, start_id=next_id)  # warm the path
+        next_id += 1000
+        at_1000 = await step(nc, collector, subject, records, rate=1000, seconds=seconds, start_id=next_id)
+        next_id += int(1000 * seconds) + 1
+        ramp = []
+        for rate in rates:
+            result_step = await step(
+                nc, collector, subject, records, rate=rate, seconds=max(seconds / 2, 3.0), start_id=next_id
+            )
+            next_id += rate * 10
+            ramp.append(result_step)
+            print(f"  {model} {kind} {rate}/s: got {result_step['got']}/{result_step['sent']} "
+                  f"p95 {result_step['p95']:.2f} ms", flush=True)  # fmt: skip
+            if not sustained(result_step):
+                break
+        stop()
+        best = max((r["rate"] for r in ramp if sustained(r)), default=0)
+        out[kind] = {"at_1000": at_1000, "ramp": ramp, "sustained": best}
+        print(f"{model} {kind}: 1000/s p50 {at_1000['p50']:.2f} p95 {at_1000['p95']:.2f} "
+              f"p99 {at_1000['p99']:.2f} ms; sustained {best}/s", flush=True)  # fmt: skip
+    await nc.close()
+    return out
+
+
+def report(results: list[dict[str, Any]], seconds: float) -> str:
+    lines = [
+        "# Runtime end-to-end latency and throughput (loopback)",
+        "",
+        f"Machine: {machine()}. nats-server 2.15 (file storage), one runtime process, generator and collector in",
+        "the benchmark process, all on the same cores. Latency: capture timestamp -> result received by a",
+        f"subscriber. 1,000 msg/s for {seconds:.0f} s; the ramp offers each rate for half as long.",
+        "`python benchmarks/runtime_e2e.py` regenerates this file.",
+        "",
+        "| model | loop | p50 ms @1k/s | p95 ms @1k/s | p99 ms @1k/s | highest sustained msg/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for kind in ("bare", "runtime"):
+            a = r[kind]["at_1000"]
+            lines.append(f"| {r['model']} | {kind} | {a['p50']:.2f} | {a['p95']:.2f} | {a['p99']:.2f} | "
+                         f"{r[kind]['sustained']} |")  # fmt: skip
+    lines += ["", "Targets (runtime):", ""]
+    for r in results:
+        rt, bare = r["runtime"], r["bare"]
+        ratio = rt["at_1000"]["p95"] / bare["at_1000"]["p95"]
+        p95 = rt["at_1000"]["p95"]
+        lines.append(
+            f"- {r['model']}: p95 at 1,000 msg/s {p95:.2f} ms (target <= {TARGET_P95_MS} ms: "
+            f"{'met' if p95 <= TARGET_P95_MS else 'MISSED'}); sustained {rt['sustained']} msg/s (target >= "
+            f"{TARGET_RATE}: {'met' if rt['sustained'] >= TARGET_RATE else 'MISSED'}); p95 ratio runtime/bare "
+            f"{ratio:.2f}x (target <= {TARGET_RATIO}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'})"
+        )
+    lines += ["", "Ramp detail (offered rate: results received / sent, p95 ms):", ""]
+    for r in results:
+        for kind in ("bare", "runtime"):
+            steps = ", ".join(f"{s['rate']}: {s['got']}/{s['sent']} {s['p95']:.1f}" for s in r[kind]["ramp"])
+            lines.append(f"- {r['model']} {kind}: {steps}")
+    return "\n".join(lines) + "\n"
+
+
+async def main(args: argparse.Namespace) -> None:
+    rates = [int(r) for r in args.rates.split(",")]
+    with tempfile.TemporaryDirectory(prefix="edgeops-bench-") as tmp:
+        server = NatsServer(Path(tmp) / "nats")
+        server.start()
+        try:
+            results = [await bench_model(server, Path(tmp), m, args.seconds, rates) for m in args.models.split(",")]
+        finally:
+            server.stop()
+    text = report(results, args.seconds)
+    _RESULT.parent.mkdir(parents=True, exist_ok=True)
+    _RESULT.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--bare-loop":
+        url, stream, durable, model_path, fields, result = sys.argv[2:8]
+        asyncio.run(bare_loop(url, stream, durable, model_path=model_path, fields=fields.split(","), result=result))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rates", default="2000,3000,4000,5000,6000")
+    parser.add_argument("--models", default="fraud-scoring,sensor-anomaly")
+    asyncio.run(main(parser.parse_args()))
