@@ -82,7 +82,6 @@ def test_stopped_zone_is_unreachable_then_serves_its_storage_again(kube_factory:
 
     zone.stop()
     unreachable = client.CoreV1Api(admin_client(env, "restart"))
-    unreachable.api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     with pytest.raises(urllib3.exceptions.HTTPError):
         unreachable.read_namespaced_config_map("kept", "default", _request_timeout=5)
 
