@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -107,6 +108,8 @@ def comment_command(
 def deploy_command(
     *, sha: Annotated[str | None, typer.Option("--sha", help="merged commit (default: $GITHUB_SHA)")] = None,
     pr: Annotated[int | None, typer.Option("--pr", help="pull request to report on (optional)")] = None,
+    wait: Annotated[float, typer.Option("--wait", help="seconds to keep polling until every region is done")] = 0.0,
+    poll: Annotated[float, typer.Option("--poll", help="seconds between polls with --wait")] = 15.0,
     kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
     clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
 ) -> None:
@@ -115,11 +118,18 @@ def deploy_command(
         typer.echo("error: --sha is required outside GitHub Actions", err=True)
         raise typer.Exit(EXIT_USAGE)
     bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=None)
-    try:
-        regions = report_deploy(bot, sha, number=pr, kubeconfig=kubeconfig)
-    except (ForgeError, GitError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_ERROR) from error
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            regions = report_deploy(bot, sha, number=pr, kubeconfig=kubeconfig)
+        except (ForgeError, GitError) as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(EXIT_ERROR) from error
+        # Without credentials nothing will change by waiting; with them, poll until every region settled.
+        settled = kubeconfig is None or all(r.state != "pending" for r in regions)
+        if settled or time.monotonic() + poll > deadline:
+            break
+        time.sleep(poll)
     for r in regions:
         typer.echo(f"edgeops/{r.region}: {r.state} ({r.description})")
 

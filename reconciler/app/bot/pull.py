@@ -73,6 +73,7 @@ def handle_pull(bot: Bot, number: int, options: PullOptions | None = None) -> Pu
     options = options or PullOptions()
     pull = bot.forge.pull(number)
     bot.workspace.fetch()
+    bot.workspace.fetch_pull(number)  # a fork's head is only reachable as refs/pull/<n>/head
     head = pull.head_sha
     load = load_desired(Path(bot.workspace.repo.path), head)
     header = f"## edgeops: pull request #{number} at {code(head[:12])}\n"

@@ -98,7 +98,12 @@ class Forge:
         return self._repo
 
     def me(self) -> str:
-        """The login the token belongs to (the bot's identity for the authorship guardrail)."""
+        """The login the token belongs to (the bot's identity for the authorship guardrail).
+
+        `EDGEOPS_BOT_LOGIN` overrides the look-up: a GitHub Actions token may not read `/user`; its pull requests
+        are authored by `github-actions[bot]`."""
+        if self._me is None and os.environ.get("EDGEOPS_BOT_LOGIN"):
+            self._me = os.environ["EDGEOPS_BOT_LOGIN"]
         if self._me is None:
             self._me = str(_guard("read the authenticated user", self.gh.me).login)
         return self._me

@@ -63,6 +63,17 @@ class Workspace:
         except (pygit2.GitError, KeyError) as error:
             raise GitRemoteError(f"cannot fetch {self.url}: {error}") from error
 
+    def fetch_pull(self, number: int) -> str | None:
+        """Fetch GitHub's `refs/pull/<n>/head` (pull requests from forks have no branch here); its SHA, or None
+        when the remote has no such ref."""
+        ref = f"refs/remotes/{REMOTE}/pull/{number}"
+        try:
+            self.repo.remotes[REMOTE].fetch([f"+refs/pull/{number}/head:{ref}"], callbacks=self._callbacks())
+        except pygit2.GitError:
+            return None
+        found = self.repo.references.get(ref)
+        return None if found is None else str(found.target)
+
     def remote_tip(self, branch: str) -> str | None:
         ref = self.repo.references.get(f"refs/remotes/{REMOTE}/{branch}")
         return None if ref is None else str(ref.resolve().target)

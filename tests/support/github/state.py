@@ -172,6 +172,9 @@ class FakeGitHub:
                   "state": "open", "labels": [], "merged": False, "merged_at": None, "merge_commit_sha": None,
                   "created_at": _now(), "updated_at": _now()}
             self.pulls[number] = pr
+            # As GitHub does: the head is also reachable as refs/pull/<n>/head.
+            repo = self.git()
+            repo.references.create(f"refs/pull/{number}/head", repo.references[f"refs/heads/{head}"].target, force=True)
             return pr
 
     def merge(self, number: int, user: str, sha: str | None, message: str | None) -> dict[str, Any]:
