@@ -8,7 +8,6 @@ that leaves an object's content alone does not rewrite it).
 
 from __future__ import annotations
 
-import copy
 import difflib
 from typing import Any
 
@@ -33,11 +32,13 @@ SERVER_SET_ANNOTATIONS = (
 
 
 def strip(obj: dict[str, Any] | None) -> dict[str, Any]:
-    """A copy without status and server-set metadata; {} for None."""
+    """A copy without status and server-set metadata; {} for None. Shallow below `metadata`: nothing nested is
+    changed, and a deep copy of every object would dominate a plan's time."""
     if not obj:
         return {}
-    stripped = {k: copy.deepcopy(v) for k, v in obj.items() if k != "status"}
-    meta = stripped.get("metadata", {})
+    stripped = {k: v for k, v in obj.items() if k != "status"}
+    meta = dict(stripped.get("metadata", {}))
+    stripped["metadata"] = meta
     for key in SERVER_SET_METADATA:
         meta.pop(key, None)
     annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in SERVER_SET_ANNOTATIONS}

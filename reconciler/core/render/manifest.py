@@ -89,7 +89,11 @@ def make_manifest(obj: dict[str, Any], stage: Stage, revision: str) -> Manifest:
     return Manifest(ref=ref, stage=stage, body=canonical_json(sealed))
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML was built with it (about ten times faster); the output is the same.
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[valid-type,misc]
     """Block style for multi-line strings (runtime.json, Helm values) so diffs show lines, not escapes."""
 
 

@@ -217,3 +217,19 @@ def test_generated_zones_render_deterministically_with_labels_everywhere(
     stable = next(m for m in deployments if m.ref.name == "fraud-scoring").obj()
     assert stable["spec"]["replicas"] == replicas
     assert stable["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/arch"] == arch
+
+
+def test_libyaml_and_pure_python_emitters_agree(spec: FleetSpec) -> None:
+    """The fast emitter is used when PyYAML has libyaml; machines without it must print the same bytes."""
+    import yaml
+
+    from reconciler.core.render import manifest
+
+    class Pure(yaml.SafeDumper):
+        pass
+
+    Pure.add_representer(str, manifest._str_representer)
+    for zone in spec.zones:
+        for item in render_zone(spec, zone, REV):
+            pure = yaml.dump(item.obj(), Dumper=Pure, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+            assert item.to_yaml() == pure
