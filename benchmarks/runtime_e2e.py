@@ -43,6 +43,7 @@ from tests.fixtures.nats import NatsServer  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "runtime-e2e.md"
 TARGET_P95_MS, TARGET_RATE, TARGET_RATIO = 5.0, 3000, 1.5
+FLUSH_MS = [200]  # feature-store checkpoint interval of the runtime under test (--flush-ms)
 
 
 def machine() -> str:
@@ -181,7 +182,7 @@ async def bench_model(server: NatsServer, work: Path, model: str, seconds: float
             dep = deployment(model, digest, window, stream=stream, input_subject=subject, durable=durable,
                              result=result, shadow=f"out.{model}.shadow", dead_letter=f"out.{model}.dlq",
                              batching={"max_batch_size": 64, "max_latency_ms": 1.0})  # fmt: skip
-            runtime_config(proc.config_path, server.url, [dep], work / model, flush_interval_ms=200)
+            runtime_config(proc.config_path, server.url, [dep], work / model, flush_interval_ms=FLUSH_MS[0])
             proc.start()
             stop = proc.terminate
         else:
@@ -280,4 +281,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rates", default="2000,3000,4000,5000,6000")
     parser.add_argument("--models", default="fraud-scoring,sensor-anomaly")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--flush-ms", type=int, default=200, help="runtime checkpoint interval")
+    arguments = parser.parse_args()
+    FLUSH_MS[0] = arguments.flush_ms
+    asyncio.run(main(arguments))
