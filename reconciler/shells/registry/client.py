@@ -95,22 +95,39 @@ class PushedArtifact:
 class RegistryClient:
     def __init__(self, location: RegistryLocation) -> None:
         self.location = location
-        self._oras = oras.provider.Registry(hostname=location.host, insecure=location.plain_http)
+        self._oras = self._client("token")
+
+    def _client(self, auth_backend: str) -> oras.provider.Registry:
+        client = oras.provider.Registry(
+            hostname=self.location.host, insecure=self.location.plain_http, auth_backend=auth_backend
+        )
         username, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
         if username and password:
-            self._oras.auth.set_basic_auth(username, password)
+            client.auth.set_basic_auth(username, password)
+        return client
 
     @property
     def base_url(self) -> str:
         return f"{'http' if self.location.plain_http else 'https'}://{self.location.host}"
 
     def ping(self) -> None:
+        """Is the registry answering (fast), and which authentication does it ask for?"""
         try:
             reply = self._oras.session.get(f"{self.base_url}/v2/", timeout=_PING_TIMEOUT_S)
         except requests.RequestException as error:
             raise RegistryUnreachable(f"{self.location.host}: {error}") from error
-        # 401 is an answer: the registry is up and wants credentials, which the token flow handles later.
-        if reply.status_code not in (200, 401):
+        if reply.status_code == 401:
+            # Registries ask for a bearer token (token service) or for basic credentials (htpasswd); oras
+            # handles each with its own backend, so pick the one this registry's challenge calls for.
+            challenge = reply.headers.get("WWW-Authenticate", "")
+            if challenge.lower().startswith("basic"):
+                if not (os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV)):
+                    raise RegistryRejected(
+                        f"{self.base_url}/v2/", 401, f"credentials required: set {USERNAME_ENV} and {PASSWORD_ENV}"
+                    )
+                self._oras = self._client("basic")
+            return
+        if reply.status_code != 200:
             raise RegistryRejected(f"{self.base_url}/v2/", reply.status_code, reply.text)
 
     def _container(self, repository: str, tag: str) -> oras.container.Container:
