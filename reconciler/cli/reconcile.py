@@ -74,12 +74,13 @@ def reconcile_command(
     from reconciler.app.reconcile.leader import LeaderElector
     from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
     from reconciler.app.reconcile.source import RepoSource
-    from reconciler.app.reconcile.telemetry import LoopMetrics, configure_json_logs
+    from reconciler.app.reconcile.telemetry import LoopMetrics, configure_json_logs, configure_tracing
     from reconciler.core.plan import ZoneStatus
     from reconciler.core.render import RenderOptions
     from reconciler.shells.kube import KubeConfigError, ZoneClient
 
     configure_json_logs()
+    tracing = configure_tracing()
     config = kubeconfig_path(kubeconfig)
     options = LoopOptions(
         region=region,
@@ -106,7 +107,7 @@ def reconcile_command(
         elector = LeaderElector(lease_client, lease_namespace, f"edgeops-reconciler-{region}", name)
     metrics = LoopMetrics(region)
     server = metrics.serve(metrics_port, metrics_host) if metrics_port else None
-    loop = RegionLoop(source.fetch, options, elector, metrics)
+    loop = RegionLoop(source.fetch, options, elector, metrics=metrics)
 
     async def main() -> None:
         running = asyncio.get_running_loop()
@@ -120,6 +121,8 @@ def reconcile_command(
         if server is not None:
             server.shutdown()
             server.server_close()
+        if tracing is not None:
+            tracing.shutdown()
     if once:
         if loop.last_error is not None:
             typer.echo(f"error: {loop.last_error}", err=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from reconciler.app.reconcile.leader import LeaderElector
 from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, apply_one, render_desired
 from reconciler.app.reconcile.source import Fetched
-from reconciler.app.reconcile.telemetry import LoopMetrics, span, zone_span
+from reconciler.app.reconcile.telemetry import LoopMetrics, Spans
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import ZoneResult, ZoneStatus
 from reconciler.core.render import RenderedZone
@@ -75,14 +75,17 @@ class RegionLoop:
         fetch: Callable[[], Fetched],
         options: LoopOptions,
         elector: LeaderElector | None = None,
+        *,
         metrics: LoopMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        spans: Spans | None = None,
     ) -> None:
         self._fetch = fetch
         self.options = options
         self.elector = elector
         self.metrics = metrics or LoopMetrics(options.region)
         self._clock = clock
+        self._spans = spans or Spans()
         self.backoff = ZoneBackoff(options.backoff_base_s or options.interval_s, options.backoff_cap_s)
         self.results: dict[str, ZoneResult] = {}
         self.passes = 0
@@ -181,7 +184,7 @@ class RegionLoop:
             async with limit:
                 return await asyncio.to_thread(self._apply_zone, load, item)
 
-        with span("reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}):
+        with self._spans.span("reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}):
             results = list(await asyncio.gather(*(one(r) for r in due)))
         finished = self._clock()
         for result in results:
@@ -197,9 +200,9 @@ class RegionLoop:
         region = self.options.region
 
         def observe(stage: str) -> AbstractContextManager[object]:
-            return span(f"stage {stage}", **{"edgeops.region": region, "edgeops.zone": rendered.zone})
+            return self._spans.span(f"stage {stage}", **{"edgeops.region": region, "edgeops.zone": rendered.zone})
 
-        with zone_span(region, rendered.zone, rendered.revision):
+        with self._spans.zone(region, rendered.zone, rendered.revision):
             return apply_one(load, rendered, self.options.region_options, observe, self._must_stop_waiting)
 
     def _concurrency(self, fetched: Fetched) -> int:

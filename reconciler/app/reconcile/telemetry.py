@@ -72,17 +72,43 @@ class LoopMetrics:
         return server
 
 
-def span(name: str, **attributes: str | int) -> AbstractContextManager[object]:
-    """A span from the global tracer provider (a no-op unless the process configured one)."""
+class Spans:
+    """Spans from `provider`, or from the global tracer provider (a no-op unless the process set one up)."""
+
+    def __init__(self, provider: Any = None) -> None:
+        from opentelemetry import trace
+
+        self._tracer = trace.get_tracer(TRACER_NAME, tracer_provider=provider)
+
+    def span(self, name: str, **attributes: str | int) -> AbstractContextManager[object]:
+        return self._tracer.start_as_current_span(name, attributes=attributes)
+
+    @contextlib.contextmanager
+    def zone(self, region: str, zone: str, revision: str | None) -> Iterator[object]:
+        attributes = {"edgeops.region": region, "edgeops.zone": zone, "edgeops.revision": revision or ""}
+        with self.span("reconcile zone", **attributes) as current:
+            yield current
+
+
+def configure_tracing(service_name: str = "edgeops-reconciler") -> Any:
+    """Install an OTLP/HTTP exporter when the standard variables name an endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`
+    or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`); returns the provider to shut down, or None when tracing is off."""
+    import os
+
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return None
+    if not (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        return None
     from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    return trace.get_tracer(TRACER_NAME).start_as_current_span(name, attributes=attributes)
-
-
-@contextlib.contextmanager
-def zone_span(region: str, zone: str, revision: str | None) -> Iterator[object]:
-    with span("reconcile zone", **{"edgeops.region": region, "edgeops.zone": zone, "edgeops.revision": revision or ""}) as s:
-        yield s
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return provider
 
 
 class JsonFormatter(logging.Formatter):

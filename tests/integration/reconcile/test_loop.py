@@ -3,7 +3,8 @@
 Matrix: a stopped zone apiserver -> that zone Unreachable (and backed off) while the other reaches Synced, and it
 converges once restarted; two replicas sharing a Lease -> exactly one acts, and the other takes over when the
 leader stops gracefully; the repository -> fetched with pygit2, an invalid commit applies nothing, an unreachable
-remote keeps the last good commit; `/metrics` reports zone status and pass duration after a pass.
+remote keeps the last good commit; `/metrics` reports zone status and pass duration after a pass, and spans
+nest pass > zone > stage.
 """
 
 from __future__ import annotations
@@ -145,9 +146,19 @@ def _scrape(port: int) -> str:
         return str(response.read().decode())
 
 
-async def test_metrics_endpoint_reports_zone_status(reconcile_env: ReconcileEnv) -> None:
+async def test_metrics_endpoint_and_spans_per_zone_and_stage(reconcile_env: ReconcileEnv) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from reconciler.app.reconcile.telemetry import Spans
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     load = reconcile_env.write([ZoneDef(f"b-{reconcile_env.suffix}", "zone-b")])
-    loop = _loop(reconcile_env, load, reconcile_env.options())
+    options = LoopOptions(region="eu-west", interval_s=0.2, region_options=reconcile_env.options())
+    loop = RegionLoop(lambda: _fixed(load), options, spans=Spans(provider))
     server = loop.metrics.serve(0)
     try:
         await loop.run_pass()
@@ -160,3 +171,17 @@ async def test_metrics_endpoint_reports_zone_status(reconcile_env: ReconcileEnv)
     assert f'edgeops_zone_status{{region="eu-west",status="Unreachable",zone="{zone}"}} 0.0' in body
     assert 'edgeops_reconcile_pass_duration_seconds_count{region="eu-west"} 1.0' in body
     assert f'edgeops_reconcile_objects_applied_total{{region="eu-west",zone="{zone}"}}' in body
+
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert {"reconcile pass", "reconcile zone", "stage plan", "stage apply:foundation", "stage apply:config",
+            "stage apply:workload", "stage prune", "stage health"} <= set(spans)
+    zone_span, pass_span = spans["reconcile zone"], spans["reconcile pass"]
+    assert zone_span.attributes is not None
+    assert zone_span.attributes["edgeops.zone"] == zone
+    assert zone_span.parent is not None
+    assert pass_span.context is not None
+    assert zone_span.parent.span_id == pass_span.context.span_id
+    assert spans["stage health"].parent is not None
+    assert zone_span.context is not None
+    assert spans["stage health"].parent.span_id == zone_span.context.span_id
+    provider.shutdown()
