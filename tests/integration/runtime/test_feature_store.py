@@ -1,0 +1,84 @@
+"""Feature store persistence in a real DuckDB file: checkpoints restore to the same windows (including late
+records and redeliveries); an evicted key's rows are deleted while a re-added key keeps only its new rows;
+compaction keeps every window intact; restore with a smaller key cap keeps the most recent keys; a failed write
+is re-queued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime import store as store_module
+from runtime.store import FeatureStore
+
+pytestmark = pytest.mark.integration
+
+
+def _state(store: FeatureStore, name: str, size: int) -> dict[str, tuple[list[int], list[tuple[float, ...]]]]:
+    return {k: (w.seqs, w.rows) for k, w in store.deployment(name, size).windows.items()}
+
+
+def test_checkpoint_and_restore_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "f.duckdb"
+    store = FeatureStore(path, max_keys=100)
+    windows = store.deployment("m.stable", 3)
+    for seq in (1, 2, 4, 5, 6):
+        windows.apply(f"k{seq % 2}", seq, (float(seq), -float(seq)))
+    store.write(store.snapshot())
+    windows.apply("k1", 3, (3.0, -3.0))  # late
+    windows.apply("k0", 4, (99.0, 99.0))  # redelivery: ignored
+    store.write(store.snapshot())
+    before = _state(store, "m.stable", 3)
+    store.close()
+    restored = FeatureStore(path, max_keys=100)
+    assert _state(restored, "m.stable", 3) == before
+    assert before["k1"][0] == [1, 3, 5]
+    restored.close()
+
+
+def test_eviction_deletes_rows_and_readded_key_starts_clean(tmp_path: Path) -> None:
+    path = tmp_path / "f.duckdb"
+    store = FeatureStore(path, max_keys=2)
+    windows = store.deployment("m.stable", 4)
+    windows.apply("a", 1, (1.0,))
+    windows.apply("b", 2, (2.0,))
+    store.write(store.snapshot())
+    windows.apply("c", 3, (3.0,))  # evicts a (written before)
+    windows.apply("a", 4, (4.0,))  # evicts b; a comes back fresh
+    store.write(store.snapshot())
+    store.close()
+    restored = FeatureStore(path, max_keys=2)
+    assert _state(restored, "m.stable", 4) == {"c": ([3], [(3.0,)]), "a": ([4], [(4.0,)])}
+    restored.close()
+
+
+def test_compaction_and_recency_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "COMPACT_EVERY", 2)
+    path = tmp_path / "f.duckdb"
+    store = FeatureStore(path, max_keys=10)
+    windows = store.deployment("m.stable", 2)
+    for seq in range(1, 41):
+        windows.apply(f"k{seq % 4}", seq, (float(seq),))
+        if seq % 5 == 0:
+            store.write(store.snapshot())
+    before = _state(store, "m.stable", 2)
+    ((rows,),) = store._db.execute("SELECT count(*) FROM window_rows").fetchall()
+    assert rows <= 4 * 2 + 5  # compacted down to the windows plus at most the last batch
+    store.close()
+    capped = FeatureStore(path, max_keys=2)
+    assert _state(capped, "m.stable", 2) == {k: before[k] for k in ("k3", "k0")}  # the two newest keys
+    capped.close()
+
+
+def test_failed_write_is_requeued(tmp_path: Path) -> None:
+    store = FeatureStore(tmp_path / "f.duckdb", max_keys=10)
+    windows = store.deployment("m.stable", 3)
+    windows.apply("a", 1, (1.0,))
+    snapshot = store.snapshot()
+    assert windows.log == []
+    store.requeue(snapshot)
+    assert [(k, q) for k, _, q, _ in windows.log] == [("a", 1)]
+    store.write(store.snapshot())
+    store.close()
+    assert _state(FeatureStore(tmp_path / "f.duckdb", max_keys=10), "m.stable", 3) == {"a": ([1], [(1.0,)])}
