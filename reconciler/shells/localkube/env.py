@@ -72,17 +72,30 @@ class LocalKube:
         new = [LocalZone(name, self.workdir / "zones" / name, self.binaries, self._crds, options) for name in names]
         with self._lock:
             self._zones.update((zone.name, zone) for zone in new)
-        with ThreadPoolExecutor(max_workers=self._parallel, thread_name_prefix="localkube") as pool:
+        pool = ThreadPoolExecutor(max_workers=self._parallel, thread_name_prefix="localkube")
+        try:
             failures = [f.exception() for f in [pool.submit(zone.start) for zone in new]]
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM turned into KeyboardInterrupt): stop the other starts promptly
+            # instead of letting them finish, then remove what they started.
+            for zone in new:
+                zone.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._discard(new)
+            raise
+        pool.shutdown(wait=True)
         first_error = next((e for e in failures if e is not None), None)
         if first_error is not None:
-            for zone in new:
-                zone.close()
-                with self._lock:
-                    self._zones.pop(zone.name, None)
+            self._discard(new)
             raise first_error
         self.write_kubeconfig()
         return new
+
+    def _discard(self, zones: list[LocalZone]) -> None:
+        for zone in zones:
+            zone.close()
+            with self._lock:
+                self._zones.pop(zone.name, None)
 
     def write_kubeconfig(self) -> Path:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class LocalZone:
         self._controllers: list[ManagedProcess] = []
         # Seconds the last `start()` took (reported by benchmarks and in failure reports).
         self.last_start_s: float | None = None
+        self._cancelled = threading.Event()
 
     # ------------------------------------------------------------------ public surface
 
@@ -98,6 +100,10 @@ class LocalZone:
         if self.options.controllers:
             self._start_controllers(deadline)
         self.last_start_s = time.monotonic() - began
+
+    def cancel(self) -> None:
+        """Make a `start()` running in another thread give up at its next poll (interrupted test run)."""
+        self._cancelled.set()
 
     def stop(self) -> None:
         """Take the apiserver down (the zone is unreachable); storage and controllers keep running."""
@@ -288,6 +294,8 @@ class LocalZone:
     def _wait(self, ready: Callable[[], bool], process: ManagedProcess, deadline: float, what: str) -> bool:
         """Poll `ready` until true (True), the process exits on a port clash (False), or fail."""
         while True:
+            if self._cancelled.is_set():
+                raise ZoneStartError(f"zone {self.name}: start cancelled while waiting for {what}")
             if ready():
                 return True
             if not process.running:
