@@ -168,47 +168,41 @@ def _zone_rules(docs: Documents, zone: Loaded[Zone]) -> Iterator[Problem]:
                     f"model {assignment.model!r} has no version {version} (listed: {_known(listed)})",
                 )
                 continue
-            yield from _compat(
-                zone, path, assignment.model, release.compat, target, placeholder=release.artifact.placeholder
-            )
+            label = f"{assignment.model} {version}"
+            yield from _compat(zone, path, label, release.compat, target, placeholder=release.artifact.placeholder)
 
 
 def _compat(
-    zone: Loaded[Zone], path: Path, model: str, compat: Compat, target: Target, *, placeholder: bool
+    zone: Loaded[Zone], path: Path, label: str, compat: Compat, target: Target, *, placeholder: bool
 ) -> Iterator[Problem]:
     hardware = zone.spec.spec.hardware
     result = compat.for_target(target)
     if result.result == "pass":
         return
+    if target == "gpu" and hardware.fallback == "cpu" and compat.cpu.result == "pass":
+        yield zone.at(
+            path,
+            "ref.compat-fallback",
+            f"{label} is not verified on GPU ({result.result}); it will be served by the CPU provider (hardware.fallback: cpu)",
+            Severity.WARNING,
+        )
+        return
     if placeholder:
         yield zone.at(
             path,
             "ref.placeholder-artifact",
-            f"{model} is a placeholder artifact (not built yet): compat {target} is unverified until it is built and checked (edgeops model build / compat)",
+            f"{label} is a placeholder artifact: compat {target} is unverified until it is built and checked "
+            "(edgeops model build / compat)",
             Severity.WARNING,
         )
         return
-    where = model
-    if hardware.target == "gpu" and hardware.fallback == "cpu":
-        if compat.cpu.result == "pass":
-            yield zone.at(
-                path,
-                "ref.compat-fallback",
-                f"{where} is not verified on GPU ({result.result}); it will be served by the CPU provider (hardware.fallback: cpu)",
-                Severity.WARNING,
-            )
-            return
-        yield zone.at(
-            path,
-            "ref.compat-not-passed",
-            f"{where} passes neither the gpu nor the cpu compatibility check this zone's hardware needs",
-        )
-        return
     reason = f" ({result.reason})" if result.reason else ""
+    needs = f"{target}: pass" + (" (or cpu: pass with hardware.fallback: cpu)" if target == "gpu" else "")
     yield zone.at(
         path,
         "ref.compat-not-passed",
-        f"{where} has compat {target}: {result.result}{reason}; this zone ({hardware.arch}, accelerator {hardware.accelerator}, runtime {hardware.runtime}) needs {target}: pass",
+        f"{label} has compat {target}: {result.result}{reason}; this zone ({hardware.arch}, accelerator "
+        f"{hardware.accelerator}, runtime {hardware.runtime}) needs {needs}",
     )
 
 
