@@ -4,6 +4,8 @@ Matrix: NodePool v1beta2 (cluster-scoped) valid -> created; created (POST) with 
 naming the field; server-side applied with a wrongly typed field -> rejected naming the field (Kubernetes v1.35
 answers 500 here, from building the typed patch, not 422: error handling must not assume 4xx); applied with a
 taint lacking its required key -> 422; HelmChart v1 valid -> created; with a value outside its enum -> 422.
+Our minimal fallback CRDs (tests/env/crds, used when ../shared/crds is absent) are accepted by the apiserver and
+validate the same fields the same way.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any
 import pytest
 from kubernetes.dynamic.exceptions import DynamicApiError, UnprocessibleEntityError
 
-from reconciler.shells.localkube import LocalKube
-from tests.fixtures.kube import dynamic_client
+from reconciler.shells.localkube import FALLBACK_CRD_DIR, LocalKube, ZoneOptions
+from tests.fixtures.kube import KubeFactory, dynamic_client
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +83,23 @@ def test_helm_chart_is_validated(kube_zones: LocalKube, kube_namespace: str) -> 
     with pytest.raises(UnprocessibleEntityError) as rejected:
         client.server_side_apply(charts, body=chart, field_manager="edgeops")
     assert "spec.failurePolicy" in rejected.value.body
+
+
+def test_fallback_crds_validate_the_same_fields(kube_factory: KubeFactory) -> None:
+    env = kube_factory(["fallback"], ZoneOptions(controllers=False), crd_dir=FALLBACK_CRD_DIR)
+    client = dynamic_client(env, "fallback")
+    pools = client.resources.get(api_version="apps.openyurt.io/v1beta2", kind="NodePool")
+    created = client.server_side_apply(pools, body=_node_pool("edge", type="Edge", hostNetwork=True), field_manager="edgeops")
+    assert created.spec.hostNetwork is True
+    with pytest.raises(UnprocessibleEntityError) as rejected:
+        pools.create(body=_node_pool("bad", type="Edge", hostNetwork="yes please"))
+    assert "spec.hostNetwork" in rejected.value.body
+    with pytest.raises(UnprocessibleEntityError) as no_key:
+        client.server_side_apply(pools, body=_node_pool("bad", taints=[{"effect": "NoSchedule"}]), field_manager="edgeops")
+    assert "spec.taints[0].key" in no_key.value.body
+    charts = client.resources.get(api_version="helm.cattle.io/v1", kind="HelmChart")
+    with pytest.raises(UnprocessibleEntityError) as bad_policy:
+        charts.create(body={"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
+                            "metadata": {"name": "nats", "namespace": "default"},
+                            "spec": {"chart": "nats", "failurePolicy": "give-up"}})
+    assert "spec.failurePolicy" in bad_policy.value.body
