@@ -27,7 +27,7 @@ from reconciler.app.reconcile.inventory import InventoryWriter
 from reconciler.app.reconcile.live import LiveState, plan_zone
 from reconciler.core.plan import Action, Change, ZonePlan, ZoneResult, ZoneStatus
 from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage
-from reconciler.shells.kube import KubeError, Unreachable, ZoneClient
+from reconciler.shells.kube import Invalid, KubeError, Unreachable, ZoneClient
 
 # A stage of the pass ('plan', 'apply:foundation', ..., 'prune', 'health') runs inside observe(stage): the region
 # loop opens a tracing span there.
@@ -61,6 +61,9 @@ def apply_zone(
             plan, state = plan_zone(client, rendered, adopt=opts.adopt)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error))
+    except Invalid as error:
+        # The dry run refused a desired object (e.g. it conflicts with fields another manager keeps).
+        return _failed(rendered, ZoneStatus.OUT_OF_SYNC, f"the server refuses a desired object: {error}")
     except KubeError as error:
         return _failed(rendered, ZoneStatus.OUT_OF_SYNC, f"cannot read the zone: {error}")
     foreign = tuple(c.ref for c in plan.kubernetes.with_action(Action.SKIP_FOREIGN))

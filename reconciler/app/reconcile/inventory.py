@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.core.render import INVENTORY, ObjectRef
+from reconciler.core.render import INVENTORY, ObjectRef, is_ours
 from reconciler.core.render.labels import ownership_labels
 from reconciler.shells.kube import KubeError, ZoneClient
 
@@ -38,6 +38,8 @@ def read_inventory(client: ZoneClient, namespace: str) -> Inventory:
         raise InventoryUnreadable(f"zone {client.zone}: cannot read inventory {namespace}/{INVENTORY}: {error}") from error
     if found is None:
         return Inventory((), None)
+    if not is_ours(found.get("metadata", {}).get("labels")):
+        raise InventoryUnreadable(f"zone {client.zone}: {namespace}/{INVENTORY} exists but is not ours (no managed-by label)")
     data = found.get("data") or {}
     try:
         refs = tuple(sorted(ObjectRef.from_json(item) for item in json.loads(data[_KEY])))

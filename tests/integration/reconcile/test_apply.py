@@ -245,3 +245,53 @@ def test_deployment_that_never_becomes_available_is_degraded(reconcile_env: Reco
     assert result.unhealthy
     assert "sensor-anomaly" in result.unhealthy[0]
     assert "0/1 available" in result.message
+
+
+def test_unreadable_inventory_prunes_nothing_and_is_not_overwritten(reconcile_env: ReconcileEnv) -> None:
+    both = (ModelDef("sensor-anomaly"), ModelDef("fraud-scoring"))
+    load = reconcile_env.write(_zones(reconcile_env, both)[1:2])
+    assert run_once(load, reconcile_env.region, reconcile_env.options())[0].status is ZoneStatus.SYNCED
+    zone_b = _client(reconcile_env, "zone-b")
+    ns = reconcile_env.namespace
+    inventory = zone_b.get("v1", "ConfigMap", ns, INVENTORY)
+    assert inventory is not None
+    inventory["data"]["objects.json"] = "{not json"
+    zone_b.replace(inventory)
+
+    load = reconcile_env.write(_zones(reconcile_env, (ModelDef("sensor-anomaly"),))[1:2])
+    result = run_once(load, reconcile_env.region, reconcile_env.options())[0]
+    assert result.status is ZoneStatus.OUT_OF_SYNC
+    assert "nothing pruned" in result.message
+    assert result.pruned == 0
+    assert not result.plan.kubernetes.with_action(Action.PRUNE)
+    assert zone_b.get("apps/v1", "Deployment", ns, "fraud-scoring") is not None
+    after = zone_b.get("v1", "ConfigMap", ns, INVENTORY)
+    assert after is not None
+    assert after["data"]["objects.json"] == "{not json"
+
+
+def test_adopt_takes_over_a_foreign_object(reconcile_env: ReconcileEnv) -> None:
+    load = reconcile_env.write(_zones(reconcile_env)[2:])
+    assert run_once(load, reconcile_env.region, reconcile_env.options())[0].status is ZoneStatus.SYNCED
+    zone_c = _client(reconcile_env, "zone-c")
+    ns = reconcile_env.namespace
+    zone_c.delete("policy/v1", "PodDisruptionBudget", ns, "sensor-anomaly")
+    from kubernetes import client, config
+
+    policy = client.PolicyV1Api(config.new_client_from_config(config_file=str(reconcile_env.kubeconfig), context="zone-c"))
+    theirs = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "sensor-anomaly", "namespace": ns},
+        "spec": {"maxUnavailable": 2, "selector": {"matchLabels": {"app": "theirs"}}},
+    }
+    policy.create_namespaced_pod_disruption_budget(ns, theirs, field_manager="kubectl-create")
+    assert run_once(load, reconcile_env.region, reconcile_env.options())[0].status is ZoneStatus.OUT_OF_SYNC
+    adopted = run_once(load, reconcile_env.region, reconcile_env.options(adopt=True))[0]
+    assert [c.name for c in adopted.plan.kubernetes.with_action(Action.CONFIGURE)] == ["sensor-anomaly"]
+    assert adopted.status is ZoneStatus.SYNCED, adopted.line()
+    live = zone_c.get("policy/v1", "PodDisruptionBudget", ns, "sensor-anomaly")
+    assert live is not None
+    assert live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "edgeops"
+    assert live["spec"]["maxUnavailable"] == 1
+    assert live["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "sensor-anomaly", "edgeops.io/track": "stable"}
