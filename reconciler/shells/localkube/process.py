@@ -24,11 +24,20 @@ _live_lock = threading.Lock()
 class ManagedProcess:
     """A named server process; `start` may be called again after `stop` (same argv, log appended)."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        noise: Sequence[str] = (),
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self._env = dict(env) if env is not None else None
+        # Substrings of log lines left out of tails (the full log keeps them).
+        self._noise = tuple(noise)
         self._popen: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,7 +93,8 @@ class ManagedProcess:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return f"({self.log_path} does not exist)"
-        return "\n".join(text.splitlines()[-lines:])
+        kept = [line for line in text.splitlines() if not any(n in line for n in self._noise)]
+        return "\n".join(kept[-lines:])
 
     def describe_failure(self, what: str, lines: int = 40) -> str:
         status = "running" if self.running else f"exited with code {self.exit_code}"

@@ -26,6 +26,9 @@ from reconciler.shells.localkube.ports import free_port, log_says_port_in_use, p
 from reconciler.shells.localkube.process import ManagedProcess
 
 LIMITED_USER = "edgeops-limited"
+# Harmless lines that would crowd the log tail in failure reports: the etcd client's gRPC channels being closed
+# while dialing kine, and the list of API versions not served.
+_APISERVER_LOG_NOISE = ("addrConn.createTransport failed", "because it has no resources")
 _PORT_ATTEMPTS = 4
 # The controllers a zone needs for Deployments to roll out and namespaces to be deleted; the ServiceAccount
 # admission plugin stays on because the serviceaccount controller creates the `default` account pods need.
@@ -190,7 +193,8 @@ class LocalZone:
             if self.options.apiserver_memory_limit_mib is not None:
                 env["GOMEMLIMIT"] = f"{self.options.apiserver_memory_limit_mib}MiB"
             apiserver = ManagedProcess(
-                f"{self.name}/apiserver", self._apiserver_argv(), self.log_dir / "apiserver.log", env
+                f"{self.name}/apiserver", self._apiserver_argv(), self.log_dir / "apiserver.log", env,
+                noise=_APISERVER_LOG_NOISE,
             )
             self._apiserver = apiserver
             apiserver.start()
