@@ -37,6 +37,7 @@ EXIT_REFUSED = 3
 Kubeconfig = Annotated[
     Path | None, typer.Option("--kubeconfig", help="plan against live clusters with this kubeconfig (default: render against the base)")
 ]
+Namespace = Annotated[str, typer.Option("--namespace", help="namespace edgeops uses in every zone (as for reconcile)")]
 Number = Annotated[int | None, typer.Option("--pr", help="pull request number (default: from $GITHUB_EVENT_PATH)")]
 
 
@@ -60,12 +61,12 @@ def _number(given: int | None, event: dict[str, object]) -> int:
 
 
 def pr_command(
-    *, pr: Number = None, kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    *, pr: Number = None, kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
     clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
 ) -> None:
     bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=None)
     try:
-        report = handle_pull(bot, _number(pr, _event()), PullOptions(kubeconfig=kubeconfig))
+        report = handle_pull(bot, _number(pr, _event()), PullOptions(kubeconfig=kubeconfig, namespace=namespace))
     except (ForgeError, GitError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
@@ -80,7 +81,7 @@ def comment_command(
     *, pr: Number = None,
     author: Annotated[str | None, typer.Option("--author", help="comment author (default: from the event)")] = None,
     body: Annotated[str | None, typer.Option("--body", help="comment text (default: from the event)")] = None,
-    kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
     clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main", require_check: RequireCheck = None,
 ) -> None:
     event = _event()
@@ -93,7 +94,7 @@ def comment_command(
         raise typer.Exit(EXIT_USAGE)
     bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
     try:
-        result = handle_comment(bot, _number(pr, event), author, body, PullOptions(kubeconfig=kubeconfig))
+        result = handle_comment(bot, _number(pr, event), author, body, PullOptions(kubeconfig=kubeconfig, namespace=namespace))
     except (ForgeError, GitError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
@@ -110,7 +111,7 @@ def deploy_command(
     pr: Annotated[int | None, typer.Option("--pr", help="pull request to report on (optional)")] = None,
     wait: Annotated[float, typer.Option("--wait", help="seconds to keep polling until every region is done")] = 0.0,
     poll: Annotated[float, typer.Option("--poll", help="seconds between polls with --wait")] = 15.0,
-    kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
     clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
 ) -> None:
     sha = sha or os.environ.get("GITHUB_SHA")
@@ -121,7 +122,7 @@ def deploy_command(
     deadline = time.monotonic() + wait
     while True:
         try:
-            regions = report_deploy(bot, sha, number=pr, kubeconfig=kubeconfig)
+            regions = report_deploy(bot, sha, number=pr, kubeconfig=kubeconfig, namespace=namespace)
         except (ForgeError, GitError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(EXIT_ERROR) from error
@@ -137,7 +138,7 @@ def deploy_command(
 def serve_command(
     *, host: Annotated[str, typer.Option("--host")] = "127.0.0.1", port: Annotated[int, typer.Option("--port")] = 8088,
     secret_env: Annotated[str, typer.Option("--secret-env", help="variable holding the webhook secret")] = "EDGEOPS_WEBHOOK_SECRET",  # noqa: S107 (a variable name)
-    kubeconfig: Kubeconfig = None, repository: Repository = None, github_url: GitHubUrl = None,
+    kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
     clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main", require_check: RequireCheck = None,
 ) -> None:
     secret = os.environ.get(secret_env, "")
@@ -146,7 +147,7 @@ def serve_command(
         raise typer.Exit(EXIT_USAGE)
     bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    server = make_server(lambda: bot, secret.encode(), host=host, port=port, kubeconfig=kubeconfig)
+    server = make_server(lambda: bot, secret.encode(), host=host, port=port, kubeconfig=kubeconfig, namespace=namespace)
     typer.echo(f"listening on http://{host}:{server.server_address[1]}/")
     try:
         server.serve_forever()

@@ -1,6 +1,6 @@
 """End to end: a slow canary in a real zone cluster → the controller's rollback PR (local GitHub, bare remote) is
 merged at once → the reconciler applies `main` and the canary Deployment is gone from the zone, while the stable
-Deployment stays. Real components: kube-apiserver zone (localkube), Prometheus scraping an exporter process,
+Deployment stays; the post-merge report then sets `edgeops/<region>` = success. Real components: kube-apiserver zone (localkube), Prometheus scraping an exporter process,
 the OpenAPI-validated GitHub fake, pygit2 against a bare repository."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pygit2
 import pytest
 
+from reconciler.app.bot import report_deploy
 from reconciler.app.canary import AnalyzeOptions, Bot, analyze_region, propose
 from reconciler.app.desired import load_desired
 from reconciler.app.reconcile import run_once
@@ -79,3 +81,19 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
     assert not {name for name in after if "canary" in name}, after
     assert before - canaries == after
     assert result.pruned >= 1
+
+    # The post-merge report sees the zone at the merged revision: edgeops/<region> success, one report comment.
+    merged_sha = github_remote_main(remote)
+    regions = report_deploy(bot, merged_sha, number=proposal.pull.number, kubeconfig=env.kubeconfig,
+                            namespace=env.namespace)
+    assert {r.region: r.state for r in regions}[env.region] == "success", regions
+    statuses = {s["context"]: s["state"] for s in remote.fake.statuses[merged_sha]}
+    assert statuses[f"edgeops/{env.region}"] == "success"
+    report = [c for c in remote.fake.comments.values() if c["issue"] == proposal.pull.number]
+    assert len(report) == 1
+    assert "in sync" in report[0]["body"]
+
+
+def github_remote_main(remote: Any) -> str:
+    repo = pygit2.Repository(str(remote.bare))
+    return str(repo.references["refs/heads/main"].target)

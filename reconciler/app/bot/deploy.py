@@ -15,6 +15,7 @@ from reconciler.app.canary import Bot
 from reconciler.app.desired import load_desired
 from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, plan_region
 from reconciler.core.bot import code, inline
+from reconciler.core.render import DEFAULT_NAMESPACE, RenderOptions
 
 DEPLOY_MARKER = "deploy"
 
@@ -27,7 +28,7 @@ class RegionRollout:
     zones: tuple[tuple[str, str], ...]  # (zone, what we saw)
 
 
-def rollout(bot: Bot, sha: str, kubeconfig: Path | None) -> tuple[RegionRollout, ...]:
+def rollout(bot: Bot, sha: str, kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE) -> tuple[RegionRollout, ...]:
     bot.workspace.fetch()
     load = load_desired(Path(bot.workspace.repo.path), sha)
     if load.spec is None:
@@ -38,7 +39,7 @@ def rollout(bot: Bot, sha: str, kubeconfig: Path | None) -> tuple[RegionRollout,
             results.append(RegionRollout(region.name, "pending", "no cluster credentials: rollout not observed", ()))
             continue
         try:
-            plans = plan_region(load, region.name, RegionOptions(kubeconfig=kubeconfig))
+            plans = plan_region(load, region.name, RegionOptions(kubeconfig=kubeconfig, render=RenderOptions(namespace=namespace)))
         except DesiredStateInvalid as error:
             results.append(RegionRollout(region.name, "failure", str(error)[:140], ()))
             continue
@@ -53,8 +54,10 @@ def rollout(bot: Bot, sha: str, kubeconfig: Path | None) -> tuple[RegionRollout,
     return tuple(results)
 
 
-def report_deploy(bot: Bot, sha: str, *, number: int | None, kubeconfig: Path | None) -> tuple[RegionRollout, ...]:
-    regions = rollout(bot, sha, kubeconfig)
+def report_deploy(
+    bot: Bot, sha: str, *, number: int | None, kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE
+) -> tuple[RegionRollout, ...]:
+    regions = rollout(bot, sha, kubeconfig, namespace)
     for region in regions:
         bot.forge.set_status(sha, context=f"edgeops/{region.region}", state=region.state, description=region.description)
     if number is not None:

@@ -21,6 +21,7 @@ from reconciler.core.bot.annotations import workflow_commands
 from reconciler.core.bot.preview import preview_region
 from reconciler.core.load import LoadResult
 from reconciler.core.plan.format import format_markdown
+from reconciler.core.render import DEFAULT_NAMESPACE, RenderOptions
 
 PLAN_MARKER = "plan"
 
@@ -28,6 +29,7 @@ PLAN_MARKER = "plan"
 @dataclass(frozen=True)
 class PullOptions:
     kubeconfig: Path | None = None
+    namespace: str = DEFAULT_NAMESPACE  # the namespace edgeops uses in every zone (as `edgeops reconcile --namespace`)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def plan_markdown(bot: Bot, load: LoadResult, options: PullOptions) -> str:
     for region in load.spec.fleet.spec.regions:
         if options.kubeconfig is not None:
             try:
-                plans = plan_region(load, region.name, RegionOptions(kubeconfig=options.kubeconfig))
+                plans = plan_region(load, region.name, RegionOptions(
+                    kubeconfig=options.kubeconfig, render=RenderOptions(namespace=options.namespace)))
             except DesiredStateInvalid as error:
                 sections.append(f"### {inline(region.name)}\n\n{inline(error)}\n")
                 continue

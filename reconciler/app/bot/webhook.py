@@ -28,6 +28,7 @@ from reconciler.app.bot.command import handle_comment
 from reconciler.app.bot.deploy import report_deploy
 from reconciler.app.bot.pull import PullOptions, handle_pull
 from reconciler.app.canary import Bot
+from reconciler.core.render import DEFAULT_NAMESPACE
 
 log = logging.getLogger("edgeops.bot")
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
@@ -40,8 +41,8 @@ def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
-def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None) -> str:
-    options = PullOptions(kubeconfig=kubeconfig)
+def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE) -> str:
+    options = PullOptions(kubeconfig=kubeconfig, namespace=namespace)
     if event == "ping":
         return "pong"
     if event == "pull_request":
@@ -51,7 +52,7 @@ def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | N
             return f"planned #{report.number} ({'valid' if report.valid else 'invalid'})"
         if action == "closed" and pr.get("merged"):
             sha = str(pr.get("merge_commit_sha") or pr["head"]["sha"])
-            report_deploy(bot, sha, number=int(pr["number"]), kubeconfig=kubeconfig)
+            report_deploy(bot, sha, number=int(pr["number"]), kubeconfig=kubeconfig, namespace=namespace)
             return f"reported rollout of {sha[:12]}"
         return f"ignored pull_request {action}"
     if event == "issue_comment":
@@ -66,7 +67,7 @@ def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | N
 
 def make_server(
     bot_factory: Callable[[], Bot], secret: bytes, *, host: str = "127.0.0.1", port: int = 0,
-    kubeconfig: Path | None = None,
+    kubeconfig: Path | None = None, namespace: str = DEFAULT_NAMESPACE,
 ) -> ThreadingHTTPServer:
     if not secret:
         raise ValueError("a webhook secret is required (an unsigned endpoint would act on anyone's payload)")
@@ -86,7 +87,7 @@ def make_server(
             try:
                 payload = json.loads(body)
                 with lock:
-                    outcome = dispatch(bot_factory(), event, payload, kubeconfig)
+                    outcome = dispatch(bot_factory(), event, payload, kubeconfig, namespace)
             except (ValueError, KeyError, TypeError) as error:
                 self._answer(400, f"unusable {event} payload: {error}")
                 return
