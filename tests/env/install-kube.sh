@@ -25,7 +25,11 @@ elapsed() { printf '%dm%02ds' $(((SECONDS - started) / 60)) $(((SECONDS - starte
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
-command -v go >/dev/null || fail "go is not on PATH; install Go >= $GO_MIN_VERSION (an older go fetches a newer toolchain itself)"
+command -v go >/dev/null || fail "go is not on PATH; install Go >= $GO_MIN_VERSION (go >= 1.21 fetches a newer toolchain itself)"
+# Go 1.21 introduced toolchain switching; an older go cannot fetch the one the modules ask for.
+local_go="$(go env GOVERSION)"
+[[ "$(printf '%s\n' go1.21 "$local_go" | sort -V | head -1)" == go1.21 ]] ||
+  fail "$local_go is too old to fetch Go $GO_MIN_VERSION by itself; install Go >= $GO_MIN_VERSION"
 [[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || fail "KUBE_VERSION=$KUBE_VERSION in tests/env/kube/versions.env is not v1.MINOR.PATCH"
 kube_minor="${BASH_REMATCH[1]}"
 staging_version="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
