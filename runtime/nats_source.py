@@ -43,6 +43,22 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(p) == len(s)
 
 
+def ack_reply_fields(msg: Any) -> tuple[str, int, float]:
+    """(stream, stream sequence, stream time in unix s) from a JetStream message's ack subject.
+
+    `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>`, or with `<domain>.<account hash>`
+    after `ACK` (and a token at the end); parsed by hand because the client's metadata object costs more than
+    the rest of our per-message work. Anything else falls back to the client's parser."""
+    tokens = (msg.reply or "").split(".")
+    if tokens[:2] == ["$JS", "ACK"]:
+        if len(tokens) == 9:
+            return tokens[2], int(tokens[5]), int(tokens[7]) / 1e9
+        if len(tokens) >= 11:
+            return tokens[4], int(tokens[7]), int(tokens[9]) / 1e9
+    meta = msg.metadata
+    return meta.stream, meta.sequence.stream, meta.timestamp.timestamp()
+
+
 class Publisher:
     """Publishes a batch's outgoing messages and waits for every JetStream ack, retrying failures with the
     same Nats-Msg-Id (so a retry after a lost ack is deduplicated, not duplicated)."""
@@ -51,17 +67,22 @@ class Publisher:
         self.js = js
         self.stopping = stopping
 
-    async def publish_all(self, items: list[Outgoing]) -> bool:
-        """True when all were acknowledged; False if shutdown interrupted the retries."""
+    async def send(self, items: list[Outgoing]) -> list[asyncio.Future[Any]]:
+        """Hand every message to the connection now (the latency path); the acks come later."""
+        futures = []
+        for item in items:
+            try:
+                futures.append(await self.js.publish_async(item.subject, item.payload, headers=item.headers))
+            except Exception as exc:  # connection closed/stalled: retried by `confirm`
+                futures.append(_failed(exc))
+        return futures
+
+    async def confirm(self, items: list[Outgoing], futures: list[asyncio.Future[Any]]) -> bool:
+        """Wait for every JetStream ack, re-sending failures; True when all were acknowledged, False if
+        shutdown interrupted the retries."""
         pending = items
         delay = 0.05
         while pending:
-            futures = []
-            for item in pending:
-                try:
-                    futures.append(await self.js.publish_async(item.subject, item.payload, headers=item.headers))
-                except Exception as exc:  # connection closed/stalled: retry this one below
-                    futures.append(_failed(exc))
             # One wait for the whole batch; a future still open at the deadline counts as failed (the server
             # may have restarted and lost the reply) and is cancelled, releasing its publish slot.
             _, late = await asyncio.wait(futures, timeout=PUBLISH_TIMEOUT_S)
@@ -76,8 +97,12 @@ class Publisher:
                     return False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+                futures = await self.send(failed)
             pending = failed
         return True
+
+    async def publish_all(self, items: list[Outgoing]) -> bool:
+        return await self.confirm(items, await self.send(items))
 
 
 def _failed(exc: Exception) -> asyncio.Future[Any]:
@@ -179,15 +204,14 @@ class JetStreamSource:
         log.info("recovery: re-applied stream %s sequences %d..%d before consuming", stream, first, last)
 
     def _incoming(self, msg: Any) -> Incoming:
-        meta = msg.metadata
+        stream, seq, stream_ts = ack_reply_fields(msg)
         headers = msg.headers or {}
-        seq = meta.sequence.stream
         return Incoming(
             payload=msg.data,
             seq=seq,
-            input_id=headers.get("Nats-Msg-Id") or f"{meta.stream}:{seq}",
+            input_id=headers.get("Nats-Msg-Id") or f"{stream}:{seq}",
             source=msg.subject,
-            stream_ts=meta.timestamp.timestamp(),
+            stream_ts=stream_ts,
             sensor_ts=_sensor_ts(headers.get(SENSOR_TS_HEADER)),
             traceparent=headers.get("traceparent"),
             settle=msg.ack,
@@ -221,14 +245,17 @@ class JetStreamSource:
             await asyncio.sleep(0.5)
             return
         await self.inflight.acquire()
-        task = asyncio.create_task(self._complete(batch, outgoing))
+        start_ns = time.time_ns()
+        futures = await self.publisher.send(outgoing)  # now, not when a task gets scheduled: latency
+        task = asyncio.create_task(self._complete(batch, outgoing, futures, start_ns))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _complete(self, batch: list[Incoming], outgoing: list[Outgoing]) -> None:
+    async def _complete(
+        self, batch: list[Incoming], outgoing: list[Outgoing], futures: list[asyncio.Future[Any]], start_ns: int
+    ) -> None:
         try:
-            start_ns = time.time_ns()
-            if await self.publisher.publish_all(outgoing):
+            if await self.publisher.confirm(outgoing, futures):
                 self.pipeline.published(outgoing, start_ns)
                 for message in batch:
                     if message.settle is not None:

@@ -140,3 +140,22 @@ def test_only_version_and_artifact_changes_are_hot_swappable(built: tuple[Path, 
     assert _hot_swappable(old, RuntimeConfig.model_validate_json(json.dumps(doc)))
     doc["models"][0]["subjects"]["result"] = "elsewhere"
     assert not _hot_swappable(old, RuntimeConfig.model_validate_json(json.dumps(doc)))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "$JS.ACK.IN.durable.1.4242.17.1732771200123456789.5",
+        "$JS.ACK.hub.ACCHASH.IN.durable.2.4242.17.1732771200123456789.5.rand",
+    ],
+)
+def test_ack_subject_parsing_matches_the_client(reply: str) -> None:
+    from nats.aio.msg import Msg
+
+    from runtime.nats_source import ack_reply_fields
+
+    msg = Msg(_client=None, subject="in.x", reply=reply, data=b"", headers=None)  # type: ignore[arg-type]
+    meta = msg.metadata
+    stream, seq, ts = ack_reply_fields(msg)
+    assert (stream, seq) == (meta.stream, meta.sequence.stream) == ("IN", 4242)
+    assert ts == pytest.approx(meta.timestamp.timestamp(), abs=1e-5)
