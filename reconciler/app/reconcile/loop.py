@@ -180,12 +180,14 @@ class RegionLoop:
         limit = asyncio.Semaphore(self._concurrency(fetched))
         load = fetched.load
 
-        async def one(item: RenderedZone) -> ZoneResult:
+        async def one(item: RenderedZone) -> ZoneResult | None:
             async with limit:
+                if self._must_stop_waiting():
+                    return None  # stopping, or the Lease was lost meanwhile: start no further zone
                 return await asyncio.to_thread(self._apply_zone, load, item)
 
         with self._spans.span("reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}):
-            results = list(await asyncio.gather(*(one(r) for r in due)))
+            results = [r for r in await asyncio.gather(*(one(r) for r in due)) if r is not None]
         finished = self._clock()
         for result in results:
             self.backoff.record(result, finished)
