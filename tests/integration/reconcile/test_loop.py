@@ -84,7 +84,7 @@ async def test_two_replicas_one_leader(reconcile_env: ReconcileEnv) -> None:
 
     def replica(identity: str) -> RegionLoop:
         client = ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig)
-        elector = LeaderElector(client, "kube-system", lease, identity, lease_duration_s=4.0, renew_deadline_s=3.0)
+        elector = LeaderElector(client, "kube-system", lease, identity, lease_duration_s=10.0, renew_deadline_s=7.0)
         options = LoopOptions(region="eu-west", interval_s=0.3, region_options=reconcile_env.options(), lease_retry_s=0.3)
         return RegionLoop(lambda: _fixed(load), options, elector)
 
