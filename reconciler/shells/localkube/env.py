@@ -113,9 +113,12 @@ class LocalKube:
         return "\n\n".join(zone.failure_report(lines) for zone in self._zones.values())
 
     def close(self) -> None:
-        """Stop every zone; remove the working directory if this object created it."""
-        for zone in list(self._zones.values()):
-            zone.close()
+        """Stop every zone (concurrently: each waits seconds for graceful shutdowns); remove the working
+        directory if this object created it."""
+        zones = list(self._zones.values())
+        if zones:
+            with ThreadPoolExecutor(max_workers=len(zones), thread_name_prefix="localkube-close") as pool:
+                list(pool.map(LocalZone.close, zones))
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
