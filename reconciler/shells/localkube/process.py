@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+_START_MARKER = "---- start"
 _live: set[ManagedProcess] = set()
 _live_lock = threading.Lock()
 
@@ -57,7 +58,7 @@ class ManagedProcess:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            log.write(f"---- start {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
+            log.write(f"{_START_MARKER} {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
             log.flush()
             env = {**os.environ, **self._env} if self._env is not None else None
             self._popen = subprocess.Popen(
@@ -87,6 +88,14 @@ class ManagedProcess:
         _signal_group(popen.pid, signal.SIGKILL)
         with _live_lock:
             _live.discard(self)
+
+    def output_since_start(self) -> str:
+        """What the current run has logged so far (the log file is appended across restarts)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return text.rpartition(_START_MARKER)[2]
 
     def log_tail(self, lines: int = 40) -> str:
         try:

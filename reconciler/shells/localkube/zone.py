@@ -161,7 +161,7 @@ class LocalZone:
             kine = ManagedProcess(f"{self.name}/kine", self._kine_argv(port), self.log_dir / "kine.log")
             self._kine = kine
             kine.start()
-            if self._wait(functools.partial(port_accepts, port), kine, deadline, "kine listening"):
+            if self._wait(functools.partial(_kine_serving, kine, port), kine, deadline, "kine listening"):
                 self._kine_port = port
                 return
         raise ZoneStartError(kine.describe_failure(f"could not bind a port in {_PORT_ATTEMPTS} tries"))
@@ -312,3 +312,8 @@ class LocalZone:
                     process.describe_failure(f"not ready ({what}) within {self.options.ready_timeout_s:.0f} s")
                 )
             time.sleep(0.2)
+
+
+def _kine_serving(kine: ManagedProcess, port: int) -> bool:
+    # Its own log line, not only an open port: another process could have taken the port meanwhile.
+    return "Kine available at" in kine.output_since_start() and port_accepts(port)
