@@ -62,7 +62,7 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
         {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 95.0, "errorRatio": 0},
     ])
     server.wait_for_value(
-        f'sum(increase(edgeops_inference_requests_total{{zone="{zone}",track="canary"}}[5s]))',
+        f'sum(increase(edgeops_requests_total{{zone="{zone}",track="canary"}}[5s]))',
         lambda n: n >= 600, "a full window of slow canary traffic",
     )
     bot = Bot(Workspace.open_or_clone(str(remote.bare), tmp_path / "bot"), Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN))

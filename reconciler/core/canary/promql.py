@@ -1,10 +1,14 @@
 """The PromQL the canary analysis runs, built from plain values (no I/O): one place for metric names.
 
-The runtime (`runtime/`) exports, per zone, model, version and track (stable | canary | shadow):
+The runtime (`runtime/metrics.py`, listed in `docs/runtime.md`) exports, per zone, model, version, track
+(stable | canary | shadow) and provider:
 
-    edgeops_inference_latency_seconds      histogram, end to end (from the sensor's timestamp to the result)
-    edgeops_inference_requests_total       counter, every message handled
-    edgeops_inference_errors_total         counter, every message that failed (dead-lettered or errored)
+    edgeops_inference_e2e_seconds      histogram, end to end (sensor timestamp to result acknowledged)
+    edgeops_requests_total             counter, input messages taken from a source
+    edgeops_errors_total{reason}       counter, failed messages (malformed input, inference, publish)
+
+Queries sum over the labels they do not name (provider, reason), so a zone serving a model on two providers
+is judged as one.
 
 Every query here is an instant vector over `[window]`, evaluated by the caller at one time, so evidence can be
 re-run by hand: the PR shows the exact text.
@@ -15,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-LATENCY_HISTOGRAM = "edgeops_inference_latency_seconds"
-REQUESTS_COUNTER = "edgeops_inference_requests_total"
-ERRORS_COUNTER = "edgeops_inference_errors_total"
+LATENCY_HISTOGRAM = "edgeops_inference_e2e_seconds"
+REQUESTS_COUNTER = "edgeops_requests_total"
+ERRORS_COUNTER = "edgeops_errors_total"
 
 QUANTILE = 0.95
 

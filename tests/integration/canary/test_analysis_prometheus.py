@@ -59,7 +59,7 @@ def test_scenarios_against_real_prometheus(prometheus_with_exporter: tuple[Prome
     exporter.set_profile(profile())
     # Wait for data, not for a clock: a full window of the sparse canary's traffic must be in the TSDB.
     server.wait_for_value(
-        'sum(increase(edgeops_inference_requests_total{zone="healthy",track="canary"}[5s]))',
+        'sum(increase(edgeops_requests_total{zone="healthy",track="canary"}[5s]))',
         lambda n: n >= 600, "a full analysis window of canary traffic",
     )
     prom = Prometheus(server.url)
@@ -85,7 +85,7 @@ def test_scenarios_against_real_prometheus(prometheus_with_exporter: tuple[Prome
     assert healthy.stable is not None
     assert healthy.stable.requests > 500
     assert len(healthy.series) >= 5
-    assert any("edgeops_inference_latency_seconds_bucket" in q for _, q in healthy.queries)
+    assert any("edgeops_inference_e2e_seconds_bucket" in q for _, q in healthy.queries)
 
     server.stop()
     down = measure_group(prom, group("slow"), window=WINDOW, at=datetime.now(UTC))

@@ -38,7 +38,7 @@ def traffic(canary_p95: float) -> list[dict[str, object]]:
 def ready(server: PrometheusServer, exporter: Exporter, canary_p95: float) -> Prometheus:
     exporter.set_profile(traffic(canary_p95))
     server.wait_for_value(
-        'sum(increase(edgeops_inference_requests_total{zone="ams-01",track="canary"}[5s]))',
+        'sum(increase(edgeops_requests_total{zone="ams-01",track="canary"}[5s]))',
         lambda n: n >= 600, "a full window of canary traffic",
     )
     return Prometheus(server.url)

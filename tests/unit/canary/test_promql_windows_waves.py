@@ -22,11 +22,11 @@ SEL = Selector(zone="ams-01", model="fraud-scoring", version="1.1.0", track="can
 def test_queries_name_the_runtime_metrics_and_every_label() -> None:
     q = p95_latency_ms(SEL, timedelta(minutes=1))
     assert q == (
-        "1000 * histogram_quantile(0.95, sum by (le) (rate(edgeops_inference_latency_seconds_bucket"
+        "1000 * histogram_quantile(0.95, sum by (le) (rate(edgeops_inference_e2e_seconds_bucket"
         '{zone="ams-01",model="fraud-scoring",version="1.1.0",track="canary"}[60s])))'
     )
-    assert request_count(SEL, timedelta(seconds=10)).startswith("sum(increase(edgeops_inference_requests_total{")
-    assert "edgeops_inference_errors_total" in error_rate_percent(SEL, timedelta(seconds=10))
+    assert request_count(SEL, timedelta(seconds=10)).startswith("sum(increase(edgeops_requests_total{")
+    assert "edgeops_errors_total" in error_rate_percent(SEL, timedelta(seconds=10))
 
 
 def test_label_values_are_escaped_and_ranges_are_integral() -> None:
