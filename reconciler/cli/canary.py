@@ -130,6 +130,7 @@ def run_command(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     while True:
+        failed = False
         try:
             bot.workspace.fetch()
             load = load_desired(Path(bot.workspace.repo.path), f"origin/{base}")
@@ -138,14 +139,22 @@ def run_command(
             else:
                 for a in analyze_region(load.spec, region, prom, datetime.now(UTC), options):
                     typer.echo(_line(a))
-                    if a.verdict.decision.changes_git:
+                    if not a.verdict.decision.changes_git:
+                        continue
+                    try:
                         proposal = propose(bot, load.spec, a.group, a.verdict)
-                        typer.echo(f"  → #{proposal.pull.number} {proposal.pull.title}: "
-                                   f"{'merged' if proposal.merged else proposal.note}")
+                    except (ForgeError, GitError, ValueError, KeyError) as error:
+                        # One canary's failure never blocks the others; the next interval retries it.
+                        typer.echo(f"  error: {error}", err=True)
+                        failed = True
+                        continue
+                    typer.echo(f"  → #{proposal.pull.number} {proposal.pull.title}: "
+                               f"{'merged' if proposal.merged else proposal.note}")
         except (ForgeError, GitError) as error:
             typer.echo(f"error: {error}", err=True)
-            if once:
-                raise typer.Exit(EXIT_ERROR) from error
+            failed = True
+        if once and failed:
+            raise typer.Exit(EXIT_ERROR)
         if once or stop.wait(pause.total_seconds()):
             return
 

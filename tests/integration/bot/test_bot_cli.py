@@ -1,7 +1,8 @@
 """The `edgeops bot` and `edgeops canary` commands as GitHub Actions run them: event payload from
 $GITHUB_EVENT_PATH, token from the environment, the local GitHub. Matrix: `bot pr` on a valid PR (exit 0, one
 comment) · `bot comment` from a reader (exit 3, refusal) · `bot deploy` without credentials (pending statuses
-per region) · `bot serve` without a secret (exit 2) · `canary analyze` with Prometheus unreachable (hold, exit 0)."""
+per region) · `bot serve` without a secret (exit 2) · `canary analyze` with Prometheus unreachable (hold, exit 0)
+· `canary run --once` on an erroring canary (rollback PR merged)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli.main import app
 from tests.fixtures.github import BOT_TOKEN, GitHubRemote
-from tests.fixtures.prometheus import free_port
+from tests.fixtures.prometheus import Exporter, PrometheusServer, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +63,23 @@ def test_canary_analyze_holds_when_prometheus_is_down() -> None:
     assert code == 0, out
     (verdict,) = json.loads(out)
     assert (verdict["decision"], verdict["holdReason"]) == ("hold", "prometheus-unreachable")
+
+
+def test_canary_run_once_merges_a_rollback(
+    github_remote: GitHubRemote, prometheus_with_exporter: tuple[PrometheusServer, Exporter], tmp_path: Path
+) -> None:
+    server, exporter = prometheus_with_exporter
+    base = {"zone": "ams-01", "model": "fraud-scoring"}
+    exporter.set_profile([
+        {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
+        {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 12.0, "errorRatio": 0.3},
+    ])
+    server.wait_for_value('sum(increase(edgeops_requests_total{zone="ams-01",track="canary"}[5s]))',
+                          lambda n: n >= 600, "a full window of erroring canary traffic")
+    env, common = actions_env(github_remote, tmp_path, {})
+    code, out = run(["canary", "run", "--once", "--region", "eu-west", "--prometheus", server.url, "--window", "5s",
+                     *common], env)
+    assert code == 0, out
+    assert "rollback" in out
+    assert "merged" in out
+    assert "canary:" not in github_remote.main_text("zones/eu-west/ams-01.yaml")
