@@ -65,3 +65,31 @@ def test_the_template_fleet_has_one_live_canary_judged_with_the_policy_threshold
     # The policy allows 30 ms, but fraud-scoring's own SLO tightens it to 20 ms.
     assert (limits.p95_latency_ms, limits.min_samples) == (20, 200)
     assert canary_groups(spec, "us-east") == ()
+
+
+def test_zones_of_one_wave_are_judged_together_and_others_alone() -> None:
+    from reconciler.core.spec.zone import Canary
+
+    spec = load_desired(REPO).spec
+    assert spec is not None
+    canary = Canary.model_validate(
+        {"version": "1.1.0", "weight": 5, "phase": "live", "policy": "cautious", "startedAt": "2026-11-27T09:00:00Z"}
+    )
+    zones = []
+    for original in spec.zones:
+        zone = original
+        if zone.name in ("chi-03", "nyc-01"):
+            models = tuple(
+                a.model_copy(update={"canary": canary}) if a.model == "fraud-scoring" else a for a in zone.spec.models
+            )
+            zone = zone.model_copy(update={"spec": zone.spec.model_copy(update={"models": models})})
+        zones.append(zone)
+    fleet = type(spec)(spec.fleet, spec.policies, tuple(zones), spec.models)
+    groups = canary_groups(fleet)
+    # cautious: ams-01 is the pilot wave; chi-03 and nyc-01 fall into '*' (everyone-else) and move together.
+    assert [(g.zones, g.wave, g.key) for g in groups] == [
+        (("ams-01",), None, "ams-01"),
+        (("chi-03", "nyc-01"), "everyone-else", "everyone-else"),
+    ]
+    limits = thresholds_for(fleet, groups[1].policy, "fraud-scoring")
+    assert (limits.p95_latency_ms, limits.min_samples, limits.max_ratio_to_stable) == (20, 500, 1.2)
