@@ -1,6 +1,8 @@
 """`edgeops sandbox`: the main job on an embedded local default — the template fleet in this repository.
 
-Today it validates the desired state and summarises what each region's reconciler would run, zone by zone.
+It validates the desired state, summarises what each zone runs, then (when the local control-plane binaries are
+built: `make bootstrap`) starts one real control plane per zone of a region and runs two reconcile passes against
+them: the first creates everything, the second shows the steady state (no writes).
 """
 
 from __future__ import annotations
@@ -14,27 +16,42 @@ from rich.markup import escape
 from rich.table import Table
 
 from reconciler.app.desired import load_desired
+from reconciler.app.reconcile import DesiredStateInvalid
+from reconciler.app.sandbox import SandboxClusters, reconcile_passes
+from reconciler.app.sandbox.clusters import PassReport
 from reconciler.cli.validate import EXIT_INVALID, EXIT_USAGE, summary
+from reconciler.core.plan import Action, ZoneResult, ZoneStatus
 from reconciler.core.spec import FleetSpec
+from reconciler.shells.localkube import BinariesMissing, LocalKubeError
 from reconciler.shells.tree import TreeReadError
+
+_SIGNS = (("+", Action.CREATE), ("~", Action.CONFIGURE), ("=", Action.UNCHANGED), ("-", Action.PRUNE))
+_LEGEND = "changes: +created ~configured =unchanged -pruned"
+_STATUS_COLOUR = {
+    ZoneStatus.SYNCED: "green",
+    ZoneStatus.PROGRESSING: "cyan",
+    ZoneStatus.OUT_OF_SYNC: "yellow",
+    ZoneStatus.DEGRADED: "yellow",
+    ZoneStatus.UNREACHABLE: "red",
+}
 
 
 def fleet_table(spec: FleetSpec) -> Table:
-    table = Table(title=f"fleet {spec.fleet.metadata.name}", title_justify="left")
+    table = Table(title=f"fleet {escape(spec.fleet.metadata.name)}", title_justify="left")
     for column in ("region", "zone", "hardware", "target", "model", "stable", "canary"):
         table.add_column(column)
     for zone in spec.zones:
         hw = zone.spec.hardware
         hardware = f"{hw.arch}" + ("" if hw.accelerator == "none" else f" + {hw.accelerator}")
-        rows = zone.spec.models or ()
-        if not rows:
-            table.add_row(zone.spec.region, zone.name, hardware, hw.target, "-", "-", "-")
-        for assignment in rows:
+        name = escape(zone.name) + (" [yellow](paused)[/yellow]" if zone.spec.paused else "")
+        if not zone.spec.models:
+            table.add_row(escape(zone.spec.region), name, hardware, hw.target, "-", "-", "-")
+        for assignment in zone.spec.models:
             canary = assignment.canary
             canary_text = "-" if canary is None else f"{canary.version} ({canary.phase}, {canary.weight}%)"
             table.add_row(
                 escape(zone.spec.region),
-                escape(zone.name) + (" [yellow](paused)[/yellow]" if zone.spec.paused else ""),
+                name,
                 hardware,
                 hw.target,
                 escape(assignment.model),
@@ -44,26 +61,95 @@ def fleet_table(spec: FleetSpec) -> Table:
     return table
 
 
+def _changes(result: ZoneResult) -> str:
+    counts = result.plan.all_changes.counts()
+    return " ".join(f"{sign}{counts[action]}" for sign, action in _SIGNS)
+
+
+def _detail(result: ZoneResult) -> str:
+    if result.unhealthy:  # 'Deployment/ns/name: 0/2 available, 2/2 updated (...)' → 'name: 0/2 available'
+        short = []
+        for item in result.unhealthy:
+            ref, _, state = item.partition(": ")
+            short.append(f"{ref.rsplit('/', 1)[-1]} {state.split(',')[0]}")
+        return "not available: " + "; ".join(short)
+    return result.message
+
+
+def pass_table(report: PassReport) -> Table:
+    table = Table(
+        title=f"reconcile pass {report.number}", title_justify="left", caption=_LEGEND, caption_justify="left"
+    )
+    for column in ("zone", "status", "changes", "detail"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        colour = _STATUS_COLOUR.get(result.status, "white")
+        table.add_row(
+            escape(result.zone),
+            f"[{colour}]{result.status.value}[/{colour}]",
+            _changes(result),
+            escape(_detail(result)),
+        )
+    return table
+
+
 def sandbox(
     path: Annotated[Path, typer.Argument(help="repository root (default: current directory)")] = Path("."),
+    region: Annotated[
+        str | None, typer.Option("--region", help="region to run (default: the first in fleet.yaml)")
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option("--state-dir", help="where the local clusters keep their state (default: PATH/.sandbox)"),
+    ] = None,
+    clusters: Annotated[
+        bool, typer.Option("--clusters/--no-clusters", help="start local control planes and reconcile against them")
+    ] = True,
 ) -> None:
-    """Validate the fleet in PATH and show, per region and zone, the models and canaries it runs.
+    """Validate the fleet, summarise it, and reconcile one region against local control planes.
 
-    Exit status: 0 valid, 1 invalid, 2 I/O error.
+    Exit status: 0 ok, 1 invalid desired state, 2 I/O error or the local control plane could not start.
     """
     console = Console()
     try:
-        result = load_desired(path)
+        load = load_desired(path)
     except TreeReadError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
-    for problem in result.errors:
+    for problem in load.errors:
         console.print(escape(str(problem)), highlight=False, soft_wrap=True)
-    if result.spec is None:
-        console.print(f"[red]{escape(summary(result))}[/red]")
+    if load.spec is None:
+        console.print(f"[red]{escape(summary(load))}[/red]")
         raise typer.Exit(EXIT_INVALID)
-    console.print(fleet_table(result.spec))
-    console.print(f"[green]{escape(summary(result))}[/green]", highlight=False)
+    console.print(fleet_table(load.spec))
+    console.print(f"[green]{escape(summary(load))}[/green]", highlight=False)
+    if not clusters:
+        return
+    chosen = region or load.spec.fleet.spec.regions[0].name
+    if load.spec.region(chosen) is None:
+        console.print(f"[red]error:[/red] region {escape(chosen)!r} is not in fleet.yaml")
+        raise typer.Exit(EXIT_USAGE)
+    state = state_dir or path / ".sandbox"
+    console.print(
+        f"\nstarting a local control plane per zone of region [bold]{escape(chosen)}[/bold] (state in {escape(str(state))}) ..."
+    )
+    try:
+        with SandboxClusters(load, chosen, state) as local:
+            console.print(
+                f"kubeconfig: {escape(str(local.kubeconfig))} (contexts: {escape(', '.join(local.contexts))})"
+            )
+            for report in reconcile_passes(load, chosen, local.kubeconfig):
+                console.print(pass_table(report))
+    except BinariesMissing as exc:
+        console.print(f"[yellow]skipped the local clusters:[/yellow] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except (LocalKubeError, DesiredStateInvalid) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    console.print(
+        "Workloads stay [yellow]Degraded[/yellow] here by design: a local control plane has no nodes, so pods are "
+        "never scheduled; everything else (server-side apply, inventory, prune, CRDs, RBAC) is real."
+    )
 
 
 def register(app: typer.Typer) -> None:
