@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region, propose
+from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region, note_hold, propose
 from reconciler.app.desired import load_desired
 from reconciler.cli.botargs import (
     EXIT_ERROR,
@@ -139,9 +139,10 @@ def run_command(
             else:
                 for a in analyze_region(load.spec, region, prom, datetime.now(UTC), options):
                     typer.echo(_line(a))
-                    if not a.verdict.decision.changes_git:
-                        continue
                     try:
+                        if not a.verdict.decision.changes_git:
+                            note_hold(bot, a.group, a.verdict)
+                            continue
                         proposal = propose(bot, load.spec, a.group, a.verdict)
                     except (ForgeError, GitError, ValueError, KeyError) as error:
                         # One canary's failure never blocks the others; the next interval retries it.

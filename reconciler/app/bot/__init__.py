@@ -1,10 +1,10 @@
 """The PR bot: plan comments on pull requests, comment commands, rollout reports, webhook service."""
 
 from reconciler.app.bot.command import CommandReport, handle_comment
-from reconciler.app.bot.comments import upsert
 from reconciler.app.bot.deploy import RegionRollout, report_deploy, rollout
 from reconciler.app.bot.pull import PullOptions, PullReport, handle_pull
 from reconciler.app.bot.webhook import dispatch, make_server, signature_valid
+from reconciler.shells.forge import upsert
 
 __all__ = [
     "CommandReport",

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.app.bot.comments import upsert
 from reconciler.app.canary import Bot
 from reconciler.app.desired import load_desired
 from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, plan_region
 from reconciler.core.bot import code, inline
 from reconciler.core.render import DEFAULT_NAMESPACE, RenderOptions
+from reconciler.shells.forge import upsert
 
 DEPLOY_MARKER = "deploy"
 

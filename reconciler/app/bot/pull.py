@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.app.bot.comments import upsert
 from reconciler.app.canary import Bot
 from reconciler.app.canary.act import VALIDATE_CONTEXT
 from reconciler.app.desired import load_desired
@@ -22,6 +21,7 @@ from reconciler.core.bot.preview import preview_region
 from reconciler.core.load import LoadResult
 from reconciler.core.plan.format import format_markdown
 from reconciler.core.render import DEFAULT_NAMESPACE, RenderOptions
+from reconciler.shells.forge import upsert
 
 PLAN_MARKER = "plan"
 

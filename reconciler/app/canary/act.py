@@ -14,11 +14,11 @@ from pathlib import Path
 
 from reconciler.app.canary.guard import GuardrailRefused, merge_guarded
 from reconciler.app.desired import load_desired
-from reconciler.core.bot import body, commit_message, labels, title
+from reconciler.core.bot import body, commit_message, inline, labels, title
 from reconciler.core.canary import CanaryGroup, Decision, Verdict
 from reconciler.core.canary.zonefile import promote, rollback, set_step
 from reconciler.core.spec import FleetSpec
-from reconciler.shells.forge import Forge, MergeRefused, PullInfo
+from reconciler.shells.forge import Forge, MergeRefused, PullInfo, upsert
 from reconciler.shells.git import Workspace, branch_for_canary
 
 VALIDATE_CONTEXT = "edgeops/validate"
@@ -78,6 +78,18 @@ def checks_green(bot: Bot, sha: str) -> tuple[bool, str]:
     if missing:
         return False, f"waiting for {', '.join(missing)}"
     return True, "checks green"
+
+
+def note_hold(bot: Bot, group: CanaryGroup, verdict: Verdict) -> int | None:
+    """While a canary holds, its open pull request (if any) shows the latest analysis in one comment, edited in
+    place, so nobody merges a waiting step on stale evidence. Returns the PR number, or None when none is open."""
+    pull = bot.forge.find_open_pull(branch_for_canary(group.key, group.model))
+    if pull is None:
+        return None
+    reason = verdict.hold_reason.value if verdict.hold_reason else "hold"
+    text = f"**Latest analysis: hold ({reason})** — {inline(verdict.reason)}\n\n" + body(group, verdict)
+    upsert(bot.forge, pull.number, "canary:latest", text)
+    return pull.number
 
 
 def propose(bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, manual_by: str | None = None) -> Proposal:

@@ -1,6 +1,7 @@
 """The forge (GitHub / GitHub Enterprise): pull requests, comments, merges, statuses (see `errors`)."""
 
 from reconciler.shells.forge.client import CommentInfo, Forge, PullInfo, token_from_environment
+from reconciler.shells.forge.comments import upsert
 from reconciler.shells.forge.errors import (
     ForgeAuthError,
     ForgeConflict,
@@ -21,4 +22,5 @@ __all__ = [
     "MergeRefused",
     "PullInfo",
     "token_from_environment",
+    "upsert",
 ]

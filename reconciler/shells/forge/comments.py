@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.core.bot import marker
 from reconciler.core.bot.markdown import part_marker, with_parts
-from reconciler.shells.forge import Forge
+from reconciler.shells.forge.client import Forge
 
 UNUSED = "_(This part is no longer needed.)_"
 

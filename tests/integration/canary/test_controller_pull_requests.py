@@ -6,14 +6,23 @@ the guardrail refuses a bot PR that touches more than canary fields."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from reconciler.app.canary import AnalyzeOptions, Bot, GuardrailRefused, analyze_region, merge_guarded, propose
+from reconciler.app.canary import (
+    AnalyzeOptions,
+    Bot,
+    GuardrailRefused,
+    analyze_region,
+    merge_guarded,
+    note_hold,
+    propose,
+)
 from reconciler.app.desired import load_desired
-from reconciler.core.canary import Decision
+from reconciler.core.canary import Decision, HoldReason
 from reconciler.core.canary.zonefile import parse_zone
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace, branch_for_canary
@@ -74,6 +83,15 @@ def test_healthy_canary_walks_every_step_then_promotes(
         first = propose(bot, spec, analysis.group, analysis.verdict)
         assert not first.merged
         assert first.note == "waiting for ci/tests"
+        if expected_weight == 25:
+            # While waiting, a hold shows the latest analysis on the open PR, in one comment edited in place.
+            hold = replace(analysis.verdict, decision=Decision.HOLD, hold_reason=HoldReason.TOO_FEW_SAMPLES,
+                           reason="ams-01 has too few canary samples")
+            assert note_hold(bot, analysis.group, hold) == first.pull.number
+            assert note_hold(bot, analysis.group, hold) == first.pull.number
+            notes = [c for c in github_remote.fake.comments.values() if c["issue"] == first.pull.number]
+            assert len(notes) == 1
+            assert "Latest analysis: hold (too-few-samples)" in notes[0]["body"]
         ci.set_status(first.pull.head_sha, context="ci/tests", state="success", description="passed")
         second = propose(bot, spec, analysis.group, analysis.verdict)
         assert second.merged, second
