@@ -215,7 +215,7 @@ class NatsConnection(_Strict):
 
 class FeatureStoreConfig(_Strict):
     path: str = "/var/lib/edgeops/features.duckdb"
-    flush_interval_ms: int = Field(default=200, ge=10, le=60_000)
+    flush_interval_ms: int = Field(default=50, ge=10, le=60_000)  # small checkpoints: no ack bursts
     max_keys: int = Field(default=100_000, ge=1, le=50_000_000)
 
 

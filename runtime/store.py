@@ -7,9 +7,9 @@ when it was first applied; a late record is slotted in by sequence. That is what
 rebuild exactly the windows of an uninterrupted run (see `runtime.nats_source` for the ack protocol).
 
 Persistence is an append-only log of applied rows, `window_rows(deployment, key, seq, vals)`: a checkpoint
-appends the rows applied since the last one as one Arrow batch (its cost follows the message rate, not the
-number of keys), evicted keys are deleted in the same transaction, and every `COMPACT_EVERY` checkpoints rows
-that fell out of their window are deleted. Restore keeps, per key, the newest `size` rows by sequence.
+appends the rows applied since the last one as one Arrow batch and, in the same transaction, deletes evicted keys
+and the rows that slid out of the touched keys' windows (its cost follows the message rate, not the number of
+keys). Restore keeps, per key, the newest `size` rows by sequence.
 
 Memory is bounded by `max_keys` per deployment with least-recently-used eviction; an evicted key's rows are
 deleted at the next checkpoint, so the file stays bounded too.
@@ -36,7 +36,6 @@ CREATE TABLE IF NOT EXISTS window_rows (
     vals DOUBLE[] NOT NULL
 )
 """
-COMPACT_EVERY = 50
 
 
 @dataclass
@@ -79,6 +78,7 @@ class Window:
 class Snapshot:
     rows: list[tuple[str, str, int, Row]]  # (deployment, key, seq, values) applied since the last one
     evicted: list[tuple[str, str]]
+    floors: list[tuple[str, str, int]] = field(default_factory=list)  # (deployment, key, oldest seq kept)
 
 
 class DeploymentWindows:
@@ -121,9 +121,9 @@ class FeatureStore:
         self.path = path
         self.max_keys = max_keys
         self.deployments: dict[str, DeploymentWindows] = {}
-        self._writes = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = duckdb.connect(str(path))
+        # One DuckDB thread: checkpoints are small, and more threads would compete with the event loop.
+        self._db = duckdb.connect(str(path), config={"threads": 1})
         self._db.execute(_SCHEMA)
 
     def deployment(self, deployment: str, size: int) -> DeploymentWindows:
@@ -158,22 +158,27 @@ class FeatureStore:
             windows.windows[key] = Window(windows.size, list(key_seqs), [tuple(v) for v in key_vals])
 
     def snapshot(self) -> Snapshot:
-        """Take the rows applied since the last snapshot; cheap and synchronous, so it is consistent with
-        the acks collected at the same moment."""
+        """Take the rows applied since the last snapshot and, for the keys they touched, the oldest sequence
+        still in the window (older rows can go); cheap and synchronous, so it is consistent with the acks
+        collected at the same moment."""
         rows: list[tuple[str, str, int, Row]] = []
+        floors: list[tuple[str, str, int]] = []
         evicted: list[tuple[str, str]] = []
         for windows in self.deployments.values():
             live = windows.windows
-            rows.extend((windows.deployment, key, seq, row) for key, w, seq, row in windows.log if live.get(key) is w)
+            touched: dict[str, Window] = {}
+            for key, window, seq, row in windows.log:
+                if live.get(key) is window:
+                    rows.append((windows.deployment, key, seq, row))
+                    touched[key] = window
+            floors.extend((windows.deployment, k, w.seqs[0]) for k, w in touched.items() if len(w.seqs) >= w.size)
             windows.log = []
             evicted.extend((windows.deployment, key) for key in windows.evicted)
             windows.evicted.clear()
-        return Snapshot(rows, evicted)
+        return Snapshot(rows, evicted, floors)
 
     def write(self, snapshot: Snapshot) -> None:
-        self._writes += 1
-        compact = self._writes % COMPACT_EVERY == 0
-        if not snapshot.rows and not snapshot.evicted and not compact:
+        if not snapshot.rows and not snapshot.evicted:
             return
         deployments, keys, seqs, vals = (
             (list(c) for c in zip(*snapshot.rows, strict=True)) if snapshot.rows else ([], [], [], [])
@@ -192,9 +197,17 @@ class FeatureStore:
                 "key": pa.array([k for _, k in snapshot.evicted], pa.string()),
             }
         )
+        floors = pa.table(
+            {
+                "deployment": pa.array([d for d, _, _ in snapshot.floors], pa.string()),
+                "key": pa.array([k for _, k, _ in snapshot.floors], pa.string()),
+                "seq": pa.array([q for _, _, q in snapshot.floors], pa.uint64()),
+            }
+        )
         db = self._db
         db.register("checkpoint_batch", batch)
         db.register("checkpoint_gone", gone)
+        db.register("checkpoint_floors", floors)
         try:
             db.execute("BEGIN")
             if snapshot.evicted:  # before the insert: a re-added key's new rows must survive
@@ -203,30 +216,18 @@ class FeatureStore:
                     "WHERE w.deployment = g.deployment AND w.key = g.key"
                 )
             db.execute("INSERT INTO window_rows SELECT deployment, key, seq, vals FROM checkpoint_batch")
-            if compact:
-                self._compact()
+            if snapshot.floors:  # rows that slid out of a full window: the file stays at about keys x size
+                db.execute(
+                    "DELETE FROM window_rows w USING checkpoint_floors f "
+                    "WHERE w.deployment = f.deployment AND w.key = f.key AND w.seq < f.seq"
+                )
             db.execute("COMMIT")
         except Exception:
             db.execute("ROLLBACK")
             raise
         finally:
-            db.unregister("checkpoint_batch")
-            db.unregister("checkpoint_gone")
-
-    def _compact(self) -> None:
-        for name, windows in list(self.deployments.items()):
-            self._db.execute(
-                """
-                DELETE FROM window_rows w USING (
-                    SELECT key, seq FROM (
-                        SELECT key, seq, row_number() OVER (PARTITION BY key ORDER BY seq DESC) AS age
-                        FROM window_rows WHERE deployment = $deployment
-                    ) WHERE age > $size
-                ) old
-                WHERE w.deployment = $deployment AND w.key = old.key AND w.seq = old.seq
-                """,
-                {"deployment": name, "size": windows.size},
-            )
+            for name in ("checkpoint_batch", "checkpoint_gone", "checkpoint_floors"):
+                db.unregister(name)
 
     def requeue(self, snapshot: Snapshot) -> None:
         """After a failed write, put the snapshot back so the next checkpoint retries it."""

@@ -1,7 +1,7 @@
 """Feature store persistence in a real DuckDB file: checkpoints restore to the same windows (including late
 records and redeliveries); an evicted key's rows are deleted while a re-added key keeps only its new rows;
-compaction keeps every window intact; restore with a smaller key cap keeps the most recent keys; a failed write
-is re-queued."""
+rows that slid out of their window are deleted at the next checkpoint, so the file holds about keys x size rows;
+restore with a smaller key cap keeps the most recent keys; a failed write is re-queued."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from runtime import store as store_module
 from runtime.store import FeatureStore
 
 pytestmark = pytest.mark.integration
@@ -53,8 +52,7 @@ def test_eviction_deletes_rows_and_readded_key_starts_clean(tmp_path: Path) -> N
     restored.close()
 
 
-def test_compaction_and_recency_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "COMPACT_EVERY", 2)
+def test_old_rows_are_deleted_and_recency_cap(tmp_path: Path) -> None:
     path = tmp_path / "f.duckdb"
     store = FeatureStore(path, max_keys=10)
     windows = store.deployment("m.stable", 2)
@@ -64,7 +62,7 @@ def test_compaction_and_recency_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             store.write(store.snapshot())
     before = _state(store, "m.stable", 2)
     ((rows,),) = store._db.execute("SELECT count(*) FROM window_rows").fetchall()
-    assert rows <= 4 * 2 + 5  # compacted down to the windows plus at most the last batch
+    assert rows == 4 * 2  # exactly the windows: every key's window is full
     store.close()
     capped = FeatureStore(path, max_keys=2)
     assert _state(capped, "m.stable", 2) == {k: before[k] for k in ("k3", "k0")}  # the two newest keys
