@@ -19,9 +19,9 @@ def guardrail_problems(ws: Workspace, forge: Forge, pull: PullInfo) -> tuple[str
     if pull.author != forge.me():
         problems.append(f"authored by {pull.author}, not by the bot ({forge.me()})")
     ws.fetch()
-    head = ws.resolve(f"origin/{pull.head_ref}")
-    if head != pull.head_sha:
-        problems.append(f"the branch moved ({head[:12]} is not the reviewed {pull.head_sha[:12]})")
+    tip = forge.branch_tip(pull.head_ref)
+    if tip != pull.head_sha:
+        problems.append(f"the branch moved ({(tip or 'deleted')[:12]} is not the reviewed {pull.head_sha[:12]})")
     base = ws.merge_base(f"origin/{pull.base_ref}", pull.head_sha)
     paths = ws.changed_paths(base, pull.head_sha)
     if not paths:

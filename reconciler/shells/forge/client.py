@@ -167,6 +167,14 @@ class Forge:
             raise MergeRefused(f"pull request #{number} was not merged")
         return merged.base_sha
 
+    def branch_tip(self, branch: str) -> str | None:
+        """The commit a branch points at on the forge (git refs API); None when there is no such branch."""
+        try:
+            ref = _guard(f"read branch {branch}", lambda: self.repo.ref(f"heads/{branch}"))
+        except ForgeNotFound:
+            return None
+        return None if ref is None else str(ref.object.sha)
+
     # ------------------------------------------------------------------ statuses
 
     def combined_status(self, sha: str) -> tuple[str, dict[str, str]]:

@@ -1,5 +1,5 @@
 """The forge shell through github3.py against the local GitHub (replies validated against GitHub's OpenAPI
-description) and a bare git remote. Matrix: open → find by head → update (never a duplicate, also when a
+description) and a bare git remote. Matrix: branch tip by git refs · open → find by head → update (never a duplicate, also when a
 previous run opened it) · labels · comments created then edited in place · statuses and the combined state ·
 merge refused while a required check is missing, then merged into the bare repo · permissions for admin, write,
 read and a stranger · errors mapped to our tree (bad token, missing PR)."""
@@ -19,8 +19,10 @@ def bot(remote: GitHubRemote) -> Forge:
 
 
 def test_pull_requests_are_found_by_head_and_never_duplicated(github_remote: GitHubRemote) -> None:
-    github_remote.human_push("edgeops/canary/ams-01/fraud-scoring", {"README.md": "step\n"}, "step")
+    tip = github_remote.human_push("edgeops/canary/ams-01/fraud-scoring", {"README.md": "step\n"}, "step")
     forge = bot(github_remote)
+    assert forge.branch_tip("edgeops/canary/ams-01/fraud-scoring") == tip
+    assert forge.branch_tip("no/such/branch") is None
     assert forge.me() == "edgeops-bot"
     assert forge.find_open_pull("edgeops/canary/ams-01/fraud-scoring") is None
     first, created = forge.open_or_update_pull(

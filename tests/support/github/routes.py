@@ -147,7 +147,10 @@ def permission(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, 
 
 def get_ref(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, name: str, ref: str) -> Any:
     _repo(fake, owner, name)
-    sha = fake.branch_sha(ref.removeprefix("heads/"))
+    try:
+        sha = fake.branch_sha(ref.removeprefix("heads/"))
+    except HttpError:
+        raise HttpError(404, "Not Found") from None  # GitHub answers 404 for a ref that does not exist
     return {"ref": f"refs/{ref}", "node_id": "x", "url": f"{fake.repo_api}/git/refs/{ref}",
             "object": {"type": "commit", "sha": sha, "url": f"{fake.repo_api}/git/commits/{sha}"}}
 
