@@ -8,6 +8,7 @@ renders and compares; nats-py's dataclasses are only the transport.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def _wrap(exc: BaseException, doing: str) -> NatsError:
         return NatsApiError(f"{doing}: {exc.description or exc} (code {exc.code}, err_code {exc.err_code})",
                             code=exc.code, err_code=exc.err_code, description=exc.description or "")
     if isinstance(exc, _UNREACHABLE):
-        return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc}")
+        return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc or 'no answer in time'}")
     return NatsError(f"{doing}: {type(exc).__name__}: {exc}")
 
 
@@ -89,7 +90,8 @@ class JetStreamAdmin:
             options["user"] = endpoint.user
             options["password"] = endpoint.password or ""
         try:
-            nc = await nats.connect(**options)
+            # nats-py keeps retrying a refused first connection on its own; bound it so a down zone fails fast.
+            nc = await asyncio.wait_for(nats.connect(**options), timeout=endpoint.timeout_s * 2)
         except Exception as exc:
             raise _wrap(exc, f"connect to {endpoint.url}") from exc
         return cls(nc, endpoint)
