@@ -1,8 +1,10 @@
 """After a merge: how far each region's zones have come to the merged revision, as commit statuses
 `edgeops/<region>` and one report comment on the pull request (edited in place on later runs).
 
-A zone counts as rolled out when a plan of the merged revision against its live cluster has nothing pending.
-Without cluster credentials the statuses stay `pending` with that reason: nothing is claimed that was not seen.
+The source is the reconcilers' own record: the inventory each region loop writes into every zone (the revision
+it applied and the zone status). A zone counts as rolled out when its reconciler applied the merged revision (or
+a later one containing it) and reported `Synced`. Without cluster credentials the statuses stay `pending` with
+that reason: nothing is claimed that was not seen.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pygit2
+
 from reconciler.app.canary import Bot
 from reconciler.app.desired import load_desired
-from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, plan_region
+from reconciler.app.reconcile.inventory import InventoryUnreadable, read_inventory
+from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.bot import code, inline
-from reconciler.core.render import DEFAULT_NAMESPACE, RenderOptions
+from reconciler.core.plan import ZoneStatus
+from reconciler.core.render import DEFAULT_NAMESPACE
+from reconciler.core.spec import Zone
 from reconciler.shells.forge import upsert
+from reconciler.shells.kube import KubeConfigError, KubeError
 
 DEPLOY_MARKER = "deploy"
 
@@ -38,20 +46,42 @@ def rollout(bot: Bot, sha: str, kubeconfig: Path | None, namespace: str = DEFAUL
         if kubeconfig is None:
             results.append(RegionRollout(region.name, "pending", "no cluster credentials: rollout not observed", ()))
             continue
-        try:
-            plans = plan_region(load, region.name, RegionOptions(kubeconfig=kubeconfig, render=RenderOptions(namespace=namespace)))
-        except DesiredStateInvalid as error:
-            results.append(RegionRollout(region.name, "failure", str(error)[:140], ()))
-            continue
         zones = tuple(
-            (p.zone, f"error: {p.error}" if p.error else ("pending: " + p.all_changes.summary()) if p.pending else "in sync")
-            for p in plans
+            (zone.name, _zone_seen(bot, zone, sha, kubeconfig, namespace))
+            for zone in sorted(load.spec.zones_in(region.name), key=lambda z: z.name)
+            if not zone.spec.paused
         )
-        synced = sum(1 for _, seen in zones if seen == "in sync")
-        failed = any(seen.startswith("error") for _, seen in zones)
+        synced = sum(1 for _, seen in zones if seen.startswith("in sync"))
+        failed = any(seen.startswith(("Degraded", "error")) for _, seen in zones)
         state = "success" if synced == len(zones) else ("failure" if failed else "pending")
         results.append(RegionRollout(region.name, state, f"{synced} of {len(zones)} zone(s) in sync", zones))
     return tuple(results)
+
+
+def _zone_seen(bot: Bot, zone: Zone, sha: str, kubeconfig: Path, namespace: str) -> str:
+    """What the zone's reconciler recorded: 'in sync @<rev>', '<Status> @<rev>', 'not yet @<rev>', or 'error: …'."""
+    try:
+        inventory = read_inventory(connect_zone(zone, kubeconfig), namespace)
+    except (InventoryUnreadable, KubeError, KubeConfigError) as error:
+        return f"error: {error}"
+    if inventory.revision is None:
+        return "not applied yet"
+    at = f"@{inventory.revision[:12]}"
+    if not _contains(bot, inventory.revision, sha):
+        return f"not yet ({inventory.status or 'unknown'} {at})"
+    if inventory.status == ZoneStatus.SYNCED.value:
+        return f"in sync {at}"
+    return f"{inventory.status or 'unknown'} {at}"
+
+
+def _contains(bot: Bot, applied: str, merged: str) -> bool:
+    """Whether the applied revision is the merged one or a later commit containing it."""
+    if applied == merged:
+        return True
+    try:
+        return bool(bot.workspace.repo.descendant_of(applied, merged))
+    except (ValueError, KeyError, pygit2.GitError):
+        return False
 
 
 def report_deploy(
