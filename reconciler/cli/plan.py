@@ -49,6 +49,10 @@ def plan_command(
     kubeconfig: Kubeconfig = None,
     output: Annotated[PlanFormat, typer.Option("--format", help="text, json, or markdown (the PR comment)")] = PlanFormat.TEXT,
     adopt: Annotated[bool, typer.Option("--adopt", help="plan taking over objects that are not ours")] = False,
+    nats: Annotated[
+        str | None,
+        typer.Option("--nats", help="client URL of the region's NATS hub: also plan every zone's JetStream assets"),
+    ] = None,
 ) -> None:
     """Render, read the live objects, dry-run the apply server-side and print the change set per zone."""
     from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, plan_region
@@ -65,6 +69,14 @@ def plan_command(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
     revision = load.revision or "working-tree"
+    if nats is not None and load.spec is not None:
+        import asyncio
+
+        from reconciler.app.nats_region import plan_region_nats, with_nats
+        from reconciler.shells.nats import NatsEndpoint
+
+        results = asyncio.run(plan_region_nats(load.spec, region, NatsEndpoint(nats), zone=zone))
+        plans = with_nats(plans, results, load.revision)
     if output is PlanFormat.JSON:
         typer.echo(format_json(plans, region=region), nl=False)
     elif output is PlanFormat.MARKDOWN:

@@ -1,0 +1,41 @@
+"""The region's NATS plan as `edgeops plan --nats <hub>` shows it: every zone's JetStream domain planned through
+the hub's leafnodes, the hub's own stream, folded into the zone plans next to the Kubernetes changes.
+
+Matrix: nothing applied → creates per zone and on the hub | after apply → nothing pending | a zone with no
+server behind the hub (lis-03) → that zone alone carries an error | text format shows the NATS section.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.app.nats import apply_hub, apply_nats
+from reconciler.app.nats_region import plan_region_nats, with_nats
+from reconciler.core.plan import Action, ZonePlan, format_text
+from tests.fixtures.nats_fleet import NatsFleet
+
+pytestmark = pytest.mark.integration
+
+
+async def test_region_plan_through_the_hub(nats_fleet: NatsFleet) -> None:
+    spec = nats_fleet.spec
+    kube_plans = [ZonePlan(z.name, "abc123") for z in spec.zones_in("eu-west")]
+    results = await plan_region_nats(spec, "eu-west", nats_fleet.hub_endpoint())
+    plans = {p.zone: p for p in with_nats(kube_plans, results, "abc123")}
+    assert set(plans) == {"ams-01", "fra-02", "lis-03", "hub-eu-west"}
+    assert len(plans["ams-01"].all_changes.with_action(Action.CREATE)) == 5
+    assert plans["ams-01"].error is None
+    assert plans["lis-03"].error is not None
+    assert "unreachable" in plans["lis-03"].error
+    assert [c.ref for c in plans["hub-eu-west"].all_changes] == ["Stream/hub-eu-west/results-eu-west"]
+    text = format_text(list(plans.values()))
+    assert "Stream/ams-01/input-ams-01-fraud-scoring" in text
+
+    for zone in ("ams-01", "fra-02"):
+        await apply_nats(spec, nats_fleet.zone(zone), nats_fleet.endpoint(zone), revision="abc123")
+    await apply_hub(spec, "eu-west", nats_fleet.hub_endpoint(), revision="abc123")
+    results = await plan_region_nats(spec, "eu-west", nats_fleet.hub_endpoint())
+    plans = {p.zone: p for p in with_nats(kube_plans, results, "abc123")}
+    assert not plans["ams-01"].pending
+    assert not plans["fra-02"].pending
+    assert not plans["hub-eu-west"].pending
