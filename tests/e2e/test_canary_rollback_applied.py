@@ -12,7 +12,7 @@ from typing import Any
 import pygit2
 import pytest
 
-from reconciler.app.bot import report_deploy
+from reconciler.app.bot import report_deploy, rollout
 from reconciler.app.canary import AnalyzeOptions, Bot, analyze_region, propose
 from reconciler.app.desired import load_desired
 from reconciler.app.reconcile import run_once
@@ -75,6 +75,9 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
     assert analysis.verdict.decision is Decision.ROLLBACK, analysis.verdict.summary()
     proposal = propose(bot, load.spec, analysis.group, analysis.verdict)
     assert proposal.merged, proposal
+    # Merged but not applied yet: the zone's reconciler still records the previous revision.
+    waiting = rollout(bot, github_remote_main(remote), env.kubeconfig, env.namespace)
+    assert {r.region: r.state for r in waiting}[env.region] == "pending", waiting
 
     result = reconcile()
     after = deployments(env, "zone-a")
