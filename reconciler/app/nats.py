@@ -43,6 +43,9 @@ class RetryPolicy:
     max_delay_s: float = 5.0
 
 
+DEFAULT_RETRY = RetryPolicy()
+
+
 @dataclass(frozen=True)
 class DirectServer:
     """A nats-server run directly: its config file, its pid (for the reload signal) and where it listens."""

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 
-from reconciler.app.nats import NatsZoneResult, RetryPolicy, apply_hub, plan_nats
+from reconciler.app.nats import DEFAULT_RETRY, NatsZoneResult, RetryPolicy, apply_hub, apply_nats, plan_nats
 from reconciler.core.plan import ZonePlan
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.nats import NatsEndpoint
@@ -35,6 +35,34 @@ async def plan_region_nats(
     results = list(await asyncio.gather(*(one_zone(z.name, z.spec.nats.domain) for z in zones)))
     if zone is None:
         results.append(await apply_hub(spec, region, hub, revision=None, write=False, retry=once,
+                                       allow_stream_delete=allow_stream_delete))
+    return results
+
+
+async def apply_region_via_hub(
+    spec: FleetSpec,
+    region: str,
+    hub: NatsEndpoint,
+    *,
+    revision: str | None,
+    zone: str | None = None,
+    allow_stream_delete: bool = False,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> list[NatsZoneResult]:
+    """Apply every zone's JetStream assets through the hub (concurrently; a down zone is Degraded alone), then
+    the hub's stream that sources them. Server configs travel with the zones' HelmCharts, not through here."""
+    zones = [z for z in spec.zones_in(region) if zone is None or z.name == zone]
+    results = list(
+        await asyncio.gather(
+            *(
+                apply_nats(spec, z, dataclasses.replace(hub, domain=z.spec.nats.domain), revision=revision,
+                           allow_stream_delete=allow_stream_delete, retry=retry)
+                for z in zones
+            )
+        )
+    )
+    if zone is None:
+        results.append(await apply_hub(spec, region, hub, revision=revision, retry=retry,
                                        allow_stream_delete=allow_stream_delete))
     return results
 

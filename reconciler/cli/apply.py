@@ -47,6 +47,13 @@ def apply_command(
     health_timeout: Annotated[
         float, typer.Option("--health-timeout", help="seconds to wait for Deployments to become available")
     ] = 120.0,
+    nats: Annotated[
+        str | None,
+        typer.Option("--nats", help="client URL of the region's NATS hub: also apply every zone's JetStream assets"),
+    ] = None,
+    allow_stream_delete: Annotated[
+        bool, typer.Option("--allow-stream-delete", help="delete or recreate JetStream streams that hold messages")
+    ] = False,
 ) -> None:
     """Plan, apply in stages (namespaces, CRD kinds and RBAC; config; workloads), prune, and wait for health."""
     from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, run_once
@@ -67,5 +74,19 @@ def apply_command(
     typer.echo(format_text([r.plan for r in results], diffs=False), nl=False)
     for result in results:
         typer.echo(result.line())
-    if any(r.status is not ZoneStatus.SYNCED for r in results):
+    nats_degraded = False
+    if nats is not None and load.spec is not None:
+        import asyncio
+
+        from reconciler.app.nats_region import apply_region_via_hub
+        from reconciler.shells.nats import NatsEndpoint
+
+        for outcome in asyncio.run(apply_region_via_hub(load.spec, region, NatsEndpoint(nats), revision=load.revision,
+                                                        zone=zone, allow_stream_delete=allow_stream_delete)):
+            typer.echo(f"nats {outcome.zone}: {outcome.status.value} ({outcome.changes.summary()})"
+                       + (f": {outcome.error}" if outcome.error else ""))
+            for change in outcome.blocked:
+                typer.echo(f"  blocked {change.ref}: {change.detail}")
+            nats_degraded = nats_degraded or outcome.degraded or bool(outcome.blocked)
+    if nats_degraded or any(r.status is not ZoneStatus.SYNCED for r in results):
         raise typer.Exit(EXIT_NOT_SYNCED)

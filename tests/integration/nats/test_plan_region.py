@@ -1,7 +1,7 @@
 """The region's NATS plan as `edgeops plan --nats <hub>` shows it: every zone's JetStream domain planned through
 the hub's leafnodes, the hub's own stream, folded into the zone plans next to the Kubernetes changes.
 
-Matrix: nothing applied → creates per zone and on the hub | after apply → nothing pending | a zone with no
+Matrix: nothing applied → creates per zone and on the hub | apply through the hub (lis-03 Degraded, the rest Ready) → nothing pending | a zone with no
 server behind the hub (lis-03) → that zone alone carries an error | text format shows the NATS section.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.app.nats import apply_hub, apply_nats
-from reconciler.app.nats_region import plan_region_nats, with_nats
+from reconciler.app.nats import NatsStatus, RetryPolicy
+from reconciler.app.nats_region import apply_region_via_hub, plan_region_nats, with_nats
 from reconciler.core.plan import Action, ZonePlan, format_text
 from tests.fixtures.nats_fleet import NatsFleet
 
@@ -31,9 +31,10 @@ async def test_region_plan_through_the_hub(nats_fleet: NatsFleet) -> None:
     text = format_text(list(plans.values()))
     assert "Stream/ams-01/input-ams-01-fraud-scoring" in text
 
-    for zone in ("ams-01", "fra-02"):
-        await apply_nats(spec, nats_fleet.zone(zone), nats_fleet.endpoint(zone), revision="abc123")
-    await apply_hub(spec, "eu-west", nats_fleet.hub_endpoint(), revision="abc123")
+    applied = {r.zone: r for r in await apply_region_via_hub(
+        spec, "eu-west", nats_fleet.hub_endpoint(), revision="abc123", retry=RetryPolicy(attempts=1))}
+    assert [applied[z].status for z in ("ams-01", "fra-02", "lis-03", "hub-eu-west")] == [
+        NatsStatus.READY, NatsStatus.READY, NatsStatus.DEGRADED, NatsStatus.READY]
     results = await plan_region_nats(spec, "eu-west", nats_fleet.hub_endpoint())
     plans = {p.zone: p for p in with_nats(kube_plans, results, "abc123")}
     assert not plans["ams-01"].pending
