@@ -12,7 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from reconciler.app.nats import DEFAULT_RETRY, NatsZoneResult, RetryPolicy, apply_hub, apply_nats, plan_nats
-from reconciler.core.plan import ZonePlan
+from reconciler.core.plan import Action, ZonePlan
+from reconciler.core.plan.status import ZoneResult, ZoneStatus
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.nats import NatsEndpoint
 
@@ -85,3 +86,22 @@ def with_nats(plans: Sequence[ZonePlan], results: Sequence[NatsZoneResult], revi
                       .with_system(SYSTEM, result.changes))
     return merged
 
+
+def merge_zone_result(result: ZoneResult, nats: NatsZoneResult) -> ZoneResult:
+    """A zone's Kubernetes result with its NATS outcome folded in, for the region loop: the NATS changes join the
+    plan, and a Degraded NATS (unreachable, refused, or a stream kept because it holds messages) makes a zone that
+    was otherwise Synced or Progressing `Degraded`, with the reason in the message. An Unreachable or OutOfSync
+    zone keeps its status (the more specific one)."""
+    plan = result.plan.with_system(SYSTEM, nats.changes)
+    problem = nats.error if nats.degraded else (
+        "; ".join(f"{c.ref} {c.detail}" for c in nats.blocked) if nats.blocked else None
+    )
+    status, message = result.status, result.message
+    if problem is not None:
+        message = "; ".join(m for m in (message, f"nats: {problem}") if m)
+        if status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING):
+            status = ZoneStatus.DEGRADED
+    written = sum(1 for c in nats.changes if c.action in (Action.CREATE, Action.CONFIGURE))
+    pruned = sum(1 for c in nats.changes if c.action is Action.PRUNE)
+    return dataclasses.replace(result, status=status, plan=plan, message=message,
+                               applied=result.applied + written, pruned=result.pruned + pruned)
