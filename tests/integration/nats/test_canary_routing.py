@@ -8,6 +8,7 @@ subject tree | a hand edit of the config file is found and reverted.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -83,28 +84,52 @@ async def _at_least(items: list[str], n: int) -> bool:
 async def test_weight_change_by_reload_loses_nothing(nats_fleet: NatsFleet) -> None:
     spec, zone = nats_fleet.spec, nats_fleet.zone("ams-01")
     endpoint, direct = nats_fleet.endpoint("ams-01"), nats_fleet.direct("ams-01")
+    leaf = nats_fleet.leaves["ams-01"]
     await apply_nats(spec, zone, endpoint, revision="r1", server=direct)
     sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
     admin = await connect(endpoint)
     js, jsm = sensor.jetstream(), admin.jsm()
+    reloaded = asyncio.Event()
+    published = 0
+
+    async def produce() -> None:
+        """Publish until 2,000 messages after the reload is confirmed, so the reload lands mid-stream."""
+        nonlocal published
+        after_reload = 0
+        while after_reload < 2_000:
+            await publish_acked(js, INPUT, [f"a{published + i}" for i in range(200)], batch=200)
+            published += 200
+            if reloaded.is_set():
+                after_reload += 200
+
     try:
-        # Publish continuously while the weight moves from 10 to 50 through a config reload.
-        publisher = asyncio.create_task(publish_acked(js, INPUT, [f"a{i}" for i in range(6_000)], batch=200))
-        await asyncio.sleep(0.2)
+        producer = asyncio.create_task(produce())
+        await wait_for(lambda: _published_at_least(lambda: published, 1_000), "1,000 messages before the reload")
+        loaded_at = leaf.monitor("varz")["config_load_time"]
         result = await apply_nats(spec, with_weight(zone, 50), endpoint, revision="r2", server=direct)
         assert [c.kind for c in result.changes.with_action(Action.CONFIGURE)] == ["ServerConfig"]
-        await publisher
+        await wait_for(lambda: _changed(lambda: leaf.monitor("varz")["config_load_time"], loaded_at), "the reload")
+        reloaded.set()
+        await producer
         before = await subject_counts(jsm, STREAM)
-        assert sum(before.values()) == 6_000  # every message published across the reload is in the stream
+        assert sum(before.values()) == published  # every message published across the reload is in the stream
         # The new weight is in force: a fresh batch splits about 50/50.
         await publish_acked(js, INPUT, [f"b{i}" for i in range(4_000)])
         after = await subject_counts(jsm, STREAM)
     finally:
         await sensor.close()
         await admin.close()
-    assert sum(after.values()) == 10_000
+    assert sum(after.values()) == published + 4_000
     canary_share = 100 * (after[CANARY] - before.get(CANARY, 0)) / 4_000
     assert 45.0 <= canary_share <= 55.0, (before, after)
+
+
+async def _published_at_least(count: Callable[[], int], n: int) -> bool:
+    return count() >= n
+
+
+async def _changed(read: Callable[[], object], old: object) -> bool:
+    return read() != old
 
 
 async def test_hand_edited_config_file_is_reverted(nats_fleet: NatsFleet) -> None:
