@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
 from runtime.config import ConfigError, ModelDeployment, RuntimeConfig, load_runtime_config
 from runtime.metrics import Health, Metrics, serve_http
 from runtime.nats_source import JetStreamSource, Publisher, Settle
@@ -129,8 +130,11 @@ def _nats_event(what: str) -> Any:
 
 
 class Service:
-    def __init__(self, config: RuntimeConfig, config_path: Path, metrics: Metrics, health: Health) -> None:
+    def __init__(
+        self, config: RuntimeConfig, config_path: Path, metrics: Metrics, health: Health, puller: ModelPuller
+    ) -> None:
         self.config = config
+        self.scheduler = PullScheduler(puller, config.models, on_update=self._on_pulled)
         self.config_path = config_path
         self.metrics = metrics
         self.health = health
@@ -141,6 +145,7 @@ class Service:
         self.pipelines: dict[str, DeploymentPipeline] = {}
         self.sources: list[JetStreamSource] = []
         self.extra_ready: list[Any] = []  # objects with a `bound` flag (MQTT sources)
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def _load(self, deployment: ModelDeployment) -> LoadedModel:
         loop = asyncio.get_running_loop()
@@ -148,7 +153,15 @@ class Service:
 
     async def _load_until_ready(self, deployment: ModelDeployment) -> LoadedModel | None:
         delay = 1.0
+        path = deployment.artifact.path_in(Path(self.config.model_dir))
+        waiting_logged = False
         while not self.stopping.is_set():
+            if not path.exists():  # the puller has not placed it yet: not a failure
+                if not waiting_logged:
+                    log.info("%s: waiting for %s", deployment.deployment_id, path)
+                    waiting_logged = True
+                await asyncio.sleep(0.2)
+                continue
             try:
                 model = await self._load(deployment)
                 log.info("%s: serving %s (%s) on %s", deployment.deployment_id, deployment.version,
@@ -175,6 +188,9 @@ class Service:
         js = nc.jetstream()
         publisher = Publisher(js, self.stopping)
         tasks: list[asyncio.Task[Any]] = []
+        # The puller places each deployment's artifact (from the cache, or fetched by digest); the loader below
+        # waits for the file, so the pull runs first and keeps running for later digests.
+        pull_task = asyncio.create_task(self.scheduler.run(), name="model-pull")
         try:
             for deployment in cfg.models:
                 windows = await loop.run_in_executor(
@@ -207,6 +223,7 @@ class Service:
             await checkpointer.checkpoint()
         finally:
             self.stopping.set()
+            pull_task.cancel()
             for task in tasks:
                 task.cancel()
             # flush + close rather than drain: the pull subscription's queue is never joined by nats-py's
@@ -283,25 +300,51 @@ class Service:
                 self.stopping.set()
 
     async def _swap_models(self, new: RuntimeConfig) -> None:
+        self.scheduler.reconfigure(new.models)
         for old_dep, new_dep in zip(self.config.models, new.models, strict=True):
             if old_dep == new_dep:
                 continue
-            pipeline = self.pipelines.get(new_dep.deployment_id)
-            try:
-                model = await self._load(new_dep)
-            except ModelLoadError as exc:
-                self.metrics.model_load_failures.labels(new.zone, new_dep.name, new_dep.track).inc()
-                log.error("%s: new model not loaded, keeping %s: %s", new_dep.deployment_id, old_dep.version, exc)
+            if not new_dep.artifact.path_in(Path(new.model_dir)).exists():
+                # Not here yet: the puller fetches it (inside the pull window) and hands it to `_on_pulled`.
+                log.info("%s: waiting for %s to be pulled", new_dep.deployment_id, new_dep.artifact.digest[:19])
+                task = asyncio.create_task(self.scheduler.pull_once(new_dep))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
                 continue
-            if pipeline is not None:
-                pipeline.swap(model)
-                pipeline.config = new_dep
-                log.info("%s: swapped %s -> %s", new_dep.deployment_id, old_dep.version, new_dep.version)
-        # Record what is actually served: a failed deployment keeps its old entry.
-        served = tuple(
-            p.config if (p := self.pipelines.get(m.deployment_id)) is not None else m for m in self.config.models
-        )
+            try:
+                await self._swap_one(new_dep)
+            except ModelLoadError as exc:
+                log.error("%s: new model not loaded, keeping %s: %s", new_dep.deployment_id, old_dep.version, exc)
+
+    async def _on_pulled(self, deployment: ModelDeployment, path: Path) -> None:
+        """The puller's hand-over: swap if this deployment serves another digest (raises if the load fails)."""
+        pipeline = self.pipelines.get(deployment.deployment_id)
+        if pipeline is None or pipeline.digest == deployment.artifact.digest:
+            return  # first load is the loader's; or already serving it
+        try:
+            await self._swap_one(deployment)
+        except ModelLoadError as exc:
+            log.error("%s: pulled model not loaded, keeping %s: %s", deployment.deployment_id,
+                      pipeline.config.version, exc)  # fmt: skip
+            raise
+
+    async def _swap_one(self, new_dep: ModelDeployment) -> None:
+        """Load, check and warm up beside the serving model, then swap between batches; on failure the old
+        model keeps serving and the failure is counted."""
+        pipeline = self.pipelines.get(new_dep.deployment_id)
+        try:
+            model = await self._load(new_dep)
+        except ModelLoadError:
+            self.metrics.model_load_failures.labels(self.config.zone, new_dep.name, new_dep.track).inc()
+            raise
+        if pipeline is None:
+            return
+        old_version = pipeline.config.version
+        pipeline.swap(model)
+        pipeline.config = new_dep
+        served = tuple(new_dep if m.deployment_id == new_dep.deployment_id else m for m in self.config.models)
         self.config = self.config.model_copy(update={"models": served})
+        log.info("%s: swapped %s -> %s", new_dep.deployment_id, old_version, new_dep.version)
 
 
 async def serve(config_path: Path) -> int:
@@ -311,10 +354,11 @@ async def serve(config_path: Path) -> int:
     server = serve_http(metrics, health, config.metrics_host, config.metrics_port)
     log.info("metrics on %s:%d", config.metrics_host, server.server_port)
     setup_tracing({"edgeops.zone": config.zone, "edgeops.region": config.region})
+    puller = ModelPuller(Path(config.model_dir), metrics=PullMetrics(metrics.registry))
     try:
         next_config: RuntimeConfig | None = config
         while next_config is not None:
-            next_config = await Service(next_config, config_path, metrics, health).run()
+            next_config = await Service(next_config, config_path, metrics, health, puller).run()
     finally:
         server.shutdown()
         shutdown_tracing()

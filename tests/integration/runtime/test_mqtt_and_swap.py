@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -84,13 +85,13 @@ async def _count(js: Any, subject: str, at_least: int) -> bool:
 async def test_config_change_swaps_model_without_loss_and_keeps_old_on_failure(
     tmp_path: Path, nats_server: NatsServer, runtime_process: RuntimeProcess
 ) -> None:
-    models = tmp_path / "models"
-    _, digest_v1, window = build_example_model(MODEL, models)
-    _, digest_v2, _ = build_example_model(MODEL, models, doc_suffix="v2")
-    broken = models / ("0" * 64 + ".onnx")
+    # v1 sits in the runtime's model cache; the later versions are delivered as `artifact.local_path` files
+    # (the cache only keeps what is configured or serving, so files dropped there early would be pruned).
+    _, digest_v1, window = build_example_model(MODEL, tmp_path / "models")
+    path_v2, digest_v2, _ = build_example_model(MODEL, tmp_path / "staged", doc_suffix="v2")
+    broken = tmp_path / "staged" / "broken.onnx"
     broken.write_bytes(b"not an onnx model")
-    digest_broken = "sha256:" + __import__("hashlib").sha256(broken.read_bytes()).hexdigest()
-    broken.rename(models / f"{digest_broken.removeprefix('sha256:')}.onnx")
+    digest_broken = "sha256:" + hashlib.sha256(broken.read_bytes()).hexdigest()
     assert digest_v1 != digest_v2
 
     def write(version: str, digest: str) -> None:
@@ -109,17 +110,18 @@ async def test_config_change_swaps_model_without_loss_and_keeps_old_on_failure(
         async def metrics() -> str:
             return (await asyncio.to_thread(runtime_process.http, "/metrics"))[1]
 
-        def rewrite(version: str, digest: str) -> None:
+        def rewrite(version: str, digest: str, local_path: Path) -> None:
             doc = json.loads(runtime_process.config_path.read_text())
-            doc["models"][0]["version"], doc["models"][0]["artifact"]["digest"] = version, digest
+            doc["models"][0]["version"] = version
+            doc["models"][0]["artifact"].update(digest=digest, local_path=str(local_path))
             doc["metrics_port"] = port
             runtime_process.config_path.write_text(json.dumps(doc))
 
         await publish_records(js, "in.sensor", records[:500], id_prefix="a")
-        rewrite("1.1.0", digest_v2)
+        rewrite("1.1.0", digest_v2, path_v2)
         await wait_for(lambda: _has(metrics, 'version="1.1.0"'), 60, "the swap to 1.1.0", runtime_process.log_tail)
         await publish_records(js, "in.sensor", records[500:1000], id_prefix="b")
-        rewrite("1.2.0", digest_broken)
+        rewrite("1.2.0", digest_broken, broken)
         await wait_for(lambda: _has(metrics, "edgeops_model_load_failures_total{"), 60, "the refused load",
                        runtime_process.log_tail)  # fmt: skip
         await publish_records(js, "in.sensor", records[1000:], id_prefix="c")
