@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from reconciler.core.nats import ServerSettings, render_conf, server_config
+from reconciler.core.nats import NatsRenderError, ServerSettings, render_conf, server_config
 from reconciler.core.nats.assets import JetStreamAssets, hub_assets, zone_assets
 from reconciler.core.nats.diff import SYSTEM, Op, Step, plan_jetstream
 from reconciler.core.plan import Action, Change, ChangeSet
@@ -139,8 +139,12 @@ async def plan_nats(
     retry: RetryPolicy = RetryPolicy(attempts=1),
 ) -> NatsZoneResult:
     """What applying would change; writes nothing."""
-    before = (_sync_server_config(spec, zone, server, write=False),) if server is not None else ()
-    return await _with_retries(zone.name, zone_assets(zone), endpoint, revision=None,
+    try:
+        desired = zone_assets(zone)
+        before = (_sync_server_config(spec, zone, server, write=False),) if server is not None else ()
+    except (NatsRenderError, NatsError) as exc:
+        return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
+    return await _with_retries(zone.name, desired, endpoint, revision=None,
                                allow_stream_delete=allow_stream_delete, write=False, retry=retry, before=before)
 
 
@@ -156,12 +160,13 @@ async def apply_nats(
 ) -> NatsZoneResult:
     """Bring the zone's server config (direct servers only) and JetStream assets to the desired state."""
     before: tuple[Change, ...] = ()
-    if server is not None:
-        try:
+    try:
+        desired = zone_assets(zone)  # refuses bad subjects before anything is written
+        if server is not None:
             before = (_sync_server_config(spec, zone, server, write=True),)
-        except NatsError as exc:
-            return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
-    return await _with_retries(zone.name, zone_assets(zone), endpoint, revision=revision,
+    except (NatsRenderError, NatsError) as exc:
+        return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
+    return await _with_retries(zone.name, desired, endpoint, revision=revision,
                                allow_stream_delete=allow_stream_delete, write=True, retry=retry, before=before)
 
 

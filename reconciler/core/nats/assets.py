@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.core.nats import naming
-from reconciler.core.nats.server import active_tracks
+from reconciler.core.nats.server import active_tracks, check_subjects
 from reconciler.core.spec import FleetSpec, Zone
 
 NS_PER_S = 1_000_000_000
@@ -124,6 +124,8 @@ class JetStreamAssets:
 
 
 def zone_assets(zone: Zone) -> JetStreamAssets:
+    """Raises `NatsRenderError` when the zone's subjects would make streams overlap."""
+    check_subjects(zone)
     streams: list[StreamAsset] = []
     consumers: list[ConsumerAsset] = []
     assignments = sorted(zone.spec.models, key=lambda a: a.model)

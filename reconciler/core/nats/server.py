@@ -42,6 +42,26 @@ def env_ref(name: str) -> str:
     return f"<< ${name} >>"
 
 
+def _under(subject: str, root: str) -> bool:
+    return subject == root or subject.startswith(root + ".")
+
+
+def check_subjects(zone: Zone) -> None:
+    """Refuse subjects whose streams would overlap (nats-server rejects overlapping stream subjects): an input
+    stream captures `<input>.>`, the result stream `<output>` and `<output>.>`, the dead letters
+    `edgeops.dlq.<zone>.>`. So no two of these subject trees may contain one another."""
+    roots = [(f"model {a.model} input", a.input) for a in zone.spec.models]
+    roots += [(f"model {a.model} output", a.output) for a in zone.spec.models]
+    roots.append(("dead letters", naming.dead_letter_stream_subject(zone.name).removesuffix(".>")))
+    for i, (what, subject) in enumerate(roots):
+        for other_what, other in roots[i + 1 :]:
+            if _under(subject, other) or _under(other, subject):
+                raise NatsRenderError(
+                    f"zone {zone.name}: {what} {subject!r} and {other_what} {other!r} overlap; "
+                    "their JetStream streams would capture the same messages"
+                )
+
+
 def active_tracks(assignment: ModelAssignment) -> tuple[Track, ...]:
     """Stable always; the canary version runs as the shadow track in the shadow phase, as canary when live."""
     if assignment.canary is None:
@@ -161,6 +181,7 @@ def accounts_block(spec: FleetSpec, zone: Zone) -> Config:
 
 def server_config(spec: FleetSpec, zone: Zone, settings: ServerSettings | None = None) -> Config:
     """The zone server's full configuration (deterministic: the same spec gives an equal dict)."""
+    check_subjects(zone)
     settings = settings or ServerSettings()
     return {
         "server_name": zone.name,

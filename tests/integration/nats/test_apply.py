@@ -3,7 +3,7 @@
 Matrix: first apply creates every asset | a second apply writes nothing | the server reports what we configured |
 an edit of the desired state is applied | a hand-edited stream and a hand-deleted consumer are corrected |
 a stream holding messages is not deleted without permission | the zone's assets are reachable through the hub's
-leafnode by JetStream domain.
+leafnode by JetStream domain | overlapping subjects: Degraded, nothing written.
 """
 
 from __future__ import annotations
@@ -128,3 +128,15 @@ async def test_zone_assets_managed_through_the_hub(nats_fleet: NatsFleet) -> Non
     assert len(result.changes.with_action(Action.CREATE)) == 4
     direct = await plan_nats(nats_fleet.spec, zone, nats_fleet.endpoint("fra-02"))
     assert not direct.changes.pending
+
+
+async def test_overlapping_subjects_degrade_the_zone_before_any_write(nats_fleet: NatsFleet) -> None:
+    zone = nats_fleet.zone("fra-02")
+    assignment = zone.spec.models[0].model_copy(update={"output": "sensors.fra-02.readings.scores"})
+    bad = zone.model_copy(update={"spec": zone.spec.model_copy(update={"models": (assignment,)})})
+    result = await apply_nats(nats_fleet.spec, bad, nats_fleet.endpoint("fra-02"), revision="r1",
+                              server=nats_fleet.direct("fra-02"))
+    assert result.status is NatsStatus.DEGRADED
+    assert "overlap" in (result.error or "")
+    async with await JetStreamAdmin.connect(nats_fleet.endpoint("fra-02")) as admin:
+        assert (await admin.read()).streams == ()

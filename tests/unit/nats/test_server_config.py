@@ -208,3 +208,22 @@ def test_runtime_config_consumes_what_the_assets_provide() -> None:
                     s.endswith(".>") and subjects.result.startswith(s[:-1]) for s in results
                 )
                 assert subjects.dead_letter.startswith(naming.dead_letter_stream_subject(z.name)[:-1])
+
+
+@pytest.mark.parametrize(
+    ("input_subject", "output_subject", "message"),
+    [
+        ("payments.ams-01.tx", "payments.ams-01.tx.scores", "input 'payments.ams-01.tx' and model fraud-scoring output"),
+        ("scores.ams-01", "scores.ams-01.fraud.x", "overlap"),
+        ("edgeops.dlq.ams-01.x", "scores.ams-01.fraud", "model fraud-scoring input 'edgeops.dlq.ams-01.x' and dead letters"),
+    ],
+)
+def test_overlapping_subjects_are_refused(input_subject: str, output_subject: str, message: str) -> None:
+    assert SPEC is not None
+    base = zone("ams-01")
+    assignment = base.spec.models[0].model_copy(update={"input": input_subject, "output": output_subject})
+    bad = base.model_copy(update={"spec": base.spec.model_copy(update={"models": (assignment,)})})
+    with pytest.raises(NatsRenderError, match=message):
+        server_config(SPEC, bad)
+    with pytest.raises(NatsRenderError, match="zone ams-01: "):
+        zone_assets(bad)
