@@ -250,6 +250,9 @@ async def bench_model(  # noqa: PLR0915 - one linear script of measurement steps
               f"sustained {best}/s", flush=True)  # fmt: skip
     for stop_one in stops.values():
         stop_one()
+    bare_log = (work / f"{model}-bare.log").read_text(errors="replace").strip()
+    if bare_log:
+        print(f"bare loop log ({model}):\n{bare_log[-2000:]}", flush=True)
     await nc.close()
     return out
 

@@ -94,7 +94,7 @@ def feature_vector(spec: WindowSpec, window: Sequence[Row]) -> list[float]:  # n
             if name not in moments:
                 mean = math.fsum(xs) / n
                 # Population standard deviation: a window is the whole population we know about.
-                moments[name] = (mean, math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / n))
+                moments[name] = (mean, math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / n))
             mean, std = moments[name]
             if op is FeatureOp.MEAN:
                 out.append(mean)
