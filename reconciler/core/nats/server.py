@@ -46,20 +46,43 @@ def _under(subject: str, root: str) -> bool:
     return subject == root or subject.startswith(root + ".")
 
 
-def check_subjects(zone: Zone) -> None:
-    """Refuse subjects whose streams would overlap (nats-server rejects overlapping stream subjects): an input
+@dataclass(frozen=True)
+class SubjectRoot:
+    """A subject tree one of the zone's streams captures; `path` locates it in the zone file (None: derived)."""
+
+    what: str
+    subject: str
+    path: tuple[str | int, ...] | None
+
+
+def subject_overlaps(zone: Zone) -> list[tuple[SubjectRoot, SubjectRoot]]:
+    """Pairs of subject trees that would overlap (nats-server rejects overlapping stream subjects): an input
     stream captures `<input>.>`, the result stream `<output>` and `<output>.>`, the dead letters
     `edgeops.dlq.<zone>.>`. So no two of these subject trees may contain one another."""
-    roots = [(f"model {a.model} input", a.input) for a in zone.spec.models]
-    roots += [(f"model {a.model} output", a.output) for a in zone.spec.models]
-    roots.append(("dead letters", naming.dead_letter_stream_subject(zone.name).removesuffix(".>")))
-    for i, (what, subject) in enumerate(roots):
-        for other_what, other in roots[i + 1 :]:
-            if _under(subject, other) or _under(other, subject):
-                raise NatsRenderError(
-                    f"zone {zone.name}: {what} {subject!r} and {other_what} {other!r} overlap; "
-                    "their JetStream streams would capture the same messages"
-                )
+    roots = [
+        SubjectRoot(f"model {a.model} input", a.input, ("spec", "models", i, "input"))
+        for i, a in enumerate(zone.spec.models)
+    ]
+    roots += [
+        SubjectRoot(f"model {a.model} output", a.output, ("spec", "models", i, "output"))
+        for i, a in enumerate(zone.spec.models)
+    ]
+    roots.append(SubjectRoot("dead letters", naming.dead_letter_stream_subject(zone.name).removesuffix(".>"), None))
+    return [
+        (first, second)
+        for i, first in enumerate(roots)
+        for second in roots[i + 1 :]
+        if _under(first.subject, second.subject) or _under(second.subject, first.subject)
+    ]
+
+
+def check_subjects(zone: Zone) -> None:
+    """Raise on the first overlap (see `subject_overlaps`); validation reports them all with positions."""
+    for first, second in subject_overlaps(zone):
+        raise NatsRenderError(
+            f"zone {zone.name}: {first.what} {first.subject!r} and {second.what} {second.subject!r} overlap; "
+            "their JetStream streams would capture the same messages"
+        )
 
 
 def active_tracks(assignment: ModelAssignment) -> tuple[Track, ...]:

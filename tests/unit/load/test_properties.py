@@ -49,7 +49,8 @@ def zone_documents(draw: st.DrawFn, region: str, index: int) -> dict[str, object
     )
     models = []
     for model in draw(st.lists(st.sampled_from(["fraud-scoring", "sensor-anomaly"]), unique=True, max_size=2)):
-        inp, out = draw(st.lists(subject, min_size=2, max_size=2, unique=True))
+        # distinct roots: subject trees that contain one another are rejected (their streams would overlap)
+        inp, out = f"in.{name}.{model}.{draw(subject)}", f"out.{name}.{model}.{draw(subject)}"
         assignment: dict[str, object] = {
             "model": model,
             "version": "1.0.0",
