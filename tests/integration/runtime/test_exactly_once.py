@@ -1,5 +1,6 @@
 """Exactly-once effect of `edgeops serve` against a real nats-server, 10,000 fraud-scoring records over 200
-cards: (a) the runtime SIGKILLed twice midway and restarted, (b) nats-server restarted midway. Each run must
+cards: (a) the runtime SIGKILLed twice midway and restarted, (b) nats-server restarted midway, (c) the runtime
+stopped with SIGTERM midway (it must drain and exit 0) and restarted. Each run must
 end with exactly 10,000 results, no duplicate ids, every score equal to an uninterrupted run's (shared
 feature code + onnxruntime over the same records), the consumer fully acked, a clean SIGTERM exit (0), and
 the DuckDB windows equal to an uninterrupted run's windows."""
@@ -121,3 +122,14 @@ async def test_nats_server_restart_midway_gives_exactly_one_result_per_input(
 ) -> None:
     await _run_with_disruptions(tmp_path, nats_server, runtime_process, lambda _: nats_server.restart(), (4000,))
     assert runtime_process.starts == 1
+
+
+async def test_sigterm_midway_drains_and_exits_cleanly(
+    tmp_path: Path, nats_server: NatsServer, runtime_process: RuntimeProcess
+) -> None:
+    def drain_and_restart(_: int) -> None:
+        assert runtime_process.terminate(timeout=30) == 0, runtime_process.log_tail()
+        runtime_process.start()
+
+    await _run_with_disruptions(tmp_path, nats_server, runtime_process, drain_and_restart, (5000,))
+    assert runtime_process.starts == 2
