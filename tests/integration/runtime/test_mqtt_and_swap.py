@@ -3,7 +3,8 @@
   result subject with ids from the `msg-id` user property; garbage dead-lettered);
 - model swap: while records stream in, runtime.json moves to a new version (new digest) and then to a version
   whose artifact is broken: every input gets exactly one result, the first swap takes effect, the broken
-  one is refused (load-failure counter) and the previous model keeps serving."""
+  one is refused (load-failure counter) and the previous model keeps serving;
+- a structural change (batching) drains and restarts the service inside the same process, losing nothing."""
 
 from __future__ import annotations
 
@@ -142,3 +143,36 @@ async def test_config_change_swaps_model_without_loss_and_keeps_old_on_failure(
 
 async def _has(fetch: Any, needle: str) -> bool:
     return needle in await fetch()
+
+
+async def test_structural_config_change_restarts_in_process_without_loss(
+    tmp_path: Path, nats_server: NatsServer, runtime_process: RuntimeProcess
+) -> None:
+    _, digest, window = build_example_model(MODEL, tmp_path / "models")
+    runtime_config(runtime_process.config_path, nats_server.url,
+                   [deployment(MODEL, digest, window, input_subject="in.sensor")], tmp_path)  # fmt: skip
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    try:
+        await setup_streams(js, durables={f"{MODEL}-stable": "in.sensor"})
+        runtime_process.start()
+        records = example_records(MODEL, seed=17, count=1000, keys=10)
+        await publish_records(js, "in.sensor", records[:500], id_prefix="a")
+        doc = json.loads(runtime_process.config_path.read_text())
+        doc["models"][0]["batching"] = {"max_batch_size": 8, "max_latency_ms": 0.5}
+        runtime_process.config_path.write_text(json.dumps(doc))
+
+        async def restarted() -> bool:
+            return "draining and restarting" in runtime_process.log_tail(400)
+
+        await wait_for(restarted, 60, "the in-process restart", runtime_process.log_tail)
+        await publish_records(js, "in.sensor", records[500:], id_prefix="b")
+        await wait_for(lambda: _count(js, "out.results", 1000), 90, "all results", runtime_process.log_tail)
+        results = [json.loads(m.data) for m in await read_all(js, "OUT", "out.results", 1000)]
+        assert len(results) == len({r["id"] for r in results}) == 1000
+        assert runtime_process.http("/readyz")[0] == 200
+        assert runtime_process.process is not None
+        assert runtime_process.process.poll() is None  # same process
+        assert runtime_process.terminate() == 0
+    finally:
+        await nc.close()
