@@ -10,11 +10,19 @@ twice gives the same bytes. Exporting needs the `onnx` package (in the `reconcil
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from runtime.config import WindowSpec
+from runtime.features import replay
 
 OPSET = 17
 IR_VERSION = 8
@@ -138,3 +146,43 @@ def to_onnx(mlp: Mlp, *, graph_name: str, doc: str) -> bytes:
 def round_records(records: list[dict[str, Any]], digits: int = 3) -> list[dict[str, Any]]:
     """Records with floats rounded, so the JSON fixtures and the training data hold the same values."""
     return [{k: round(v, digits) if isinstance(v, float) else v for k, v in r.items()} for r in records]
+
+
+def train_window_model(
+    window: WindowSpec, records: list[dict[str, Any]], labels: list[int], *, hidden: int, epochs: int, seed: int
+) -> Mlp:
+    """Featurise records exactly as serving does (`replay` over the window) and train on their 0/1 labels."""
+    x = np.asarray(replay(window, records), dtype=np.float64)
+    return train_mlp(x, np.asarray(labels, dtype=np.float64), hidden=hidden, epochs=epochs, seed=seed)
+
+
+def golden_document(name: str, window: WindowSpec, mlp: Mlp, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """golden.json: records (replayed in order through the window), their feature vectors and expected scores."""
+    features = np.asarray(replay(window, records), dtype=np.float32)
+    scores = mlp.predict(features)
+    return {
+        "model": name,
+        "opset": OPSET,
+        "input": {"name": INPUT_NAME, "dtype": "float32", "shape": ["batch", len(window.features)]},
+        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", 1]},
+        "window": window.model_dump(mode="json"),
+        "records": records,
+        "features": features.tolist(),
+        "scores": scores.tolist(),
+        "tolerance": {"atol": 1e-5, "rtol": 1e-4},
+    }
+
+
+def build_main(
+    name: str, folder: Path, build_onnx: Callable[[], bytes], golden: Callable[[], dict[str, Any]],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """A `build.py` run as a script: `build.py [OUT.onnx]` writes the model (default `<name>.onnx`) and prints its
+    digest; `build.py --golden` rewrites golden.json in the model's folder."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if "--golden" in args:
+        (folder / "golden.json").write_text(json.dumps(golden(), indent=1) + "\n")
+    else:
+        blob = build_onnx()
+        Path(args[0] if args else f"{name}.onnx").write_bytes(blob)
+        print("sha256:" + hashlib.sha256(blob).hexdigest())

@@ -32,17 +32,13 @@ Run `python models/sensor-anomaly/build.py out.onnx` to write the model, `--gold
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from runtime.config import WindowSpec
-from runtime.features import replay
-from runtime.training import INPUT_NAME, OPSET, OUTPUT_NAME, Mlp, round_records, to_onnx, train_mlp
+from runtime.training import Mlp, build_main, golden_document, round_records, to_onnx, train_window_model
 
 NAME = "sensor-anomaly"
 SEED = 20240612
@@ -111,8 +107,7 @@ def generate(seed: int, devices: int, readings: tuple[int, int]) -> tuple[list[d
 
 def train() -> Mlp:
     records, labels = generate(SEED, devices=240, readings=(60, 120))
-    x = np.asarray(replay(WINDOW, records), dtype=np.float64)
-    return train_mlp(x, np.asarray(labels, dtype=np.float64), hidden=16, epochs=250, seed=SEED)
+    return train_window_model(WINDOW, records, labels, hidden=16, epochs=250, seed=SEED)
 
 
 def build_onnx() -> bytes:
@@ -122,26 +117,8 @@ def build_onnx() -> bytes:
 def golden_vectors() -> dict[str, Any]:
     """Records (replayed in order through the window), their feature vectors and expected scores."""
     records, _ = generate(SEED + 1, devices=3, readings=(14, 22))
-    features = np.asarray(replay(WINDOW, records), dtype=np.float32)
-    scores = train().predict(features)
-    return {
-        "model": NAME,
-        "opset": OPSET,
-        "input": {"name": INPUT_NAME, "dtype": "float32", "shape": ["batch", len(WINDOW.features)]},
-        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", 1]},
-        "window": WINDOW.model_dump(mode="json"),
-        "records": records,
-        "features": features.tolist(),
-        "scores": scores.tolist(),
-        "tolerance": {"atol": 1e-5, "rtol": 1e-4},
-    }
+    return golden_document(NAME, WINDOW, train(), records)
 
 
 if __name__ == "__main__":
-    here = Path(__file__).parent
-    if "--golden" in sys.argv:
-        (here / "golden.json").write_text(json.dumps(golden_vectors(), indent=1) + "\n")
-    else:
-        blob = build_onnx()
-        Path(sys.argv[1] if len(sys.argv) > 1 else f"{NAME}.onnx").write_bytes(blob)
-        print("sha256:" + hashlib.sha256(blob).hexdigest())
+    build_main(NAME, Path(__file__).parent, build_onnx, golden_vectors)
