@@ -26,7 +26,7 @@ from pathlib import Path
 _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
-from benchmarks.kube_testenv import machine  # noqa: E402
+from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.desired import load_desired  # noqa: E402
 from reconciler.app.reconcile import ApplyOptions, RegionOptions, render_desired, run_once  # noqa: E402
 from reconciler.core.plan import ZoneStatus  # noqa: E402
@@ -124,7 +124,7 @@ def main() -> None:
     lines = [
         "# Apply pass: 3 real local zones, edgeops vs kubectl apply --server-side",
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine(with_load=True)}",
         "",
         f"3 zones (kube-apiserver + kine + controllers on loopback), {objects // 3} objects per zone; median of "
         f"{args.repeat}. Both tools apply the same rendered manifests, the 3 zones in parallel. kubectl sends one",

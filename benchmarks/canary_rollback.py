@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -38,6 +37,7 @@ from pathlib import Path
 _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
+from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.canary import AnalyzeOptions, Bot, analyze_region, propose  # noqa: E402
 from reconciler.app.desired import load_desired  # noqa: E402
 from reconciler.app.reconcile import run_once  # noqa: E402
@@ -58,14 +58,6 @@ from tests.support.github.state import FakeGitHub  # noqa: E402
 
 REGION, ZONE, CONTEXT, NAMESPACE = "eu-west", "ams-bench", "bench-a", "edgeops-bench"
 ZONE_FILE = f"zones/{REGION}/{ZONE}.yaml"
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")))
-    return f"{os.cpu_count()} cores, {cpu}, {mem / 1024 / 1024:.1f} GiB memory, Linux {platform.release()}"
 
 
 class Processes:

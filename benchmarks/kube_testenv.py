@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -25,22 +24,10 @@ from pathlib import Path
 _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
+from benchmarks.machine import machine  # noqa: E402
 from reconciler.shells.localkube import LocalKube, LocalZone  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "kube-testenv.md"
-
-
-def machine() -> str:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown CPU",
-    )
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal:")))
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores, {cpu}, {mem_kib / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}; "
-            f"load average at the start {load} (the machine is shared)")
 
 
 def cache_sizes() -> list[str]:
@@ -90,7 +77,7 @@ def main() -> None:
     parser.add_argument("--cold-build", default="not measured in this run")
     args = parser.parse_args()
 
-    lines = ["# Local Kubernetes zones: build, start time, memory", "", f"Machine: {machine()}", ""]
+    lines = ["# Local Kubernetes zones: build, start time, memory", "", f"Machine: {machine(with_load=True)}", ""]
     if args.build:
         stamp_hit = time_script()
         rebuild = time_script("--force")

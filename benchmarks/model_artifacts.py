@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +31,7 @@ sys.path.insert(0, str(_REPO))
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
+from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.modelops.build import build_model  # noqa: E402
 from reconciler.app.modelops.source import load_golden  # noqa: E402
 from reconciler.core.modelops.manifest import describe_onnx  # noqa: E402
@@ -44,17 +43,6 @@ from runtime.artifacts import ModelPuller, PullMetrics  # noqa: E402
 from tests.fixtures.registry import LocalRegistry  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "model-artifacts.md"
-
-
-def machine() -> str:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown CPU",
-    )
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal:")))
-    return f"{os.cpu_count()} cores, {cpu}, {mem_kib / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}"
 
 
 def big_model(mib: int) -> bytes:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(_REPO))
 
 import nats  # noqa: E402
 
-from benchmarks.kube_testenv import machine  # noqa: E402
+from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.desired import load_desired  # noqa: E402
 from reconciler.app.nats import apply_nats  # noqa: E402
 from reconciler.core.nats import ServerSettings, naming, render_conf, server_config  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    where = machine()
+    where = machine(with_load=True)
     r = asyncio.run(run(args.messages, args.repeat))
     ratio = r["routed"] / r["base"]
     shares = ", ".join(f"{s:.2f} %" for s in r["shares"])

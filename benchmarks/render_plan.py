@@ -23,7 +23,7 @@ from typing import Any
 _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
-from benchmarks.kube_testenv import machine  # noqa: E402
+from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.desired import load_desired  # noqa: E402
 from reconciler.core.plan import Action, ZonePlan, plan_kubernetes  # noqa: E402
 from reconciler.core.render import ObjectRef, RenderedZone, render_zone  # noqa: E402
@@ -147,7 +147,7 @@ def main() -> None:
     lines = [
         "# Render + plan: synthetic fleets against in-memory live state",
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine(with_load=True)}",
         "",
         f"Median of {args.repeat} runs; {MODELS} models per zone (every other one with a live canary); one hand-scaled",
         "Deployment per zone, so each zone plans one `configure` with a diff. Baseline: the 10-zone fleet, same run.",

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ sys.path.insert(0, str(_REPO))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import machine  # noqa: E402
 from tests.fixtures.edge_runtime import (  # noqa: E402
     RuntimeProcess,
     build_example_model,
@@ -46,17 +46,6 @@ _RESULT = _REPO / "benchmarks" / "results" / "runtime-e2e.md"
 TARGET_P95_MS, TARGET_RATE, TARGET_RATIO = 5.0, 3000, 1.5
 ROUNDS = 3
 FLUSH_MS = [50]  # feature-store checkpoint interval of the runtime under test (--flush-ms)
-
-
-def machine() -> str:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown CPU",
-    )  # fmt: skip
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal:")))  # fmt: skip
-    return f"{os.cpu_count()} cores, {cpu}, {mem_kib / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}"
 
 
 # ---------------------------------------------------------------- the bare loop (a child process)
