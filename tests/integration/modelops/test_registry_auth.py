@@ -4,7 +4,6 @@ RegistryRejected naming the variables) and the edge pull is an `AccessDenied` co
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from reconciler.app.modelops.push import push_model_version
 from reconciler.shells.registry import RegistryRejected, parse_registry
 from runtime.artifacts import AccessDenied, ModelPuller, PullMetrics
-from tests.fixtures.registry import LocalRegistry
+from tests.fixtures.registry import LocalRegistry, running_registry
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +23,8 @@ USER, PASSWORD = "edge-ci", "not-a-real-secret"
 
 @pytest.fixture
 def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    workdir = tmp_path_factory.mktemp("private-registry")
-    registry = LocalRegistry(workdir=workdir, credentials=(USER, PASSWORD))
-    registry.start()
-    try:
+    with running_registry(tmp_path_factory.mktemp("private-registry"), credentials=(USER, PASSWORD)) as registry:
         yield registry
-    finally:
-        registry.stop()
-        print(f"--- docker-registry log ({registry.host}) ---\n{registry.log()[-8000:]}")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def test_credentials_from_the_environment(

@@ -85,6 +85,11 @@ async def subject_count(js: Any, stream: str, subject: str) -> int:
     return int((info.state.subjects or {}).get(subject, 0))
 
 
+async def results_at_least(js: Any, subject: str, count: int) -> bool:
+    """Whether the OUT stream holds `count` or more messages on `subject` (a `wait_for` condition)."""
+    return await subject_count(js, "OUT", subject) >= count
+
+
 async def wait_for(
     condition: Callable[[], Awaitable[bool]], within_s: float, what: str, on_fail: Callable[[], str] = lambda: ""
 ) -> None:

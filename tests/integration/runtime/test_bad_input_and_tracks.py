@@ -16,7 +16,13 @@ import pytest
 
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.nats import NatsServer
-from tests.integration.runtime.helpers import example_records, publish_records, read_all, subject_count, wait_for
+from tests.integration.runtime.helpers import (
+    example_records,
+    publish_records,
+    read_all,
+    results_at_least,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,8 +59,8 @@ async def test_garbage_goes_to_dead_letter_with_reason_and_serving_continues(
             await js.publish("in.sensor", payload, headers={"Nats-Msg-Id": f"bad-{i}"})
         await publish_records(js, "in.sensor", good[36:], id_prefix="tail")
 
-        await wait_for(lambda: _count(js, "out.dlq", len(GARBAGE)), 60, "dead letters", runtime_process.log_tail)
-        await wait_for(lambda: _count(js, "out.results", 40), 60, "results", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.dlq", len(GARBAGE)), 60, "dead letters", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.results", 40), 60, "results", runtime_process.log_tail)
         dead = await read_all(js, "OUT", "out.dlq", len(GARBAGE))
         by_id = {m.headers["Edgeops-Source"] + "|" + m.headers["Nats-Msg-Id"]: m for m in dead}
         assert len(by_id) == len(GARBAGE)
@@ -71,10 +77,6 @@ async def test_garbage_goes_to_dead_letter_with_reason_and_serving_continues(
         assert runtime_process.terminate() == 0
     finally:
         await nc.close()
-
-
-async def _count(js: object, subject: str, at_least: int) -> bool:
-    return await subject_count(js, "OUT", subject) >= at_least
 
 
 async def test_shadow_track_publishes_only_to_shadow_and_exposes_metrics(
@@ -94,8 +96,8 @@ async def test_shadow_track_publishes_only_to_shadow_and_exposes_metrics(
         runtime_process.start()
         assert runtime_process.http("/readyz")[0] == 200
         await publish_records(js, "in.sensor", example_records(MODEL, seed=5, count=200, keys=5))
-        await wait_for(lambda: _count(js, "out.shadow", 200), 60, "shadow results", runtime_process.log_tail)
-        await wait_for(lambda: _count(js, "out.results", 200), 60, "stable results", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.shadow", 200), 60, "shadow results", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.results", 200), 60, "stable results", runtime_process.log_tail)
         results = await read_all(js, "OUT", "out.results", 200)
         shadow = await read_all(js, "OUT", "out.shadow", 200)
         assert {json.loads(m.data)["track"] for m in results} == {"stable"}

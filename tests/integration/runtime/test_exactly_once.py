@@ -26,6 +26,7 @@ from tests.integration.runtime.helpers import (
     expected_windows,
     publish_records,
     read_all,
+    results_at_least,
     subject_count,
     wait_for,
 )
@@ -59,7 +60,7 @@ async def _run_with_disruptions(
         proc.start()
         seen_at_disruption = []
         for step, threshold in enumerate(thresholds):
-            await wait_for(lambda t=threshold: _at_least(js, t), 120, f"{threshold} results", proc.log_tail)
+            await wait_for(lambda t=threshold: results_at_least(js, "out.results", t), 120, f"{threshold} results", proc.log_tail)
             seen_at_disruption.append(await subject_count(js, "OUT", "out.results"))
             disrupt(step)
         # Disruptions happened midway, not after the work was done.
@@ -87,10 +88,6 @@ async def _run_with_disruptions(
         await nc.close()
 
     _assert_windows_equal(tmp_path / "features.duckdb", window, records)
-
-
-async def _at_least(js: Any, count: int) -> bool:
-    return await subject_count(js, "OUT", "out.results") >= count
 
 
 def _assert_windows_equal(db_path: Path, window: WindowSpec, records: list[dict[str, Any]]) -> None:

@@ -25,7 +25,13 @@ from paho.mqtt.properties import Properties
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.mosquitto import MosquittoBroker
 from tests.fixtures.nats import NatsServer
-from tests.integration.runtime.helpers import example_records, publish_records, read_all, subject_count, wait_for
+from tests.integration.runtime.helpers import (
+    example_records,
+    publish_records,
+    read_all,
+    results_at_least,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +73,8 @@ async def test_mqtt_qos2_source_feeds_the_same_pipeline(
         payloads.append(("mq-bad", b"{broken"))
         await asyncio.to_thread(_mqtt_publish, mosquitto_broker.url, "sensors/line-1", payloads)
 
-        await wait_for(lambda: _count(js, "out.results", 300), 60, "MQTT results", runtime_process.log_tail)
-        await wait_for(lambda: _count(js, "out.dlq", 1), 60, "MQTT dead letter", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.results", 300), 60, "MQTT results", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.dlq", 1), 60, "MQTT dead letter", runtime_process.log_tail)
         results = await read_all(js, "OUT", "out.results", 300)
         assert sorted(json.loads(m.data)["input_id"] for m in results) == sorted(f"mq-{i}" for i in range(300))
         (dead,) = await read_all(js, "OUT", "out.dlq", 1)
@@ -77,10 +83,6 @@ async def test_mqtt_qos2_source_feeds_the_same_pipeline(
         assert runtime_process.terminate() == 0
     finally:
         await nc.close()
-
-
-async def _count(js: Any, subject: str, at_least: int) -> bool:
-    return await subject_count(js, "OUT", subject) >= at_least
 
 
 async def test_config_change_swaps_model_without_loss_and_keeps_old_on_failure(
@@ -127,7 +129,7 @@ async def test_config_change_swaps_model_without_loss_and_keeps_old_on_failure(
                        runtime_process.log_tail)  # fmt: skip
         await publish_records(js, "in.sensor", records[1000:], id_prefix="c")
 
-        await wait_for(lambda: _count(js, "out.results", 1500), 90, "all results", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.results", 1500), 90, "all results", runtime_process.log_tail)
         results = [json.loads(m.data) for m in await read_all(js, "OUT", "out.results", 1500)]
         assert len(results) == 1500
         assert len({r["id"] for r in results}) == 1500
@@ -167,7 +169,7 @@ async def test_structural_config_change_restarts_in_process_without_loss(
 
         await wait_for(restarted, 60, "the in-process restart", runtime_process.log_tail)
         await publish_records(js, "in.sensor", records[500:], id_prefix="b")
-        await wait_for(lambda: _count(js, "out.results", 1000), 90, "all results", runtime_process.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.results", 1000), 90, "all results", runtime_process.log_tail)
         results = [json.loads(m.data) for m in await read_all(js, "OUT", "out.results", 1000)]
         assert len(results) == len({r["id"] for r in results}) == 1000
         assert runtime_process.http("/readyz")[0] == 200

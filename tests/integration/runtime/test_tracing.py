@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.nats import NatsServer
-from tests.integration.runtime.helpers import example_records, read_all, subject_count, wait_for
+from tests.integration.runtime.helpers import example_records, read_all, results_at_least, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -78,10 +78,7 @@ async def _run(tmp_path: Path, server: NatsServer, proc: RuntimeProcess) -> list
             headers = {"Nats-Msg-Id": f"t-{i}", "traceparent": f"00-{TRACE_ID}-{PARENT}-01"}
             await js.publish("in.tx", json.dumps(record).encode(), headers=headers)
 
-        async def all_results() -> bool:
-            return await subject_count(js, "OUT", "out.results") >= 20
-
-        await wait_for(all_results, 60, "results", proc.log_tail)
+        await wait_for(lambda: results_at_least(js, "out.results", 20), 60, "results", proc.log_tail)
         results = await read_all(js, "OUT", "out.results", 20)
         assert proc.terminate() == 0  # flushes the span exporter
         return [m.headers["traceparent"] for m in results]
