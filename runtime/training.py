@@ -1,4 +1,5 @@
-"""Deterministic training and ONNX export of the tiny models in `models/*/build.py`.
+"""Deterministic training and ONNX export of the tiny models in `models/*/build.py`, and what every build.py
+shares: training on featurised records, the golden.json document and the script entry point.
 
 The model is `score = sigmoid(relu(((x - mean) / scale) @ w1 + b1) @ w2 + b2)` with one input `features`
 float32 `[batch, F]` and one output `score` float32 `[batch, 1]` (the IO signature the runtime serves).
