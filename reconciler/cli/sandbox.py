@@ -2,7 +2,9 @@
 
 It validates the desired state, summarises what each zone runs, then (when the local control-plane binaries are
 built: `make bootstrap`) starts one real control plane per zone of a region and runs two reconcile passes against
-them: the first creates everything, the second shows the steady state (no writes).
+them: the first creates everything, the second shows the steady state (no writes). Last, it runs one zone's data
+plane as local processes — the region hub and the zone's nats-server from their rendered configs, the zone's
+JetStream assets, and `edgeops serve` with the rendered runtime.json — and sends it sensor records.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from reconciler.app.desired import load_desired
 from reconciler.app.reconcile import DesiredStateInvalid
 from reconciler.app.sandbox import SandboxClusters, reconcile_passes
 from reconciler.app.sandbox.clusters import PassReport
+from reconciler.app.sandbox.dataplane import DataplaneError, run_dataplane
 from reconciler.cli.validate import EXIT_INVALID, EXIT_USAGE, summary
 from reconciler.core.plan import Action, ZoneResult, ZoneStatus
 from reconciler.core.spec import FleetSpec
@@ -105,6 +108,13 @@ def sandbox(
     clusters: Annotated[
         bool, typer.Option("--clusters/--no-clusters", help="start local control planes and reconcile against them")
     ] = True,
+    dataplane: Annotated[
+        bool,
+        typer.Option(
+            "--dataplane/--no-dataplane", help="run one zone's NATS and `edgeops serve` locally and send it records"
+        ),
+    ] = True,
+    records: Annotated[int, typer.Option("--records", min=1, max=100_000, help="sensor records to send")] = 1000,
 ) -> None:
     """Validate the fleet, summarise it, and reconcile one region against local control planes.
 
@@ -146,10 +156,45 @@ def sandbox(
     except (LocalKubeError, DesiredStateInvalid) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
+    if dataplane:
+        _run_dataplane(console, load.spec, chosen, state=state / "dataplane", repo=path, records=records)
     console.print(
         "Workloads stay [yellow]Degraded[/yellow] here by design: a local control plane has no nodes, so pods are "
         "never scheduled; everything else (server-side apply, inventory, prune, CRDs, RBAC) is real."
     )
+
+
+def _run_dataplane(console: Console, spec: FleetSpec, region: str, *, state: Path, repo: Path, records: int) -> None:
+    zone = next((z for z in spec.zones_in(region) if z.spec.models and not z.spec.paused), None)
+    if zone is None:
+        return
+    console.print(
+        f"\nrunning zone [bold]{escape(zone.name)}[/bold]'s data plane locally: region hub + zone nats-server, "
+        f"JetStream assets, `edgeops serve` per stable model, {records} sensor records ..."
+    )
+    try:
+        report = run_dataplane(
+            spec, region, zone, state=state, models_root=(repo / "models").resolve(), records=records
+        )
+    except DataplaneError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    table = Table(title=f"data plane of {escape(report.zone)} (NATS {report.nats_status})", title_justify="left")
+    for column in ("model", "version", "sent", "results", "p50 ms", "p95 ms"):
+        table.add_column(column)
+    for run in report.runs:
+        colour = "green" if run.results == run.sent else "red"
+        table.add_row(
+            escape(run.model),
+            run.version,
+            str(run.sent),
+            f"[{colour}]{run.results}[/{colour}]",
+            f"{run.p50_ms:.2f}",
+            f"{run.p95_ms:.2f}",
+        )
+    console.print(table)
+    for reason in report.skipped:
+        console.print(f"[yellow]not run:[/yellow] {escape(reason)}")
 
 
 def register(app: typer.Typer) -> None:

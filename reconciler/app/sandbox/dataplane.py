@@ -1,0 +1,244 @@
+"""The data plane of one zone, run on this machine: the region hub and the zone's nats-server from the configs
+edgeops renders, the zone's JetStream assets applied by the reconciler's NATS code, and `edgeops serve` for each
+stable model with the runtime.json edgeops renders — the same command every zone's Deployment runs. Sensor records
+go in, scored results come out, and the report says how many and how fast.
+
+Passwords for the NATS users are random per run and live only in the processes' environments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+from nats.aio.msg import Msg
+
+from reconciler.app.modelops.source import build_bytes, load_model_source
+from reconciler.app.nats import apply_hub, apply_nats
+from reconciler.core.nats import ServerSettings, hub_server_config, naming, render_conf, server_config
+from reconciler.core.render.runtimecfg import runtime_config
+from reconciler.core.spec import FleetSpec, Model, ModelAssignment, Zone
+from reconciler.shells.localproc import LocalProcess, LocalProcessError
+from reconciler.shells.nats import NatsEndpoint
+from runtime.config import FeatureStoreConfig, RuntimeConfig
+
+
+class DataplaneError(Exception):
+    """The local data plane could not be brought up; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    model: str
+    version: str
+    sent: int
+    results: int
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class DataplaneReport:
+    zone: str
+    nats_status: str
+    runs: tuple[ModelRun, ...]
+    skipped: tuple[str, ...]
+
+
+def _free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _settings(workdir: Path, leafnode_port: int | None = None) -> ServerSettings:
+    return ServerSettings(
+        host="127.0.0.1",
+        port=_free_port(),
+        monitor_port=_free_port(),
+        leafnode_port=leafnode_port,
+        store_dir=str(workdir / "jetstream"),
+        max_file_store="16G",  # a cap the streams' limits must fit under, not an allocation
+        max_memory_store="64M",
+    )
+
+
+def _nats_server(
+    name: str, workdir: Path, config: dict[str, object], settings: ServerSettings, env: dict[str, str]
+) -> LocalProcess:
+    binary = shutil.which("nats-server")
+    if binary is None:
+        raise DataplaneError(
+            "nats-server is not on PATH: run `bash tests/env/bootstrap.sh` and `source tests/env/common.sh`"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "nats-server.conf"
+    conf.write_text(render_conf(config), encoding="utf-8")
+    ready = f"http://127.0.0.1:{settings.monitor_port}/healthz?js-enabled-only=true"
+    return LocalProcess(name, [binary, "-c", str(conf)], workdir / "nats-server.log", ready, env)
+
+
+def _runnable(model: Model, assignment: ModelAssignment, models_root: Path) -> tuple[bytes, str] | str:
+    """The model's bytes when its source builds to the digest the zone pins; otherwise why not."""
+    release = model.spec.version(assignment.version)
+    if release is None or not (models_root / model.name / "build.py").exists():
+        return f"{model.name} {assignment.version}: no source to build in models/{model.name}/"
+    data = build_bytes(load_model_source(models_root / model.name))
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if digest != release.artifact.digest:
+        return f"{model.name} {assignment.version}: models/{model.name}/build.py builds {digest[:19]}…, the zone pins {release.artifact.digest[:19]}…"
+    return data, digest
+
+
+def _records(model: Model, count: int, seed: int = 7) -> Iterator[dict[str, object]]:
+    """Plausible sensor records for the model's window: its key plus every field its features read."""
+    rng = random.Random(seed)  # noqa: S311 - sample data, not security
+    fields = sorted({f.field for f in model.spec.window.features if f.field and f.field != "ts"})
+    start = time.time()
+    for i in range(count):
+        record: dict[str, object] = {model.spec.window.key: f"key-{i % 25}", "ts": start + i * 0.01}
+        for name in fields:
+            record[name] = round(rng.uniform(0.0, 100.0), 3) if "mismatch" not in name else float(rng.random() < 0.05)
+        yield record
+
+
+async def _drive(
+    url: str, passwords: dict[str, str], assignment: ModelAssignment, model: Model, count: int
+) -> tuple[int, list[float]]:
+    sensor = await nats.connect(url, user=naming.SENSOR_USER, password=passwords[naming.SENSOR_USER])
+    watcher = await nats.connect(url, user=naming.RECONCILER_USER, password=passwords[naming.RECONCILER_USER])
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def on_result(msg: Msg) -> None:
+        input_id = (msg.headers or {}).get("Nats-Msg-Id", "").rsplit(":", 1)[-1]
+        if input_id in sent_at:
+            latencies.append((time.monotonic() - sent_at.pop(input_id)) * 1000)
+        if len(latencies) >= count:
+            done.set()
+
+    try:
+        await watcher.subscribe(assignment.output, cb=on_result)
+        await watcher.flush()
+        for i, record in enumerate(_records(model, count)):
+            msg_id = f"sandbox-{i}"
+            sent_at[msg_id] = time.monotonic()
+            headers = {"Nats-Msg-Id": msg_id, "Edgeops-Sensor-Ts": f"{time.time():.6f}"}
+            await sensor.publish(assignment.input, json.dumps(record).encode(), headers=headers)
+            if i % 50 == 49:
+                await asyncio.sleep(0.05)  # about 1,000 records/s, like a busy site
+        await sensor.flush()
+        with suppress(TimeoutError):  # a shortfall is reported, not raised
+            await asyncio.wait_for(done.wait(), timeout=60)
+        return len(latencies), latencies
+    finally:
+        await sensor.drain()
+        await watcher.drain()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_dataplane(
+    spec: FleetSpec, region: str, zone: Zone, *, state: Path, models_root: Path, records: int = 1000
+) -> DataplaneReport:
+    passwords = {user: secrets.token_hex(16) for user in naming.PASSWORD_ENV}
+    env = {**os.environ, **{naming.PASSWORD_ENV[user]: pw for user, pw in passwords.items()}}
+    hub_settings = _settings(state / "hub", leafnode_port=_free_port())
+    local = spec.with_region_hub(region, f"nats-leaf://127.0.0.1:{hub_settings.leafnode_port}")
+    zone_settings = _settings(state / zone.name)
+    zone_url = f"nats://127.0.0.1:{zone_settings.port}"
+    runs: list[ModelRun] = []
+    skipped: list[str] = []
+    with ExitStack() as stack:
+        try:
+            hub = _nats_server("region hub", state / "hub", hub_server_config(region, hub_settings), hub_settings, env)
+            stack.enter_context(hub.start())
+            leaf = _nats_server(
+                f"{zone.name} nats-server",
+                state / zone.name,
+                server_config(local, zone, zone_settings),
+                zone_settings,
+                env,
+            )
+            stack.enter_context(leaf.start())
+        except LocalProcessError as exc:
+            raise DataplaneError(str(exc)) from exc
+        endpoint = NatsEndpoint(zone_url, user=naming.RECONCILER_USER, password=passwords[naming.RECONCILER_USER])
+        result = asyncio.run(apply_nats(local, zone, endpoint, revision=None))
+        hub_endpoint = NatsEndpoint(f"nats://127.0.0.1:{hub_settings.port}")
+        asyncio.run(apply_hub(local, region, hub_endpoint, revision=None))
+        if result.degraded:
+            raise DataplaneError(f"{zone.name}: JetStream assets not applied: {result.error}")
+        for assignment in zone.spec.models:
+            model = spec.models[assignment.model]
+            built = _runnable(model, assignment, models_root)
+            if isinstance(built, str):
+                skipped.append(built)
+                continue
+            data, digest = built
+            workdir = state / zone.name / "runtime" / assignment.model
+            model_dir = workdir / "models"
+            model_dir.mkdir(parents=True, exist_ok=True)
+            (model_dir / f"{digest.removeprefix('sha256:')}.onnx").write_bytes(data)
+            config = _local_runtime_config(local, zone, assignment, model, zone_url=zone_url, workdir=workdir)
+            config_path = workdir / "runtime.json"
+            config_path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
+            argv = [*_edgeops(), "serve", "--config", str(config_path)]
+            ready = f"http://127.0.0.1:{config.metrics_port}/readyz"
+            runtime = LocalProcess(f"{zone.name}/{assignment.model} runtime", argv, workdir / "runtime.log", ready, env)
+            try:
+                with runtime.start(timeout_s=120):
+                    received, latencies = asyncio.run(_drive(zone_url, passwords, assignment, model, records))
+            except LocalProcessError as exc:
+                raise DataplaneError(str(exc)) from exc
+            runs.append(
+                ModelRun(
+                    assignment.model,
+                    assignment.version,
+                    records,
+                    received,
+                    _percentile(latencies, 0.5),
+                    _percentile(latencies, 0.95),
+                )
+            )
+    return DataplaneReport(zone.name, result.status.value, tuple(runs), tuple(skipped))
+
+
+def _local_runtime_config(
+    spec: FleetSpec, zone: Zone, assignment: ModelAssignment, model: Model, *, zone_url: str, workdir: Path
+) -> RuntimeConfig:
+    rendered = runtime_config(spec, zone, assignment, model, track="stable", namespace="edgeops")
+    return rendered.model_copy(
+        update={
+            "nats": rendered.nats.model_copy(update={"url": zone_url}),
+            "metrics_port": _free_port(),
+            "metrics_host": "127.0.0.1",
+            "model_dir": str(workdir / "models"),
+            "feature_store": FeatureStoreConfig(path=str(workdir / "features.duckdb")),
+        }
+    )
+
+
+def _edgeops() -> list[str]:
+    found = shutil.which("edgeops")
+    return [found] if found else [sys.executable, "-m", "reconciler.cli.main"]
