@@ -201,15 +201,29 @@ class ModelDeployment(_Strict):
 
 
 class NatsConnection(_Strict):
+    """How the runtime logs in: a user with a password, a token, or a creds file — each secret read at start
+    from the environment variable named here, never carried in the config."""
+
     url: str = Field(pattern=r"^(nats|tls)://[^\s]+$")
+    user: str | None = Field(default=None, min_length=1, max_length=128)
+    password_env: EnvVarName | None = None
     token_env: EnvVarName | None = None
     creds_file_env: EnvVarName | None = None
     name: str = "edgeops-runtime"
 
     @model_validator(mode="after")
     def _one_credential(self) -> Self:
-        if self.token_env is not None and self.creds_file_env is not None:
-            raise ValueError("nats: give token_env or creds_file_env, not both")
+        if (self.user is None) != (self.password_env is None):
+            raise ValueError("nats: user and password_env go together")
+        given = [
+            n
+            for n, v in (("user", self.user), ("token_env", self.token_env), ("creds_file_env", self.creds_file_env))
+            if v
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"nats: give one login (user/password_env, token_env or creds_file_env), not both {' and '.join(given)}"
+            )
         return self
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
-from runtime.config import ConfigError, ModelDeployment, RuntimeConfig, load_runtime_config
+from runtime.config import ConfigError, ModelDeployment, NatsConnection, RuntimeConfig, load_runtime_config
 from runtime.metrics import Health, Metrics, serve_http
 from runtime.nats_source import JetStreamSource, Publisher, Settle
 from runtime.pipeline import DeploymentPipeline
@@ -88,6 +88,28 @@ def _hot_swappable(old: RuntimeConfig, new: RuntimeConfig) -> bool:
     )
 
 
+class MissingCredential(RuntimeError):
+    """A credential's environment variable named in the config is not set."""
+
+
+def nats_credentials(nats: NatsConnection) -> dict[str, str]:
+    """nats-py connect options for the configured login, read from the environment at start."""
+
+    def read(env: str, what: str) -> str:
+        value = os.environ.get(env)
+        if not value:
+            raise MissingCredential(f"nats: {what} is read from ${env}, which is not set")
+        return value
+
+    if nats.user is not None and nats.password_env is not None:
+        return {"user": nats.user, "password": read(nats.password_env, f"the password of user {nats.user!r}")}
+    if nats.token_env:
+        return {"token": read(nats.token_env, "the token")}
+    if nats.creds_file_env:
+        return {"user_credentials": read(nats.creds_file_env, "the creds file path")}
+    return {}
+
+
 async def _connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
     import nats
 
@@ -102,10 +124,7 @@ async def _connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
         "disconnected_cb": _nats_event("disconnected"),
         "reconnected_cb": _nats_event("reconnected"),
     }
-    if config.nats.token_env:
-        options["token"] = os.environ[config.nats.token_env]
-    if config.nats.creds_file_env:
-        options["user_credentials"] = os.environ[config.nats.creds_file_env]
+    options.update(nats_credentials(config.nats))
     delay = 0.2
     while True:
         try:
@@ -164,8 +183,13 @@ class Service:
                 continue
             try:
                 model = await self._load(deployment)
-                log.info("%s: serving %s (%s) on %s", deployment.deployment_id, deployment.version,
-                         model.digest[:19], model.provider)
+                log.info(
+                    "%s: serving %s (%s) on %s",
+                    deployment.deployment_id,
+                    deployment.version,
+                    model.digest[:19],
+                    model.provider,
+                )
                 return model
             except ModelLoadError as exc:
                 self.metrics.model_load_failures.labels(self.config.zone, deployment.name, deployment.track).inc()

@@ -103,7 +103,11 @@ def runtime_config(
     return RuntimeConfig(
         zone=zone.name,
         region=zone.spec.region,
-        nats=NatsConnection(url=nats_url(namespace)),
+        nats=NatsConnection(
+            url=nats_url(namespace),
+            user=naming.RUNTIME_USER,
+            password_env=naming.PASSWORD_ENV[naming.RUNTIME_USER],
+        ),
         models=(model_deployment(spec, zone, assignment, model, track=track),),
         metrics_port=METRICS_PORT,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from reconciler.core.nats import naming
+from reconciler.core.nats.helm import USERS_SECRET
 from reconciler.core.render.labels import (
     ARCH_LABEL,
     CONFIG_HASH,
@@ -109,6 +111,11 @@ def _pod_spec(zone: Zone, assignment: ModelAssignment, track: str, image: str) -
                 "command": ["edgeops", "serve", "--config", f"{CONFIG_DIR}/{CONFIG_FILE}"],
                 # Traces and logs name the zone, model and track without reading the config first.
                 "env": [
+                    # The runtime's NATS password: from the Secret the zone's NATS server reads too, never from git.
+                    {
+                        "name": naming.PASSWORD_ENV[naming.RUNTIME_USER],
+                        "valueFrom": {"secretKeyRef": {"name": USERS_SECRET, "key": f"{naming.RUNTIME_USER}-password"}},
+                    },
                     {"name": "OTEL_SERVICE_NAME", "value": "edgeops-runtime"},
                     {
                         "name": "OTEL_RESOURCE_ATTRIBUTES",
