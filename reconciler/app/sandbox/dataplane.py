@@ -29,11 +29,12 @@ from nats.aio.msg import Msg
 from reconciler.app.modelops.source import build_bytes, load_model_source
 from reconciler.app.nats import apply_hub, apply_nats
 from reconciler.core.nats import ServerSettings, hub_server_config, naming, render_conf, server_config
+from reconciler.core.nats.server import active_tracks
 from reconciler.core.render.runtimecfg import runtime_config
 from reconciler.core.spec import FleetSpec, Model, ModelAssignment, Zone
 from reconciler.shells.localproc import LocalProcess, LocalProcessError
 from reconciler.shells.nats import NatsEndpoint
-from runtime.config import FeatureStoreConfig, RuntimeConfig
+from runtime.config import FeatureStoreConfig, RuntimeConfig, Track
 
 
 class DataplaneError(Exception):
@@ -43,9 +44,10 @@ class DataplaneError(Exception):
 @dataclass(frozen=True)
 class ModelRun:
     model: str
+    track: str
     version: str
-    sent: int
-    results: int
+    sent: int  # records sent to the model's input (every track shares them by the canary weight)
+    results: int  # results this track published
     p50_ms: float
     p95_ms: float
 
@@ -92,15 +94,15 @@ def _nats_server(
     return LocalProcess(name, [binary, "-c", str(conf)], workdir / "nats-server.log", ready, env)
 
 
-def _runnable(model: Model, assignment: ModelAssignment, models_root: Path) -> tuple[bytes, str] | str:
+def _runnable(model: Model, version: str, models_root: Path) -> tuple[bytes, str] | str:
     """The model's bytes when its source builds to the digest the zone pins; otherwise why not."""
-    release = model.spec.version(assignment.version)
+    release = model.spec.version(version)
     if release is None or not (models_root / model.name / "build.py").exists():
-        return f"{model.name} {assignment.version}: no source to build in models/{model.name}/"
+        return f"{model.name} {version}: no source to build in models/{model.name}/"
     data = build_bytes(load_model_source(models_root / model.name))
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if digest != release.artifact.digest:
-        return f"{model.name} {assignment.version}: models/{model.name}/build.py builds {digest[:19]}…, the zone pins {release.artifact.digest[:19]}…"
+        return f"{model.name} {version}: models/{model.name}/build.py builds {digest[:19]}…, the zone pins {release.artifact.digest[:19]}…"
     return data, digest
 
 
@@ -117,19 +119,22 @@ def _records(model: Model, count: int, seed: int = 7) -> Iterator[dict[str, obje
 
 
 async def _drive(
-    url: str, passwords: dict[str, str], assignment: ModelAssignment, model: Model, count: int
-) -> tuple[int, list[float]]:
+    url: str, passwords: dict[str, str], assignment: ModelAssignment, model: Model, *, count: int, expected: int
+) -> dict[str, list[float]]:
+    """Publish `count` records as the sensor user; collect results (as the reconciler user) by track until
+    `expected` arrived or a minute passed. Returns the latencies per track."""
     sensor = await nats.connect(url, user=naming.SENSOR_USER, password=passwords[naming.SENSOR_USER])
     watcher = await nats.connect(url, user=naming.RECONCILER_USER, password=passwords[naming.RECONCILER_USER])
     sent_at: dict[str, float] = {}
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {}
     done = asyncio.Event()
 
     async def on_result(msg: Msg) -> None:
-        input_id = (msg.headers or {}).get("Nats-Msg-Id", "").rsplit(":", 1)[-1]
+        deployment, _, input_id = (msg.headers or {}).get("Nats-Msg-Id", "").rpartition(":")
         if input_id in sent_at:
-            latencies.append((time.monotonic() - sent_at.pop(input_id)) * 1000)
-        if len(latencies) >= count:
+            track = deployment.rsplit(".", 1)[-1]
+            latencies.setdefault(track, []).append((time.monotonic() - sent_at.pop(input_id)) * 1000)
+        if sum(len(v) for v in latencies.values()) >= expected:
             done.set()
 
     try:
@@ -144,8 +149,8 @@ async def _drive(
                 await asyncio.sleep(0.05)  # about 1,000 records/s, like a busy site
         await sensor.flush()
         with suppress(TimeoutError):  # a shortfall is reported, not raised
-            await asyncio.wait_for(done.wait(), timeout=60)
-        return len(latencies), latencies
+            await asyncio.wait_for(done.wait(), timeout=30 if expected < count else 60)
+        return latencies
     finally:
         await sensor.drain()
         await watcher.drain()
@@ -190,44 +195,85 @@ def run_dataplane(
         if result.degraded:
             raise DataplaneError(f"{zone.name}: JetStream assets not applied: {result.error}")
         for assignment in zone.spec.models:
-            model = spec.models[assignment.model]
-            built = _runnable(model, assignment, models_root)
-            if isinstance(built, str):
-                skipped.append(built)
-                continue
-            data, digest = built
-            workdir = state / zone.name / "runtime" / assignment.model
-            model_dir = workdir / "models"
-            model_dir.mkdir(parents=True, exist_ok=True)
-            (model_dir / f"{digest.removeprefix('sha256:')}.onnx").write_bytes(data)
-            config = _local_runtime_config(local, zone, assignment, model, zone_url=zone_url, workdir=workdir)
-            config_path = workdir / "runtime.json"
-            config_path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
-            argv = [*_edgeops(), "serve", "--config", str(config_path)]
-            ready = f"http://127.0.0.1:{config.metrics_port}/readyz"
-            runtime = LocalProcess(f"{zone.name}/{assignment.model} runtime", argv, workdir / "runtime.log", ready, env)
-            try:
-                with runtime.start(timeout_s=120):
-                    received, latencies = asyncio.run(_drive(zone_url, passwords, assignment, model, records))
-            except LocalProcessError as exc:
-                raise DataplaneError(str(exc)) from exc
-            runs.append(
-                ModelRun(
-                    assignment.model,
-                    assignment.version,
-                    records,
-                    received,
-                    _percentile(latencies, 0.5),
-                    _percentile(latencies, 0.95),
-                )
+            runs += _run_model(
+                local,
+                zone,
+                assignment,
+                state=state,
+                models_root=models_root,
+                zone_url=zone_url,
+                env=env,
+                passwords=passwords,
+                records=records,
+                skipped=skipped,
             )
     return DataplaneReport(zone.name, result.status.value, tuple(runs), tuple(skipped))
 
 
+def _run_model(
+    spec: FleetSpec,
+    zone: Zone,
+    assignment: ModelAssignment,
+    *,
+    state: Path,
+    models_root: Path,
+    zone_url: str,
+    env: dict[str, str],
+    passwords: dict[str, str],
+    records: int,
+    skipped: list[str],
+) -> list[ModelRun]:
+    """Start `edgeops serve` for every active track of the assignment that can be built, then drive it."""
+    model = spec.models[assignment.model]
+    started: dict[str, str] = {}  # track -> version
+    with ExitStack() as stack:
+        for track in active_tracks(assignment):
+            version = (
+                assignment.version if track is Track.STABLE else assignment.canary.version if assignment.canary else ""
+            )
+            built = _runnable(model, version, models_root)
+            if isinstance(built, str):
+                skipped.append(f"{track.value} track: {built}")
+                continue
+            data, digest = built
+            workdir = state / zone.name / "runtime" / f"{assignment.model}.{track.value}"
+            (workdir / "models").mkdir(parents=True, exist_ok=True)
+            (workdir / "models" / f"{digest.removeprefix('sha256:')}.onnx").write_bytes(data)
+            config = _local_runtime_config(
+                spec, zone, assignment, model, track=track.value, zone_url=zone_url, workdir=workdir
+            )
+            config_path = workdir / "runtime.json"
+            config_path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
+            argv = [*_edgeops(), "serve", "--config", str(config_path)]
+            ready = f"http://127.0.0.1:{config.metrics_port}/readyz"
+            process = LocalProcess(
+                f"{zone.name}/{assignment.model} {track.value} runtime", argv, workdir / "runtime.log", ready, env
+            )
+            try:
+                stack.enter_context(process.start(timeout_s=120))
+            except LocalProcessError as exc:
+                raise DataplaneError(str(exc)) from exc
+            started[track.value] = version
+        if not started:
+            return []
+        # Records routed to a track that is not running (e.g. an unbuilt canary) get no result: expect fewer.
+        expected = records if len(started) == len(active_tracks(assignment)) else 0
+        latencies = asyncio.run(
+            _drive(zone_url, passwords, assignment, model, count=records, expected=expected or records)
+        )
+    return [
+        ModelRun(
+            assignment.model, track, version, records, len(latencies.get(track, [])),
+            _percentile(latencies.get(track, []), 0.5), _percentile(latencies.get(track, []), 0.95),
+        )
+        for track, version in started.items()
+    ]  # fmt: skip
+
+
 def _local_runtime_config(
-    spec: FleetSpec, zone: Zone, assignment: ModelAssignment, model: Model, *, zone_url: str, workdir: Path
+    spec: FleetSpec, zone: Zone, assignment: ModelAssignment, model: Model, *, track: str, zone_url: str, workdir: Path
 ) -> RuntimeConfig:
-    rendered = runtime_config(spec, zone, assignment, model, track="stable", namespace="edgeops")
+    rendered = runtime_config(spec, zone, assignment, model, track=track, namespace="edgeops")
     return rendered.model_copy(
         update={
             "nats": rendered.nats.model_copy(update={"url": zone_url}),
