@@ -68,6 +68,13 @@ def reconcile_command(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="where the repository clone is kept (default: ~/.cache/edgeops/repos)")
     ] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option("--nats", help="client URL of the region's NATS hub: also apply every zone's JetStream assets"),
+    ] = None,
+    allow_stream_delete: Annotated[
+        bool, typer.Option("--allow-stream-delete", help="with --nats: delete streams that still hold messages")
+    ] = False,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
     from reconciler.app.reconcile import ApplyOptions, RegionOptions
@@ -78,6 +85,7 @@ def reconcile_command(
     from reconciler.core.plan import ZoneStatus
     from reconciler.core.render import RenderOptions
     from reconciler.shells.kube import KubeConfigError, ZoneClient
+    from reconciler.shells.nats import NatsEndpoint
 
     configure_json_logs()
     tracing = configure_tracing()
@@ -91,6 +99,8 @@ def reconcile_command(
             apply=ApplyOptions(health_timeout_s=health_timeout),
             concurrency=concurrency,
         ),
+        nats_hub=NatsEndpoint(nats) if nats is not None else None,
+        allow_stream_delete=allow_stream_delete,
     )
     url = str(Path(repo).resolve()) if Path(repo).exists() else repo
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]

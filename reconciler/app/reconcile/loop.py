@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
+from reconciler.app.nats import apply_hub, apply_nats
+from reconciler.app.nats_region import merge_zone_result
 from reconciler.app.reconcile.leader import LeaderElector
 from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, apply_one, render_desired
 from reconciler.app.reconcile.source import Fetched
@@ -28,6 +31,7 @@ from reconciler.app.reconcile.telemetry import LoopMetrics, Spans
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import ZoneResult, ZoneStatus
 from reconciler.core.render import RenderedZone
+from reconciler.shells.nats import NatsEndpoint
 
 log = logging.getLogger("edgeops.reconcile")
 
@@ -67,6 +71,8 @@ class LoopOptions:
     backoff_base_s: float | None = None  # default: the interval
     backoff_cap_s: float = 300.0
     lease_retry_s: float = 2.0
+    nats_hub: NatsEndpoint | None = None  # the region hub's client URL: also apply JetStream assets, by domain
+    allow_stream_delete: bool = False
 
 
 class RegionLoop:
@@ -184,10 +190,13 @@ class RegionLoop:
             async with limit:
                 if self._must_stop_waiting():
                     return None  # stopping, or the Lease was lost meanwhile: start no further zone
-                return await asyncio.to_thread(self._apply_zone, load, item)
+                result = await asyncio.to_thread(self._apply_zone, load, item)
+                return await self._apply_zone_nats(load, result)
 
         with self._spans.span("reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}):
             results = [r for r in await asyncio.gather(*(one(r) for r in due)) if r is not None]
+            if results:
+                await self._apply_hub_nats(load, fetched.revision)
         finished = self._clock()
         for result in results:
             self.backoff.record(result, finished)
@@ -206,6 +215,26 @@ class RegionLoop:
 
         with self._spans.zone(region, rendered.zone, rendered.revision):
             return apply_one(load, rendered, self.options.region_options, observe, self._must_stop_waiting)
+
+    async def _apply_zone_nats(self, load: LoadResult, result: ZoneResult) -> ZoneResult:
+        """After the zone's Kubernetes apply, its JetStream assets through the hub (by the zone's domain); an
+        unreachable NATS makes that zone Degraded alone and is retried on the next pass."""
+        hub, spec = self.options.nats_hub, load.spec
+        zone = spec.zone(result.zone) if spec is not None else None
+        if hub is None or spec is None or zone is None:
+            return result
+        nats = await apply_nats(spec, zone, dataclasses.replace(hub, domain=zone.spec.nats.domain),
+                                revision=result.revision, allow_stream_delete=self.options.allow_stream_delete)
+        return merge_zone_result(result, nats)
+
+    async def _apply_hub_nats(self, load: LoadResult, revision: str | None) -> None:
+        """The hub's stream sourcing the zones, once per pass."""
+        if self.options.nats_hub is None or load.spec is None:
+            return
+        hub = await apply_hub(load.spec, self.options.region, self.options.nats_hub, revision=revision,
+                              allow_stream_delete=self.options.allow_stream_delete)
+        log.log(logging.WARNING if hub.degraded else logging.INFO, "hub streams reconciled",
+                extra={"region": self.options.region, "status": hub.status.value, "detail": hub.error})
 
     def _concurrency(self, fetched: Fetched) -> int:
         if self.options.region_options.concurrency is not None:
