@@ -58,8 +58,16 @@ def kubectl_apply(kubeconfig: Path, dirs: dict[str, Path]) -> float:
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            ["kubectl", f"--kubeconfig={kubeconfig}", f"--context={context}", "apply", "--server-side",
-             "--field-manager=kubectl-bench", "-f", str(folder)],
+            [
+                "kubectl",
+                f"--kubeconfig={kubeconfig}",
+                f"--context={context}",
+                "apply",
+                "--server-side",
+                "--field-manager=kubectl-bench",
+                "-f",
+                str(folder),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

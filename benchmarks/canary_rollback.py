@@ -66,8 +66,9 @@ class Processes:
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
+        )
         self.started.append(proc)
         return proc
 
@@ -79,10 +80,16 @@ class Processes:
 
 
 def canaries(client: ZoneClient) -> set[str]:
-    return {d["metadata"]["name"] for d in client.list("apps/v1", "Deployment", NAMESPACE) if "canary" in d["metadata"]["name"]}
+    return {
+        d["metadata"]["name"]
+        for d in client.list("apps/v1", "Deployment", NAMESPACE)
+        if "canary" in d["metadata"]["name"]
+    }
 
 
-def trial(bot: Bot, prom: Prometheus, client: ZoneClient, analysis_interval: timedelta, phase: float) -> dict[str, float]:
+def trial(
+    bot: Bot, prom: Prometheus, client: ZoneClient, analysis_interval: timedelta, phase: float
+) -> dict[str, float]:
     options = AnalyzeOptions(window=analysis_interval, respect_maintenance_windows=False)
     # The canary failing at a random moment of the region loop's cycle (the trial starts right after a pass).
     time.sleep(phase)
@@ -120,7 +127,9 @@ def main() -> None:  # noqa: PLR0915 (one linear scenario reads best top to bott
     github = None
     try:
         kube.start_zones([CONTEXT])
-        fleet = write_fleet(workdir / "fleet", REGION, [ZoneDef(ZONE, CONTEXT, (ModelDef("fraud-scoring", "1.0.0", 0, "1.1.0"),))])
+        fleet = write_fleet(
+            workdir / "fleet", REGION, [ZoneDef(ZONE, CONTEXT, (ModelDef("fraud-scoring", "1.0.0", 0, "1.1.0"),))]
+        )
         with_canary = (fleet / ZONE_FILE).read_text()
         bare = workdir / "remote.git"
         seed_bare(bare, fleet)
@@ -133,17 +142,33 @@ def main() -> None:  # noqa: PLR0915 (one linear scenario reads best top to bott
 
         exporter_port, prom_port = free_port(), free_port()
         procs.start("exporter", [sys.executable, str(EXPORTER), str(exporter_port)])
-        wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{exporter_port}/healthz", timeout=2).status == 200, "exporter")
-        config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
-                  "scrape_configs": [{"job_name": "edge", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}]}
+        wait_for(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{exporter_port}/healthz", timeout=2).status == 200,
+            "exporter",
+        )
+        config = {
+            "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+            "scrape_configs": [{"job_name": "edge", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}],
+        }
         (workdir / "prometheus.yml").write_text(json.dumps(config))
         prometheus = shutil.which("prometheus") or sys.exit("prometheus is not installed")
-        procs.start("prometheus", [prometheus, f"--config.file={workdir / 'prometheus.yml'}",
-                                   f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"])
+        procs.start(
+            "prometheus",
+            [
+                prometheus,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+        )
         base = {"zone": ZONE, "model": "fraud-scoring"}
-        profile = [{**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
-                   {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 95.0, "errorRatio": 0}]
-        request = urllib.request.Request(f"http://127.0.0.1:{exporter_port}/profile", data=json.dumps(profile).encode(), method="PUT")
+        profile = [
+            {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
+            {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 95.0, "errorRatio": 0},
+        ]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{exporter_port}/profile", data=json.dumps(profile).encode(), method="PUT"
+        )
         urllib.request.urlopen(request, timeout=10).close()
         query = urllib.parse.quote(f'sum(increase(edgeops_requests_total{{zone="{ZONE}",track="canary"}}[10s]))')
 
@@ -155,22 +180,48 @@ def main() -> None:  # noqa: PLR0915 (one linear scenario reads best top to bott
         wait_for(data_ready, "a full 10 s window of canary traffic in Prometheus", timeout=120)
 
         edgeops = shutil.which("edgeops") or sys.exit("edgeops is not on PATH (source tests/env/common.sh)")
-        procs.start("reconcile", [edgeops, "reconcile", "--region", REGION,
-                                  "--repo", str(bare), "--interval", args.reconcile_interval, "--kubeconfig", str(kube.kubeconfig),
-                                  "--namespace", NAMESPACE, "--no-leader-elect", "--metrics-port", "0",
-                                  "--health-timeout", "5", "--cache-dir", str(workdir / "cache")])
+        procs.start(
+            "reconcile",
+            [
+                edgeops,
+                "reconcile",
+                "--region",
+                REGION,
+                "--repo",
+                str(bare),
+                "--interval",
+                args.reconcile_interval,
+                "--kubeconfig",
+                str(kube.kubeconfig),
+                "--namespace",
+                NAMESPACE,
+                "--no-leader-elect",
+                "--metrics-port",
+                "0",
+                "--health-timeout",
+                "5",
+                "--cache-dir",
+                str(workdir / "cache"),
+            ],
+        )
         client = ZoneClient.connect(CONTEXT, CONTEXT, kube.kubeconfig)
-        bot = Bot(Workspace.open_or_clone(str(bare), workdir / "bot"), Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN))
+        bot = Bot(
+            Workspace.open_or_clone(str(bare), workdir / "bot"), Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN)
+        )
         prom = Prometheus(f"http://127.0.0.1:{prom_port}")
         results = []
         for number in range(args.trials):
             if number:
                 remote.human_push("main", {ZONE_FILE: with_canary}, "restore the canary for the next trial")
-            wait_for(lambda: bool(canaries(client)), "the reconciler to create the canary Deployment", timeout=180, every=0.2)
+            wait_for(
+                lambda: bool(canaries(client)), "the reconciler to create the canary Deployment", timeout=180, every=0.2
+            )
             phase = random.uniform(0, reconcile_s)
             results.append(trial(bot, prom, client, timedelta(seconds=args.analysis_interval), phase))
-            print(f"trial {number + 1}: {results[-1]['total']:.1f} s "
-                  f"(analysis + PR + merge {results[-1]['to_merge']:.1f} s, reconciler {results[-1]['merge_to_applied']:.1f} s)")
+            print(
+                f"trial {number + 1}: {results[-1]['total']:.1f} s "
+                f"(analysis + PR + merge {results[-1]['to_merge']:.1f} s, reconciler {results[-1]['merge_to_applied']:.1f} s)"
+            )
 
         # Baseline: the same rollback revision applied directly, once the canary is back.
         remote.human_push("main", {ZONE_FILE: with_canary}, "restore the canary for the baseline")
@@ -209,8 +260,10 @@ def report(results: list[dict[str, float]], baseline: float, args: argparse.Name
         "",
         "| trial | first failing analysis → applied | analysis + PR + merge | merged → canary gone |",
         "|---|---|---|---|",
-        *(f"| {i + 1} | {r['total']:.1f} s | {r['to_merge']:.1f} s | {r['merge_to_applied']:.1f} s |"
-          for i, r in enumerate(results)),
+        *(
+            f"| {i + 1} | {r['total']:.1f} s | {r['to_merge']:.1f} s | {r['merge_to_applied']:.1f} s |"
+            for i, r in enumerate(results)
+        ),
         "",
         f"Median {median:.1f} s, worst {worst:.1f} s; target ≤ 60 s: **{'met' if worst <= 60 else 'NOT met'}**.",
         f"Baseline measured in the same run — the rollback revision applied directly (one pass, no analysis, git "

@@ -64,8 +64,9 @@ def timed_start(env: LocalKube, names: list[str]) -> tuple[float, dict[str, floa
 
 def time_script(*args: str) -> float:
     began = time.monotonic()
-    subprocess.run(["bash", str(_REPO / "tests" / "env" / "install-kube.sh"), *args], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["bash", str(_REPO / "tests" / "env" / "install-kube.sh"), *args], check=True, stdout=subprocess.DEVNULL
+    )
     return time.monotonic() - began
 
 
@@ -81,11 +82,20 @@ def main() -> None:
     if args.build:
         stamp_hit = time_script()
         rebuild = time_script("--force")
-        lines += ["## Build", "", "| build | seconds |", "|---|---|",
-                  f"| cold (empty module and build caches) | {args.cold_build} |",
-                  f"| cached rebuild (`install-kube.sh --force`, warm Go caches) | {rebuild:.1f} |",
-                  f"| up to date (`install-kube.sh`, stamp hit) | {stamp_hit:.2f} |", "",
-                  "| cache | disk |", "|---|---|", *cache_sizes(), ""]
+        lines += [
+            "## Build",
+            "",
+            "| build | seconds |",
+            "|---|---|",
+            f"| cold (empty module and build caches) | {args.cold_build} |",
+            f"| cached rebuild (`install-kube.sh --force`, warm Go caches) | {rebuild:.1f} |",
+            f"| up to date (`install-kube.sh`, stamp hit) | {stamp_hit:.2f} |",
+            "",
+            "| cache | disk |",
+            "|---|---|",
+            *cache_sizes(),
+            "",
+        ]
 
     with tempfile.TemporaryDirectory(prefix="kube-bench-") as tmp:
         with LocalKube(Path(tmp) / "baseline") as env:
@@ -99,20 +109,32 @@ def main() -> None:
             memory = {name: zone_memory(env.zone(name)) for name in names}
 
     components = list(baseline_memory)
-    lines += ["## Start", "",
-              f"Baseline: one zone alone starts (kine, apiserver /readyz, CRDs, RBAC, controllers working) in "
-              f"{baseline:.1f} s.", "",
-              f"{args.zones} zones started together (2 at a time): {together:.1f} s in all, "
-              f"{together / baseline:.2f}x the baseline.", "",
-              "| zone | start s | " + " | ".join(f"{c} MiB" for c in components) + " | total MiB |",
-              "|---|---|" + "---|" * (len(components) + 1)]
+    lines += [
+        "## Start",
+        "",
+        f"Baseline: one zone alone starts (kine, apiserver /readyz, CRDs, RBAC, controllers working) in "
+        f"{baseline:.1f} s.",
+        "",
+        f"{args.zones} zones started together (2 at a time): {together:.1f} s in all, "
+        f"{together / baseline:.2f}x the baseline.",
+        "",
+        "| zone | start s | " + " | ".join(f"{c} MiB" for c in components) + " | total MiB |",
+        "|---|---|" + "---|" * (len(components) + 1),
+    ]
     rows = [("baseline (alone)", baseline, baseline_memory)] + [(n, per_zone[n], memory[n]) for n in names]
     for name, seconds, mem in rows:
-        lines.append(f"| {name} | {seconds:.1f} | " + " | ".join(f"{mem.get(c, 0):.0f}" for c in components)
-                     + f" | {sum(mem.values()):.0f} |")
+        lines.append(
+            f"| {name} | {seconds:.1f} | "
+            + " | ".join(f"{mem.get(c, 0):.0f}" for c in components)
+            + f" | {sum(mem.values()):.0f} |"
+        )
     mean_total = sum(sum(m.values()) for m in memory.values()) / len(memory)
-    lines += ["", f"Resident memory per zone after {args.settle:.0f} s idle: {mean_total:.0f} MiB on average "
-              f"({mean_total / sum(baseline_memory.values()):.2f}x the lone zone).", ""]
+    lines += [
+        "",
+        f"Resident memory per zone after {args.settle:.0f} s idle: {mean_total:.0f} MiB on average "
+        f"({mean_total / sum(baseline_memory.values()):.2f}x the lone zone).",
+        "",
+    ]
     _RESULT.parent.mkdir(parents=True, exist_ok=True)
     _RESULT.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -99,7 +99,9 @@ def bench_pull(mib: int, rounds: int) -> list[str]:
             asyncio.run(warm.ensure(ref, manifest.digest))
 
             def rehash_hit() -> None:
-                asyncio.run(ModelPuller(cache_dir, metrics=PullMetrics(CollectorRegistry())).ensure(ref, manifest.digest))
+                asyncio.run(
+                    ModelPuller(cache_dir, metrics=PullMetrics(CollectorRegistry())).ensure(ref, manifest.digest)
+                )
 
             def remembered_hit() -> None:
                 asyncio.run(warm.ensure(ref, manifest.digest))
@@ -112,18 +114,26 @@ def bench_pull(mib: int, rounds: int) -> list[str]:
             rows.append(("ensure: cache hit, remembered", timed(remembered_hit, rounds)))
         finally:
             registry.stop()
-    lines = [f"## Pull of a {manifest.size / 2**20:.1f} MiB artifact (median of {rounds})", "",
-             "| operation | time | MiB/s | ratio to baseline |", "|---|---|---|---|"]
+    lines = [
+        f"## Pull of a {manifest.size / 2**20:.1f} MiB artifact (median of {rounds})",
+        "",
+        "| operation | time | MiB/s | ratio to baseline |",
+        "|---|---|---|---|",
+    ]
     for name, seconds in rows:
-        lines.append(f"| {name} | {seconds * 1000:.1f} ms | {manifest.size / 2**20 / seconds:.0f} | "
-                     f"{seconds / baseline:.2f} |")
+        lines.append(
+            f"| {name} | {seconds * 1000:.1f} ms | {manifest.size / 2**20 / seconds:.0f} | {seconds / baseline:.2f} |"
+        )
     return lines
 
 
 def bench_compat() -> list[str]:
-    lines = ["## CPU vs WASM, batch 1 (p50 of 500 runs after warm-up)", "",
-             "| model | CPU (onnxruntime) | WASM (onnxruntime-web, Node) | WASM / CPU | max abs diff CPU↔WASM |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "## CPU vs WASM, batch 1 (p50 of 500 runs after warm-up)",
+        "",
+        "| model | CPU (onnxruntime) | WASM (onnxruntime-web, Node) | WASM / CPU | max abs diff CPU↔WASM |",
+        "|---|---|---|---|---|",
+    ]
     for folder in sorted((_REPO / "models").glob("*/build.py")):
         build = build_model(folder.parent, verify_reproducible=False)
         golden = load_golden(build.source, build.manifest)
@@ -133,8 +143,10 @@ def bench_compat() -> list[str]:
         assert cpu.latency_us_p50 is not None
         assert wasm.latency_us_p50 is not None
         diff = max(float(np.max(np.abs(cpu.outputs[k] - wasm.outputs[k]))) for k in cpu.outputs)
-        lines.append(f"| {build.source.name} | {cpu.latency_us_p50:.1f} µs | {wasm.latency_us_p50:.1f} µs | "
-                     f"{wasm.latency_us_p50 / cpu.latency_us_p50:.1f} | {diff:.1e} |")
+        lines.append(
+            f"| {build.source.name} | {cpu.latency_us_p50:.1f} µs | {wasm.latency_us_p50:.1f} µs | "
+            f"{wasm.latency_us_p50 / cpu.latency_us_p50:.1f} | {diff:.1e} |"
+        )
     return lines
 
 
@@ -143,8 +155,14 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    lines = ["# Model artifacts: edge pull and CPU/WASM latency", "", f"Machine: {machine()}", "",
-             "Measured with other test workloads possibly running on the same machine; ratios are within one run.", ""]
+    lines = [
+        "# Model artifacts: edge pull and CPU/WASM latency",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "Measured with other test workloads possibly running on the same machine; ratios are within one run.",
+        "",
+    ]
     lines += [*bench_pull(args.mib, args.rounds), "", *bench_compat(), ""]
     _RESULT.parent.mkdir(parents=True, exist_ok=True)
     _RESULT.write_text("\n".join(lines), encoding="utf-8")

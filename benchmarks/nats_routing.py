@@ -50,8 +50,10 @@ async def publish(nc: Any, subject: str, count: int, tag: str) -> float:
     js = nc.jetstream(publish_async_max_pending=2000)
     start = time.perf_counter()
     for base in range(0, count, 1000):
-        futures = [await js.publish_async(subject, b'{"v":1}', headers={"Nats-Msg-Id": f"{tag}-{i}"})
-                   for i in range(base, min(base + 1000, count))]
+        futures = [
+            await js.publish_async(subject, b'{"v":1}', headers={"Nats-Msg-Id": f"{tag}-{i}"})
+            for i in range(base, min(base + 1000, count))
+        ]
         await asyncio.gather(*futures)
     return count / (time.perf_counter() - start)
 
@@ -67,10 +69,20 @@ async def run(messages: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp) / "ams-01"
         workdir.mkdir()
-        settings = ServerSettings(host="127.0.0.1", port=free_port(), monitor_port=free_port(),
-                                  store_dir=str(workdir / "js"), max_file_store="64G")
-        server = RenderedNatsServer(workdir, port=settings.port, monitor_port=settings.monitor_port,
-                                    config_text=render_conf(server_config(spec, zone, settings)), settings=settings)
+        settings = ServerSettings(
+            host="127.0.0.1",
+            port=free_port(),
+            monitor_port=free_port(),
+            store_dir=str(workdir / "js"),
+            max_file_store="64G",
+        )
+        server = RenderedNatsServer(
+            workdir,
+            port=settings.port,
+            monitor_port=settings.monitor_port,
+            config_text=render_conf(server_config(spec, zone, settings)),
+            settings=settings,
+        )
         server.start()
         try:
             admin_ep = NatsEndpoint(server.url, user="reconciler", password=passwords["reconciler"])
@@ -100,8 +112,13 @@ async def run(messages: int, repeat: int) -> dict[str, Any]:
                 assert (await jsa.read()).streams
         finally:
             server.stop()
-    return {"first_apply": first_apply, "noop_apply": statistics.median(noop), "base": statistics.median(base),
-            "routed": statistics.median(routed), "shares": shares}
+    return {
+        "first_apply": first_apply,
+        "noop_apply": statistics.median(noop),
+        "base": statistics.median(base),
+        "routed": statistics.median(routed),
+        "shares": shares,
+    }
 
 
 def main() -> None:

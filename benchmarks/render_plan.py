@@ -40,7 +40,9 @@ def synthetic_fleet(zones: int) -> tuple[FleetSpec, list[Zone]]:
     spec = loaded.spec
     base_model = spec.models["fraud-scoring"]
     models = {
-        f"model-{i}": base_model.model_copy(update={"metadata": base_model.metadata.model_copy(update={"name": f"model-{i}"})})
+        f"model-{i}": base_model.model_copy(
+            update={"metadata": base_model.metadata.model_copy(update={"name": f"model-{i}"})}
+        )
         for i in range(MODELS)
     }
     template = spec.zone("ams-01")
@@ -83,13 +85,17 @@ def as_served(obj: dict[str, Any], n: int) -> dict[str, Any]:
         uid=f"00000000-0000-0000-0000-{n:012d}",
         creationTimestamp="2026-11-28T00:00:00Z",
         generation=1,
-        managedFields=[{"manager": "edgeops", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}}],
+        managedFields=[
+            {"manager": "edgeops", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}}
+        ],
     )
     served["status"] = {"observedGeneration": 1}
     return served
 
 
-def live_state(rendered: list[RenderedZone]) -> list[tuple[dict[ObjectRef, Any], dict[ObjectRef, Any], tuple[ObjectRef, ...]]]:
+def live_state(
+    rendered: list[RenderedZone],
+) -> list[tuple[dict[ObjectRef, Any], dict[ObjectRef, Any], tuple[ObjectRef, ...]]]:
     states = []
     n = 0
     for zone in rendered:
@@ -161,8 +167,10 @@ def main() -> None:
             f"| {n} x {MODELS} | {int(r['objects'])} | {r['render'] * 1000:.0f} ms | {r['plan'] * 1000:.0f} ms "
             f"| {r['total'] * 1000:.0f} ms | {r['total'] / n * 1000:.1f} ms | {r['total'] / base:.2f} ({n / 10:.0f}) |"
         )
-        print(f"{n:>4} zones: render {r['render']:.3f}s plan {r['plan']:.3f}s total {r['total']:.3f}s "
-              f"ratio {r['total'] / base:.2f} (configure {int(r['configured'])})")
+        print(
+            f"{n:>4} zones: render {r['render']:.3f}s plan {r['plan']:.3f}s total {r['total']:.3f}s "
+            f"ratio {r['total'] / base:.2f} (configure {int(r['configured'])})"
+        )
     verdict = "meets" if rows[100]["total"] < 2.0 else "misses"
     lines += ["", f"100 x 10 takes {rows[100]['total']:.2f} s: {verdict} the 2 s target.", ""]
     _RESULT.parent.mkdir(parents=True, exist_ok=True)

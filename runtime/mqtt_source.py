@@ -81,8 +81,13 @@ class MqttSource:
         url = urlparse(self.config.url)
         if url.scheme == "mqtts":
             client.tls_set()
-        client.connect_async(url.hostname or "localhost", url.port or (8883 if url.scheme == "mqtts" else 1883),
-                             keepalive=30, clean_start=False, properties=connect_props)
+        client.connect_async(
+            url.hostname or "localhost",
+            url.port or (8883 if url.scheme == "mqtts" else 1883),
+            keepalive=30,
+            clean_start=False,
+            properties=connect_props,
+        )
         return client
 
     async def run(self) -> None:

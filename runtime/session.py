@@ -42,9 +42,7 @@ def has_nvidia_device() -> bool:
     return Path("/dev/nvidiactl").exists() or Path("/dev/nvhost-ctrl").exists()  # dGPU or Jetson
 
 
-def choose_providers(
-    preference: Sequence[ExecutionProvider], available: Sequence[str], gpu_present: bool
-) -> list[str]:
+def choose_providers(preference: Sequence[ExecutionProvider], available: Sequence[str], gpu_present: bool) -> list[str]:
     """The onnxruntime provider list to request: the first usable preferred provider, then CPU."""
     for wanted in preference:
         name = _ORT_NAMES[wanted]
@@ -113,8 +111,9 @@ def load_model(deployment: ModelDeployment, model_dir: Path) -> LoadedModel:
         raise ModelLoadError(
             f"{path}: input {INPUT_NAME!r} is {inputs[0].type} {shape}, the window gives float [batch, {n_features}]"
         )
-    model = LoadedModel(session, _PROVIDER_LABEL.get(session.get_providers()[0], "cpu"), digest,
-                        deployment.version, n_features)
+    model = LoadedModel(
+        session, _PROVIDER_LABEL.get(session.get_providers()[0], "cpu"), digest, deployment.version, n_features
+    )
     try:
         for size in WARMUP_BATCH_SIZES:  # first runs allocate arenas and (TensorRT) build engines
             model.run(np.zeros((size, n_features), dtype=np.float32))

@@ -98,7 +98,12 @@ class SyntheticTraffic:
         cfg = pipeline.config
         for (kind, _), score in zip(drawn, scores.tolist(), strict=True):
             n = next(self.counter)
-            body = {"id": f"{cfg.deployment_id}:synthetic:{n}", "score": score, "model": cfg.name,
-                    "version": pipeline.model.version, "track": cfg.track.value, "synthetic": kind}
-            await self.nc.publish(cfg.subjects.shadow, json.dumps(body).encode(),
-                                  headers={"Edgeops-Synthetic": kind})
+            body = {
+                "id": f"{cfg.deployment_id}:synthetic:{n}",
+                "score": score,
+                "model": cfg.name,
+                "version": pipeline.model.version,
+                "track": cfg.track.value,
+                "synthetic": kind,
+            }
+            await self.nc.publish(cfg.subjects.shadow, json.dumps(body).encode(), headers={"Edgeops-Synthetic": kind})

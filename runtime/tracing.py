@@ -34,8 +34,9 @@ def setup_tracing(attributes: dict[str, str]) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "edgeops-runtime"),
-                                **attributes}).merge(OTELResourceDetector().detect())
+    resource = Resource.create(
+        {"service.name": os.environ.get("OTEL_SERVICE_NAME", "edgeops-runtime"), **attributes}
+    ).merge(OTELResourceDetector().detect())
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
@@ -72,8 +73,9 @@ def start_message(incoming: str | None, name: str, start_ns: int, attributes: di
 
     propagator = TraceContextTextMapPropagator()
     parent = propagator.extract({"traceparent": incoming}) if incoming else None
-    span = _STATE.tracer.start_span(name, context=parent, kind=trace.SpanKind.CONSUMER, start_time=start_ns,
-                              attributes=attributes)
+    span = _STATE.tracer.start_span(
+        name, context=parent, kind=trace.SpanKind.CONSUMER, start_time=start_ns, attributes=attributes
+    )
     carrier: dict[str, str] = {}
     propagator.inject(carrier, context=trace.set_span_in_context(span))
     return MessageTrace(span, carrier.get("traceparent", incoming))

@@ -175,7 +175,10 @@ def golden_document(name: str, window: WindowSpec, mlp: Mlp, records: list[dict[
 
 
 def build_main(
-    name: str, folder: Path, build_onnx: Callable[[], bytes], golden: Callable[[], dict[str, Any]],
+    name: str,
+    folder: Path,
+    build_onnx: Callable[[], bytes],
+    golden: Callable[[], dict[str, Any]],
     argv: Sequence[str] | None = None,
 ) -> None:
     """A `build.py` run as a script: `build.py [OUT.onnx]` writes the model (default `<name>.onnx`) and prints its

@@ -16,6 +16,7 @@ if (($#)) && [[ " ${tiers[*]} " == *" $1 "* ]]; then tiers=("$1"); shift; fi
 status=0
 run_checks() {
   echo "==> ruff";          ruff check reconciler runtime tests benchmarks models || return 1
+  echo "==> ruff format";   ruff format --check --quiet reconciler runtime tests benchmarks models || return 1
   echo "==> mypy --strict"; mypy || return 1
   echo "==> import-linter"; lint-imports || return 1
   if compgen -G ".github/workflows/*.yml" >/dev/null; then

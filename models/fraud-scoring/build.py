@@ -85,8 +85,13 @@ def generate(seed: int, cards: int, tx_per_card: tuple[int, int]) -> tuple[list[
                 mismatch = int(rng.random() < 0.03)
                 category = int(rng.choice([5411, 5812, 5541, 5999, 4111]))
             records.append(
-                {"card_id": card_id, "ts": ts, "amount": amount, "merchant_category": category,
-                 "country_mismatch": mismatch}
+                {
+                    "card_id": card_id,
+                    "ts": ts,
+                    "amount": amount,
+                    "merchant_category": category,
+                    "country_mismatch": mismatch,
+                }
             )
             labels.append(int(fraud))
     return round_records(records), labels

@@ -98,8 +98,13 @@ def generate(seed: int, devices: int, readings: tuple[int, int]) -> tuple[list[d
                     gap += float(rng.uniform(20, 300))
             ts += max(gap, 0.1)
             records.append(
-                {"device_id": device_id, "ts": ts, "temperature": temperature, "vibration": vibration,
-                 "current": current}
+                {
+                    "device_id": device_id,
+                    "ts": ts,
+                    "temperature": temperature,
+                    "vibration": vibration,
+                    "current": current,
+                }
             )
             labels.append(int(anomalous))
     return round_records(records), labels

@@ -71,8 +71,14 @@ class NatsZoneResult:
 def _config_change(name: str, current: str | None, desired: str) -> Change:
     if current == desired:
         return Change(Action.UNCHANGED, "ServerConfig", "", name, system=SYSTEM)
-    diff = "".join(difflib.unified_diff((current or "").splitlines(keepends=True), desired.splitlines(keepends=True),
-                                        f"live/{name}", f"desired/{name}"))
+    diff = "".join(
+        difflib.unified_diff(
+            (current or "").splitlines(keepends=True),
+            desired.splitlines(keepends=True),
+            f"live/{name}",
+            f"desired/{name}",
+        )
+    )
     return Change(Action.CREATE if current is None else Action.CONFIGURE, "ServerConfig", "", name, diff, SYSTEM)
 
 
@@ -144,8 +150,16 @@ async def plan_nats(
         before = (_sync_server_config(spec, zone, server, write=False),) if server is not None else ()
     except (NatsRenderError, NatsError) as exc:
         return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
-    return await _with_retries(zone.name, desired, endpoint, revision=None,
-                               allow_stream_delete=allow_stream_delete, write=False, retry=retry, before=before)
+    return await _with_retries(
+        zone.name,
+        desired,
+        endpoint,
+        revision=None,
+        allow_stream_delete=allow_stream_delete,
+        write=False,
+        retry=retry,
+        before=before,
+    )
 
 
 async def apply_nats(
@@ -166,17 +180,38 @@ async def apply_nats(
             before = (_sync_server_config(spec, zone, server, write=True),)
     except (NatsRenderError, NatsError) as exc:
         return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
-    return await _with_retries(zone.name, desired, endpoint, revision=revision,
-                               allow_stream_delete=allow_stream_delete, write=True, retry=retry, before=before)
+    return await _with_retries(
+        zone.name,
+        desired,
+        endpoint,
+        revision=revision,
+        allow_stream_delete=allow_stream_delete,
+        write=True,
+        retry=retry,
+        before=before,
+    )
 
 
 async def apply_hub(
-    spec: FleetSpec, region: str, endpoint: NatsEndpoint, *, revision: str | None, write: bool = True,
-    allow_stream_delete: bool = False, retry: RetryPolicy = RetryPolicy(),
+    spec: FleetSpec,
+    region: str,
+    endpoint: NatsEndpoint,
+    *,
+    revision: str | None,
+    write: bool = True,
+    allow_stream_delete: bool = False,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> NatsZoneResult:
     """The region hub's stream sourcing every zone's results (`write=False`: plan only)."""
-    return await _with_retries(f"hub-{region}", hub_assets(spec, region), endpoint, revision=revision,
-                               allow_stream_delete=allow_stream_delete, write=write, retry=retry)
+    return await _with_retries(
+        f"hub-{region}",
+        hub_assets(spec, region),
+        endpoint,
+        revision=revision,
+        allow_stream_delete=allow_stream_delete,
+        write=write,
+        retry=retry,
+    )
 
 
 async def apply_region_nats(
@@ -196,8 +231,15 @@ async def apply_region_nats(
         endpoint = endpoints.get(zone.name)
         if endpoint is None:
             return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), "no NATS endpoint configured")
-        return await apply_nats(spec, zone, endpoint, revision=revision, server=servers.get(zone.name),
-                                allow_stream_delete=allow_stream_delete, retry=retry)
+        return await apply_nats(
+            spec,
+            zone,
+            endpoint,
+            revision=revision,
+            server=servers.get(zone.name),
+            allow_stream_delete=allow_stream_delete,
+            retry=retry,
+        )
 
     results = await asyncio.gather(*(one(z) for z in zones))
     return {r.zone: r for r in results}

@@ -35,8 +35,11 @@ async def plan_region_nats(
 
     results = list(await asyncio.gather(*(one_zone(z.name, z.spec.nats.domain) for z in zones)))
     if zone is None:
-        results.append(await apply_hub(spec, region, hub, revision=None, write=False, retry=once,
-                                       allow_stream_delete=allow_stream_delete))
+        results.append(
+            await apply_hub(
+                spec, region, hub, revision=None, write=False, retry=once, allow_stream_delete=allow_stream_delete
+            )
+        )
     return results
 
 
@@ -56,15 +59,22 @@ async def apply_region_via_hub(
     results = list(
         await asyncio.gather(
             *(
-                apply_nats(spec, z, dataclasses.replace(hub, domain=z.spec.nats.domain), revision=revision,
-                           allow_stream_delete=allow_stream_delete, retry=retry)
+                apply_nats(
+                    spec,
+                    z,
+                    dataclasses.replace(hub, domain=z.spec.nats.domain),
+                    revision=revision,
+                    allow_stream_delete=allow_stream_delete,
+                    retry=retry,
+                )
                 for z in zones
             )
         )
     )
     if zone is None:
-        results.append(await apply_hub(spec, region, hub, revision=revision, retry=retry,
-                                       allow_stream_delete=allow_stream_delete))
+        results.append(
+            await apply_hub(spec, region, hub, revision=revision, retry=retry, allow_stream_delete=allow_stream_delete)
+        )
     return results
 
 
@@ -82,8 +92,11 @@ def with_nats(plans: Sequence[ZonePlan], results: Sequence[NatsZoneResult], revi
                 updated = dataclasses.replace(updated, error=f"nats: {result.error}")
         merged.append(updated)
     for name, result in by_zone.items():  # the hub, and zones the Kubernetes planner skipped
-        merged.append(ZonePlan(name, revision, error=f"nats: {result.error}" if result.degraded else None)
-                      .with_system(SYSTEM, result.changes))
+        merged.append(
+            ZonePlan(name, revision, error=f"nats: {result.error}" if result.degraded else None).with_system(
+                SYSTEM, result.changes
+            )
+        )
     return merged
 
 
@@ -93,8 +106,10 @@ def merge_zone_result(result: ZoneResult, nats: NatsZoneResult) -> ZoneResult:
     was otherwise Synced or Progressing `Degraded`, with the reason in the message. An Unreachable or OutOfSync
     zone keeps its status (the more specific one)."""
     plan = result.plan.with_system(SYSTEM, nats.changes)
-    problem = nats.error if nats.degraded else (
-        "; ".join(f"{c.ref} {c.detail}" for c in nats.blocked) if nats.blocked else None
+    problem = (
+        nats.error
+        if nats.degraded
+        else ("; ".join(f"{c.ref} {c.detail}" for c in nats.blocked) if nats.blocked else None)
     )
     status, message = result.status, result.message
     if problem is not None:
@@ -103,5 +118,11 @@ def merge_zone_result(result: ZoneResult, nats: NatsZoneResult) -> ZoneResult:
             status = ZoneStatus.DEGRADED
     written = sum(1 for c in nats.changes if c.action in (Action.CREATE, Action.CONFIGURE))
     pruned = sum(1 for c in nats.changes if c.action is Action.PRUNE)
-    return dataclasses.replace(result, status=status, plan=plan, message=message,
-                               applied=result.applied + written, pruned=result.pruned + pruned)
+    return dataclasses.replace(
+        result,
+        status=status,
+        plan=plan,
+        message=message,
+        applied=result.applied + written,
+        pruned=result.pruned + pruned,
+    )

@@ -81,10 +81,20 @@ def apply_command(
         from reconciler.app.nats_region import apply_region_via_hub
         from reconciler.shells.nats import NatsEndpoint
 
-        for outcome in asyncio.run(apply_region_via_hub(load.spec, region, NatsEndpoint(nats), revision=load.revision,
-                                                        zone=zone, allow_stream_delete=allow_stream_delete)):
-            typer.echo(f"nats {outcome.zone}: {outcome.status.value} ({outcome.changes.summary()})"
-                       + (f": {outcome.error}" if outcome.error else ""))
+        for outcome in asyncio.run(
+            apply_region_via_hub(
+                load.spec,
+                region,
+                NatsEndpoint(nats),
+                revision=load.revision,
+                zone=zone,
+                allow_stream_delete=allow_stream_delete,
+            )
+        ):
+            typer.echo(
+                f"nats {outcome.zone}: {outcome.status.value} ({outcome.changes.summary()})"
+                + (f": {outcome.error}" if outcome.error else "")
+            )
             for change in outcome.blocked:
                 typer.echo(f"  blocked {change.ref}: {change.detail}")
             nats_degraded = nats_degraded or outcome.degraded or bool(outcome.blocked)

@@ -35,7 +35,10 @@ from reconciler.shells.git import GitError
 
 EXIT_REFUSED = 3
 Kubeconfig = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="plan against live clusters with this kubeconfig (default: render against the base)")
+    Path | None,
+    typer.Option(
+        "--kubeconfig", help="plan against live clusters with this kubeconfig (default: render against the base)"
+    ),
 ]
 Namespace = Annotated[str, typer.Option("--namespace", help="namespace edgeops uses in every zone (as for reconcile)")]
 Number = Annotated[int | None, typer.Option("--pr", help="pull request number (default: from $GITHUB_EVENT_PATH)")]
@@ -61,28 +64,51 @@ def _number(given: int | None, event: dict[str, object]) -> int:
 
 
 def pr_command(
-    *, pr: Number = None, kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
+    *,
+    pr: Number = None,
+    kubeconfig: Kubeconfig = None,
+    namespace: Namespace = "edgeops",
+    repository: Repository = None,
+    github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None,
+    workdir: Workdir = None,
+    base: Base = "main",
 ) -> None:
-    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=None)
+    bot = make_bot(
+        repository=repository,
+        github_url=github_url,
+        clone_url=clone_url,
+        workdir=workdir,
+        base=base,
+        require_check=None,
+    )
     try:
         report = handle_pull(bot, _number(pr, _event()), PullOptions(kubeconfig=kubeconfig, namespace=namespace))
     except (ForgeError, GitError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
     typer.echo(report.annotations, nl=False)
-    typer.echo(f"#{report.number} at {report.head_sha[:12]}: {'valid' if report.valid else 'INVALID'}; "
-               f"plan comment {', '.join(map(str, report.comment_ids))}")
+    typer.echo(
+        f"#{report.number} at {report.head_sha[:12]}: {'valid' if report.valid else 'INVALID'}; "
+        f"plan comment {', '.join(map(str, report.comment_ids))}"
+    )
     if not report.valid:
         raise typer.Exit(EXIT_ERROR)
 
 
 def comment_command(
-    *, pr: Number = None,
+    *,
+    pr: Number = None,
     author: Annotated[str | None, typer.Option("--author", help="comment author (default: from the event)")] = None,
     body: Annotated[str | None, typer.Option("--body", help="comment text (default: from the event)")] = None,
-    kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main", require_check: RequireCheck = None,
+    kubeconfig: Kubeconfig = None,
+    namespace: Namespace = "edgeops",
+    repository: Repository = None,
+    github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None,
+    workdir: Workdir = None,
+    base: Base = "main",
+    require_check: RequireCheck = None,
 ) -> None:
     event = _event()
     comment = event.get("comment") if isinstance(event.get("comment"), dict) else {}
@@ -92,9 +118,18 @@ def comment_command(
     if not author:
         typer.echo("error: --author is required outside an issue_comment event", err=True)
         raise typer.Exit(EXIT_USAGE)
-    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
+    bot = make_bot(
+        repository=repository,
+        github_url=github_url,
+        clone_url=clone_url,
+        workdir=workdir,
+        base=base,
+        require_check=require_check,
+    )
     try:
-        result = handle_comment(bot, _number(pr, event), author, body, PullOptions(kubeconfig=kubeconfig, namespace=namespace))
+        result = handle_comment(
+            bot, _number(pr, event), author, body, PullOptions(kubeconfig=kubeconfig, namespace=namespace)
+        )
     except (ForgeError, GitError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
@@ -107,18 +142,31 @@ def comment_command(
 
 
 def deploy_command(
-    *, sha: Annotated[str | None, typer.Option("--sha", help="merged commit (default: $GITHUB_SHA)")] = None,
+    *,
+    sha: Annotated[str | None, typer.Option("--sha", help="merged commit (default: $GITHUB_SHA)")] = None,
     pr: Annotated[int | None, typer.Option("--pr", help="pull request to report on (optional)")] = None,
     wait: Annotated[float, typer.Option("--wait", help="seconds to keep polling until every region is done")] = 0.0,
     poll: Annotated[float, typer.Option("--poll", help="seconds between polls with --wait")] = 15.0,
-    kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main",
+    kubeconfig: Kubeconfig = None,
+    namespace: Namespace = "edgeops",
+    repository: Repository = None,
+    github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None,
+    workdir: Workdir = None,
+    base: Base = "main",
 ) -> None:
     sha = sha or os.environ.get("GITHUB_SHA")
     if not sha:
         typer.echo("error: --sha is required outside GitHub Actions", err=True)
         raise typer.Exit(EXIT_USAGE)
-    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=None)
+    bot = make_bot(
+        repository=repository,
+        github_url=github_url,
+        clone_url=clone_url,
+        workdir=workdir,
+        base=base,
+        require_check=None,
+    )
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -136,16 +184,33 @@ def deploy_command(
 
 
 def serve_command(
-    *, host: Annotated[str, typer.Option("--host")] = "127.0.0.1", port: Annotated[int, typer.Option("--port")] = 8088,
-    secret_env: Annotated[str, typer.Option("--secret-env", help="variable holding the webhook secret")] = "EDGEOPS_WEBHOOK_SECRET",  # noqa: S107 (a variable name)
-    kubeconfig: Kubeconfig = None, namespace: Namespace = "edgeops", repository: Repository = None, github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None, workdir: Workdir = None, base: Base = "main", require_check: RequireCheck = None,
+    *,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8088,
+    secret_env: Annotated[
+        str, typer.Option("--secret-env", help="variable holding the webhook secret")
+    ] = "EDGEOPS_WEBHOOK_SECRET",  # noqa: S107 (a variable name)
+    kubeconfig: Kubeconfig = None,
+    namespace: Namespace = "edgeops",
+    repository: Repository = None,
+    github_url: GitHubUrl = None,
+    clone_url: CloneUrl = None,
+    workdir: Workdir = None,
+    base: Base = "main",
+    require_check: RequireCheck = None,
 ) -> None:
     secret = os.environ.get(secret_env, "")
     if not secret:
         typer.echo(f"error: set the webhook secret in ${secret_env}", err=True)
         raise typer.Exit(EXIT_USAGE)
-    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
+    bot = make_bot(
+        repository=repository,
+        github_url=github_url,
+        clone_url=clone_url,
+        workdir=workdir,
+        base=base,
+        require_check=require_check,
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     server = make_server(lambda: bot, secret.encode(), host=host, port=port, kubeconfig=kubeconfig, namespace=namespace)
     typer.echo(f"listening on http://{host}:{server.server_address[1]}/")
@@ -158,14 +223,26 @@ def serve_command(
 
 
 def register(app: typer.Typer) -> None:
-    bot = typer.Typer(help="The PR bot.\n\nExit codes: 0 done; 1 error or invalid; 2 usage; 3 command refused.",
-                      no_args_is_help=True)
-    bot.command("pr", help="Validate a PR, post/edit its plan comment, set edgeops/validate, print annotations.\n\n"
-                "Exit codes: 0 valid; 1 invalid or error; 2 usage.")(pr_command)
-    bot.command("comment", help="Act on an /edgeops comment command (write permission required).\n\n"
-                "Exit codes: 0 done or no command; 1 error; 2 usage; 3 refused.")(comment_command)
-    bot.command("deploy", help="After a merge: set edgeops/<region> statuses and the rollout report.\n\n"
-                "Exit codes: 0 reported; 1 error; 2 usage.")(deploy_command)
-    bot.command("serve", help="Webhook service (verifies X-Hub-Signature-256).\n\n"
-                "Exit codes: 0 stopped; 1 error; 2 usage (no secret).")(serve_command)
+    bot = typer.Typer(
+        help="The PR bot.\n\nExit codes: 0 done; 1 error or invalid; 2 usage; 3 command refused.", no_args_is_help=True
+    )
+    bot.command(
+        "pr",
+        help="Validate a PR, post/edit its plan comment, set edgeops/validate, print annotations.\n\n"
+        "Exit codes: 0 valid; 1 invalid or error; 2 usage.",
+    )(pr_command)
+    bot.command(
+        "comment",
+        help="Act on an /edgeops comment command (write permission required).\n\n"
+        "Exit codes: 0 done or no command; 1 error; 2 usage; 3 refused.",
+    )(comment_command)
+    bot.command(
+        "deploy",
+        help="After a merge: set edgeops/<region> statuses and the rollout report.\n\n"
+        "Exit codes: 0 reported; 1 error; 2 usage.",
+    )(deploy_command)
+    bot.command(
+        "serve",
+        help="Webhook service (verifies X-Hub-Signature-256).\n\nExit codes: 0 stopped; 1 error; 2 usage (no secret).",
+    )(serve_command)
     app.add_typer(bot, name="bot")

@@ -31,13 +31,19 @@ Workdir = Annotated[
 Base = Annotated[str, typer.Option("--base", help="the branch the fleet is deployed from")]
 RequireCheck = Annotated[
     list[str] | None,
-    typer.Option("--require-check", help="status context that must be green before a step or promotion merges (repeatable)"),
+    typer.Option(
+        "--require-check", help="status context that must be green before a step or promotion merges (repeatable)"
+    ),
 ]
 
 
 def make_bot(
     *,
-    repository: str | None, github_url: str | None, clone_url: str | None, workdir: Path | None, base: str,
+    repository: str | None,
+    github_url: str | None,
+    clone_url: str | None,
+    workdir: Path | None,
+    base: str,
     require_check: list[str] | None,
 ) -> Bot:
     """Open the forge and the clone, or exit 2 (usage) / 1 (unreachable) with a message saying why."""

@@ -37,7 +37,9 @@ from reconciler.shells.tree import TreeReadError
 
 Region = Annotated[str, typer.Option("--region", help="the region whose canaries to analyse")]
 PrometheusUrl = Annotated[str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://prometheus:9090")]
-Window = Annotated[str | None, typer.Option("--window", help="analysis window (default: the policy's analysisInterval)")]
+Window = Annotated[
+    str | None, typer.Option("--window", help="analysis window (default: the policy's analysisInterval)")
+]
 IgnoreWindows = Annotated[
     bool, typer.Option("--ignore-maintenance-windows", help="advance/promote outside maintenance windows too")
 ]
@@ -61,13 +63,23 @@ def _line(a: Analysis) -> str:
 def _json(a: Analysis) -> dict[str, object]:
     v = a.verdict
     return {
-        "model": a.group.model, "version": a.group.version, "zones": list(a.group.zones),
-        "decision": v.decision.value, "reason": v.reason, "holdReason": v.hold_reason and v.hold_reason.value,
+        "model": a.group.model,
+        "version": a.group.version,
+        "zones": list(a.group.zones),
+        "decision": v.decision.value,
+        "reason": v.reason,
+        "holdReason": v.hold_reason and v.hold_reason.value,
         "nextWeight": v.next_weight,
         "evidence": [
-            {"zone": e.zone, "status": e.status.value, "failures": list(e.failures),
-             "canaryP95Ms": e.canary and e.canary.p95_latency_ms, "requests": e.canary and e.canary.requests,
-             "errorRatePercent": e.canary and e.canary.error_rate_percent, "queries": dict(e.queries)}
+            {
+                "zone": e.zone,
+                "status": e.status.value,
+                "failures": list(e.failures),
+                "canaryP95Ms": e.canary and e.canary.p95_latency_ms,
+                "requests": e.canary and e.canary.requests,
+                "errorRatePercent": e.canary and e.canary.error_rate_percent,
+                "queries": dict(e.queries),
+            }
             for e in v.evidence
         ],
     }
@@ -120,7 +132,14 @@ def run_command(
     interval: Annotated[str, typer.Option("--interval", help="time between analyses in the loop")] = "60s",
     once: Annotated[bool, typer.Option("--once", help="one analysis, then exit (for scheduled workflows)")] = False,
 ) -> None:
-    bot = make_bot(repository=repository, github_url=github_url, clone_url=clone_url, workdir=workdir, base=base, require_check=require_check)
+    bot = make_bot(
+        repository=repository,
+        github_url=github_url,
+        clone_url=clone_url,
+        workdir=workdir,
+        base=base,
+        require_check=require_check,
+    )
     prom = Prometheus(prometheus)
     options = AnalyzeOptions(window=_duration(window), respect_maintenance_windows=not ignore_maintenance_windows)
     pause = _duration(interval)
@@ -135,7 +154,9 @@ def run_command(
             bot.workspace.fetch()
             load = load_desired(Path(bot.workspace.repo.path), f"origin/{base}")
             if load.spec is None:
-                typer.echo(f"{base} does not load; nothing done: " + "; ".join(str(p) for p in load.errors[:3]), err=True)
+                typer.echo(
+                    f"{base} does not load; nothing done: " + "; ".join(str(p) for p in load.errors[:3]), err=True
+                )
             else:
                 for a in analyze_region(load.spec, region, prom, datetime.now(UTC), options):
                     typer.echo(_line(a))
@@ -149,8 +170,10 @@ def run_command(
                         typer.echo(f"  error: {error}", err=True)
                         failed = True
                         continue
-                    typer.echo(f"  → #{proposal.pull.number} {proposal.pull.title}: "
-                               f"{'merged' if proposal.merged else proposal.note}")
+                    typer.echo(
+                        f"  → #{proposal.pull.number} {proposal.pull.title}: "
+                        f"{'merged' if proposal.merged else proposal.note}"
+                    )
         except (ForgeError, GitError) as error:
             typer.echo(f"error: {error}", err=True)
             failed = True
@@ -161,10 +184,18 @@ def run_command(
 
 
 def register(app: typer.Typer) -> None:
-    canary = typer.Typer(help="Canary analysis and the pull requests that move canaries.\n\n"
-                         "Exit codes: 0 done; 1 error; 2 usage.", no_args_is_help=True)
-    canary.command("analyze", help="Measure and judge every canary of a region; print the verdicts.\n\n"
-                   "Exit codes: 0 done; 1 the repository does not load; 2 usage.")(analyze_command)
-    canary.command("run", help="Analyse and act: open/update/merge step, promotion and rollback PRs.\n\n"
-                   "Exit codes: 0 done (or stopped); 1 forge/git error with --once; 2 usage.")(run_command)
+    canary = typer.Typer(
+        help="Canary analysis and the pull requests that move canaries.\n\nExit codes: 0 done; 1 error; 2 usage.",
+        no_args_is_help=True,
+    )
+    canary.command(
+        "analyze",
+        help="Measure and judge every canary of a region; print the verdicts.\n\n"
+        "Exit codes: 0 done; 1 the repository does not load; 2 usage.",
+    )(analyze_command)
+    canary.command(
+        "run",
+        help="Analyse and act: open/update/merge step, promotion and rollback PRs.\n\n"
+        "Exit codes: 0 done (or stopped); 1 forge/git error with --once; 2 usage.",
+    )(run_command)
     app.add_typer(canary, name="canary")

@@ -45,7 +45,9 @@ def load_or_exit(repo: Path, rev: str | None) -> LoadResult:
         typer.echo(f"warning: {problem.file}:{problem.line}:{problem.column}: {problem.message}", err=True)
     if load.spec is None:
         for problem in load.errors:
-            typer.echo(f"error: {problem.file}:{problem.line}:{problem.column}: {problem.code}: {problem.message}", err=True)
+            typer.echo(
+                f"error: {problem.file}:{problem.line}:{problem.column}: {problem.code}: {problem.message}", err=True
+            )
         typer.echo("error: the desired state does not load; nothing was done", err=True)
         raise typer.Exit(EXIT_ERROR)
     return load

@@ -78,7 +78,9 @@ def compat_command(
         run = check_compat(model_dir, wanted, version=version, record=record, repeats=repeats)
     except (ValueError, ModelSourceError, ManifestError, ModelYamlError) as error:
         raise _bad_input(error) from error
-    typer.echo(f"{run.build.source.name} {run.build.manifest.digest} (atol {run.tolerance.atol:g}, rtol {run.tolerance.rtol:g})")
+    typer.echo(
+        f"{run.build.source.name} {run.build.manifest.digest} (atol {run.tolerance.atol:g}, rtol {run.tolerance.rtol:g})"
+    )
     typer.echo(render_table(run.results))
     if run.recorded_version:
         typer.echo(f"recorded in {run.build.source.model_yaml} (version {run.recorded_version})")

@@ -47,7 +47,9 @@ def plan_command(
     repo: RepoPath = Path("."),
     namespace: Namespace = "edgeops",
     kubeconfig: Kubeconfig = None,
-    output: Annotated[PlanFormat, typer.Option("--format", help="text, json, or markdown (the PR comment)")] = PlanFormat.TEXT,
+    output: Annotated[
+        PlanFormat, typer.Option("--format", help="text, json, or markdown (the PR comment)")
+    ] = PlanFormat.TEXT,
     adopt: Annotated[bool, typer.Option("--adopt", help="plan taking over objects that are not ours")] = False,
     nats: Annotated[
         str | None,
@@ -61,7 +63,9 @@ def plan_command(
 
     load = load_or_exit(repo, rev)
     options = RegionOptions(
-        kubeconfig=kubeconfig_path(kubeconfig), render=RenderOptions(namespace=namespace), apply=ApplyOptions(adopt=adopt)
+        kubeconfig=kubeconfig_path(kubeconfig),
+        render=RenderOptions(namespace=namespace),
+        apply=ApplyOptions(adopt=adopt),
     )
     try:
         plans = plan_region(load, region, options, zone)

@@ -53,20 +53,26 @@ def reconcile_command(
     once: Annotated[bool, typer.Option("--once", help="one pass, then exit with the zones' outcome")] = False,
     kubeconfig: Kubeconfig = None,
     namespace: Namespace = "edgeops",
-    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, help="zones at once (default: fleet.yaml)")] = None,
-    health_timeout: Annotated[float, typer.Option("--health-timeout", help="seconds to wait for workloads per pass")] = 60.0,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="zones at once (default: fleet.yaml)")
+    ] = None,
+    health_timeout: Annotated[
+        float, typer.Option("--health-timeout", help="seconds to wait for workloads per pass")
+    ] = 60.0,
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="port for /metrics (0: off)")] = 9465,
     metrics_host: Annotated[str, typer.Option("--metrics-host", help="address /metrics listens on")] = "127.0.0.1",
     leader_elect: Annotated[
         bool, typer.Option("--leader-elect/--no-leader-elect", help="act only while holding the region's Lease")
     ] = True,
     lease_context: Annotated[
-        str | None, typer.Option("--lease-context", help="kubeconfig context of the cluster holding the Lease (default: current)")
+        str | None,
+        typer.Option("--lease-context", help="kubeconfig context of the cluster holding the Lease (default: current)"),
     ] = None,
     lease_namespace: Annotated[str, typer.Option("--lease-namespace", help="namespace of the Lease")] = "kube-system",
     identity: Annotated[str | None, typer.Option("--identity", help="this replica's name in the Lease")] = None,
     cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="where the repository clone is kept (default: ~/.cache/edgeops/repos)")
+        Path | None,
+        typer.Option("--cache-dir", help="where the repository clone is kept (default: ~/.cache/edgeops/repos)"),
     ] = None,
     nats: Annotated[
         str | None,

@@ -129,9 +129,7 @@ class ModelPuller:
         now = self._clock()
         self.metrics.pulls.labels(model=model, source=source).inc()
         self.metrics.last_success.labels(model=model).set(now)
-        self._status[model] = PullStatus(
-            model=model, digest=digest, path=str(path), last_success=now, last_attempt=now
-        )
+        self._status[model] = PullStatus(model=model, digest=digest, path=str(path), last_success=now, last_attempt=now)
 
     # ------------------------------------------------------------------ ensure
 

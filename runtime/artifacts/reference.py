@@ -35,7 +35,7 @@ def parse_reference(ref: str, digest: str) -> BlobLocation:
     scheme = ""
     for prefix in ("http://", "https://"):
         if rest.startswith(prefix):
-            scheme, rest = prefix[:-3], rest[len(prefix):]
+            scheme, rest = prefix[:-3], rest[len(prefix) :]
     rest = rest.split("@", 1)[0]
     host, _, path = rest.partition("/")
     # Docker's rule: the first component is a registry host only if it has a '.' or ':' or is localhost.

@@ -57,19 +57,27 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
 
     server, exporter = prometheus_with_exporter
     base = {"zone": zone, "model": "fraud-scoring"}
-    exporter.set_profile([
-        {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
-        {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 95.0, "errorRatio": 0},
-    ])
+    exporter.set_profile(
+        [
+            {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
+            {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 95.0, "errorRatio": 0},
+        ]
+    )
     server.wait_for_value(
         f'sum(increase(edgeops_requests_total{{zone="{zone}",track="canary"}}[5s]))',
-        lambda n: n >= 600, "a full window of slow canary traffic",
+        lambda n: n >= 600,
+        "a full window of slow canary traffic",
     )
-    bot = Bot(Workspace.open_or_clone(str(remote.bare), tmp_path / "bot"), Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN))
+    bot = Bot(
+        Workspace.open_or_clone(str(remote.bare), tmp_path / "bot"), Forge(OWNER, NAME, url=remote.url, token=BOT_TOKEN)
+    )
     load = load_desired(remote.bare, "main")
     assert load.spec is not None
     (analysis,) = analyze_region(
-        load.spec, env.region, Prometheus(server.url), datetime.now(UTC),
+        load.spec,
+        env.region,
+        Prometheus(server.url),
+        datetime.now(UTC),
         AnalyzeOptions(window=timedelta(seconds=5), respect_maintenance_windows=False),
     )
     assert analysis.verdict.decision is Decision.ROLLBACK, analysis.verdict.summary()
@@ -87,8 +95,9 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
 
     # The post-merge report sees the zone at the merged revision: edgeops/<region> success, one report comment.
     merged_sha = github_remote_main(remote)
-    regions = report_deploy(bot, merged_sha, number=proposal.pull.number, kubeconfig=env.kubeconfig,
-                            namespace=env.namespace)
+    regions = report_deploy(
+        bot, merged_sha, number=proposal.pull.number, kubeconfig=env.kubeconfig, namespace=env.namespace
+    )
     assert {r.region: r.state for r in regions}[env.region] == "success", regions
     statuses = {s["context"]: s["state"] for s in remote.fake.statuses[merged_sha]}
     assert statuses[f"edgeops/{env.region}"] == "success"

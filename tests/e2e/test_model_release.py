@@ -32,7 +32,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _edgeops(*args: str) -> subprocess.CompletedProcess[str]:
     cli = Path(sys.executable).with_name("edgeops")
-    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=600, check=False, env={**os.environ})
+    return subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, timeout=600, check=False, env={**os.environ}
+    )
 
 
 async def test_release_and_edge_pull_of_fraud_scoring(oci_registry: LocalRegistry, tmp_path: Path) -> None:
@@ -42,7 +44,9 @@ async def test_release_and_edge_pull_of_fraud_scoring(oci_registry: LocalRegistr
 
     compat = _edgeops("model", "compat", str(folder), "--targets", "cpu,wasm", "--repeats", "20")
     assert compat.returncode == 0, compat.stdout + compat.stderr
-    push = _edgeops("model", "push", str(folder), "--version", version, "--registry", f"{oci_registry.host}/edge-models")
+    push = _edgeops(
+        "model", "push", str(folder), "--version", version, "--registry", f"{oci_registry.host}/edge-models"
+    )
     assert push.returncode == 0, push.stdout + push.stderr
     digest = push.stdout.strip().splitlines()[-1]
 

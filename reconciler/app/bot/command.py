@@ -1,8 +1,8 @@
 """Comment commands on pull requests, from people with write permission; anyone else gets a polite refusal.
 
-    /edgeops plan                       recompute and edit the plan comment
-    /edgeops promote <model> <zone>     open (or update) the promotion PR for that canary and merge it when checks are green
-    /edgeops abort <model> <zone>       open the rollback PR for that canary and merge it at once
+/edgeops plan                       recompute and edit the plan comment
+/edgeops promote <model> <zone>     open (or update) the promotion PR for that canary and merge it when checks are green
+/edgeops abort <model> <zone>       open the rollback PR for that canary and merge it at once
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def _reply(bot: Bot, number: int, text: str, verb: str | None, accepted: bool) -
     return CommandReport(verb, accepted, text)
 
 
-def handle_comment(bot: Bot, number: int, author: str, text: str, options: PullOptions | None = None) -> CommandReport | None:
+def handle_comment(
+    bot: Bot, number: int, author: str, text: str, options: PullOptions | None = None
+) -> CommandReport | None:
     """Act on a comment's `/edgeops` command; None when the comment holds no command (or is the bot's own)."""
     if author == bot.forge.me():
         return None
@@ -46,10 +48,12 @@ def handle_comment(bot: Bot, number: int, author: str, text: str, options: PullO
     permission = bot.forge.permission(author)
     if permission not in WRITE_LEVELS:
         return _reply(
-            bot, number,
+            bot,
+            number,
             f"Sorry @{author}, `/edgeops {command.verb}` needs write permission on this repository "
             f"(yours: {inline(permission)}). Ask a maintainer to run it.",
-            command.verb, False,
+            command.verb,
+            False,
         )
     if command.verb == "plan":
         handle_pull(bot, number, options)
@@ -60,27 +64,32 @@ def handle_comment(bot: Bot, number: int, author: str, text: str, options: PullO
     load = load_desired(Path(bot.workspace.repo.path), f"origin/{bot.base}")
     if load.spec is None:
         return _reply(bot, number, f"@{author} `{bot.base}` does not load; fix it first.", command.verb, False)
-    group = next(
-        (g for g in canary_groups(load.spec) if g.model == command.model and command.zone in g.zones), None
-    )
+    group = next((g for g in canary_groups(load.spec) if g.model == command.model and command.zone in g.zones), None)
     if group is None:
         return _reply(
-            bot, number,
+            bot,
+            number,
             f"@{author} there is no canary of {code(command.model)} in {code(command.zone)} on `{bot.base}`.",
-            command.verb, False,
+            command.verb,
+            False,
         )
     decision = Decision.PROMOTE if command.verb == "promote" else Decision.ROLLBACK
     verdict = Verdict(
-        decision=decision, reason=f"/edgeops {command.verb} by {author}",
-        thresholds=thresholds_for(load.spec, group.policy, group.model), window=timedelta(0), evidence=(),
+        decision=decision,
+        reason=f"/edgeops {command.verb} by {author}",
+        thresholds=thresholds_for(load.spec, group.policy, group.model),
+        window=timedelta(0),
+        evidence=(),
     )
     proposal = propose(bot, load.spec, group, verdict, manual_by=author)
     state = "merged" if proposal.merged else f"opened, not merged yet: {inline(proposal.note)}"
     return _reply(
-        bot, number,
+        bot,
+        number,
         f"@{author} {command.verb} of {code(group.model)} {code(group.version)} in {code(command.zone)}: "
         f"[#{proposal.pull.number}]({proposal.pull.url}) {state}.",
-        command.verb, proposal.merged,
+        command.verb,
+        proposal.merged,
     )
 
 

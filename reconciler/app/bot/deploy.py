@@ -36,7 +36,9 @@ class RegionRollout:
     zones: tuple[tuple[str, str], ...]  # (zone, what we saw)
 
 
-def rollout(bot: Bot, sha: str, kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE) -> tuple[RegionRollout, ...]:
+def rollout(
+    bot: Bot, sha: str, kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE
+) -> tuple[RegionRollout, ...]:
     bot.workspace.fetch()
     load = load_desired(Path(bot.workspace.repo.path), sha)
     if load.spec is None:
@@ -89,7 +91,9 @@ def report_deploy(
 ) -> tuple[RegionRollout, ...]:
     regions = rollout(bot, sha, kubeconfig, namespace)
     for region in regions:
-        bot.forge.set_status(sha, context=f"edgeops/{region.region}", state=region.state, description=region.description)
+        bot.forge.set_status(
+            sha, context=f"edgeops/{region.region}", state=region.state, description=region.description
+        )
     if number is not None:
         lines = [f"## edgeops rollout of {code(sha[:12])}", "", "| region | state | zones |", "|---|---|---|"]
         for r in regions:

@@ -55,8 +55,11 @@ def plan_markdown(bot: Bot, load: LoadResult, options: PullOptions) -> str:
     for region in load.spec.fleet.spec.regions:
         if options.kubeconfig is not None:
             try:
-                plans = plan_region(load, region.name, RegionOptions(
-                    kubeconfig=options.kubeconfig, render=RenderOptions(namespace=options.namespace)))
+                plans = plan_region(
+                    load,
+                    region.name,
+                    RegionOptions(kubeconfig=options.kubeconfig, render=RenderOptions(namespace=options.namespace)),
+                )
             except DesiredStateInvalid as error:
                 sections.append(f"### {inline(region.name)}\n\n{inline(error)}\n")
                 continue
@@ -66,8 +69,11 @@ def plan_markdown(bot: Bot, load: LoadResult, options: PullOptions) -> str:
             how = f"rendered against `{inline(bot.base)}` (no cluster credentials configured)"
         changed = [p for p in plans if p.pending or p.error]
         same = len(plans) - len(changed)
-        text = format_markdown(changed, region=region.name, revision=load.revision) if changed else (
-            f"### edgeops plan for region {inline(region.name)}\n\nNo changes.\n")
+        text = (
+            format_markdown(changed, region=region.name, revision=load.revision)
+            if changed
+            else (f"### edgeops plan for region {inline(region.name)}\n\nNo changes.\n")
+        )
         sections.append(f"{text}\n_Plan {how}; {same} zone(s) unchanged._\n")
     return "\n".join(sections)
 
@@ -81,15 +87,25 @@ def handle_pull(bot: Bot, number: int, options: PullOptions | None = None) -> Pu
     load = load_desired(Path(bot.workspace.repo.path), head)
     header = f"## edgeops: pull request #{number} at {code(head[:12])}\n"
     if not load.ok:
-        body = "\n".join([header, f":x: **The desired state does not load** ({len(load.errors)} error(s)).", "",
-                          *_problems_markdown(load), ""])
+        body = "\n".join(
+            [
+                header,
+                f":x: **The desired state does not load** ({len(load.errors)} error(s)).",
+                "",
+                *_problems_markdown(load),
+                "",
+            ]
+        )
     else:
         warnings = ["", f"{len(load.warnings)} warning(s):", "", *_problems_markdown(load)] if load.problems else []
-        body = "\n".join([header, ":white_check_mark: The desired state is valid.", *warnings, "",
-                          plan_markdown(bot, load, options)])
+        body = "\n".join(
+            [header, ":white_check_mark: The desired state is valid.", *warnings, "", plan_markdown(bot, load, options)]
+        )
     ids = upsert(bot.forge, number, PLAN_MARKER, body)
     bot.forge.set_status(
-        head, context=VALIDATE_CONTEXT, state="success" if load.ok else "failure",
+        head,
+        context=VALIDATE_CONTEXT,
+        state="success" if load.ok else "failure",
         description="desired state valid" if load.ok else f"{len(load.errors)} problem(s) in the desired state",
     )
     return PullReport(number, head, load.ok, ids, workflow_commands(load.problems), body)

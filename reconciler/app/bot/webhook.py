@@ -41,7 +41,9 @@ def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
-def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE) -> str:
+def dispatch(
+    bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE
+) -> str:
     options = PullOptions(kubeconfig=kubeconfig, namespace=namespace)
     if event == "ping":
         return "pong"
@@ -59,15 +61,25 @@ def dispatch(bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | N
         issue = payload["issue"]
         if payload.get("action") != "created" or "pull_request" not in issue:
             return "ignored issue_comment"
-        result = handle_comment(bot, int(issue["number"]), str(payload["comment"]["user"]["login"]),
-                                str(payload["comment"]["body"]), options)
+        result = handle_comment(
+            bot,
+            int(issue["number"]),
+            str(payload["comment"]["user"]["login"]),
+            str(payload["comment"]["body"]),
+            options,
+        )
         return "no command" if result is None else f"{result.verb}: {'done' if result.accepted else 'refused'}"
     return f"ignored {event}"
 
 
 def make_server(
-    bot_factory: Callable[[], Bot], secret: bytes, *, host: str = "127.0.0.1", port: int = 0,
-    kubeconfig: Path | None = None, namespace: str = DEFAULT_NAMESPACE,
+    bot_factory: Callable[[], Bot],
+    secret: bytes,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    kubeconfig: Path | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> ThreadingHTTPServer:
     if not secret:
         raise ValueError("a webhook secret is required (an unsigned endpoint would act on anyone's payload)")

@@ -64,7 +64,9 @@ def validate_commit(bot: Bot, sha: str) -> bool:
     load = load_desired(Path(bot.workspace.repo.path), sha)
     errors = len(load.errors)
     bot.forge.set_status(
-        sha, context=VALIDATE_CONTEXT, state="success" if load.ok else "failure",
+        sha,
+        context=VALIDATE_CONTEXT,
+        state="success" if load.ok else "failure",
         description="desired state valid" if load.ok else f"{errors} problem(s) in the desired state",
     )
     return load.ok
@@ -92,7 +94,9 @@ def note_hold(bot: Bot, group: CanaryGroup, verdict: Verdict) -> int | None:
     return pull.number
 
 
-def propose(bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, manual_by: str | None = None) -> Proposal:
+def propose(
+    bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, manual_by: str | None = None
+) -> Proposal:
     if not verdict.decision.changes_git:
         raise ValueError("a hold changes nothing in git")
     ws = bot.workspace
@@ -110,8 +114,11 @@ def propose(bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, 
     ws.push(branch)
     validate_commit(bot, head)
     pull, created = bot.forge.open_or_update_pull(
-        branch=branch, base=bot.base, title=title(group, verdict, manual=manual_by is not None),
-        body=body(group, verdict, manual_by=manual_by), labels=labels(verdict),
+        branch=branch,
+        base=bot.base,
+        title=title(group, verdict, manual=manual_by is not None),
+        body=body(group, verdict, manual_by=manual_by),
+        labels=labels(verdict),
     )
     policy = group.policy.spec
     if verdict.decision is Decision.ROLLBACK:

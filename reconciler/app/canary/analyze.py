@@ -39,9 +39,16 @@ def state_of(spec: FleetSpec, group: CanaryGroup, now: datetime, options: Analyz
         inside_window(z.spec.maintenance_windows or fleet_windows, now) for z in zones
     )
     return CanaryState(
-        model=group.model, version=group.version, stable_version=group.stable_version, zones=group.zones,
-        phase=group.canary.phase, weight=group.canary.weight, started_at=group.canary.started_at, now=now,
-        in_maintenance_window=in_window, paused=any(z.spec.paused for z in zones),
+        model=group.model,
+        version=group.version,
+        stable_version=group.stable_version,
+        zones=group.zones,
+        phase=group.canary.phase,
+        weight=group.canary.weight,
+        started_at=group.canary.started_at,
+        now=now,
+        in_maintenance_window=in_window,
+        paused=any(z.spec.paused for z in zones),
     )
 
 

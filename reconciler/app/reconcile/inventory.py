@@ -35,11 +35,15 @@ def read_inventory(client: ZoneClient, namespace: str) -> Inventory:
     try:
         found = client.get("v1", "ConfigMap", namespace, INVENTORY)
     except KubeError as error:
-        raise InventoryUnreadable(f"zone {client.zone}: cannot read inventory {namespace}/{INVENTORY}: {error}") from error
+        raise InventoryUnreadable(
+            f"zone {client.zone}: cannot read inventory {namespace}/{INVENTORY}: {error}"
+        ) from error
     if found is None:
         return Inventory((), None)
     if not is_ours(found.get("metadata", {}).get("labels")):
-        raise InventoryUnreadable(f"zone {client.zone}: {namespace}/{INVENTORY} exists but is not ours (no managed-by label)")
+        raise InventoryUnreadable(
+            f"zone {client.zone}: {namespace}/{INVENTORY} exists but is not ours (no managed-by label)"
+        )
     data = found.get("data") or {}
     try:
         refs = tuple(sorted(ObjectRef.from_json(item) for item in json.loads(data[_KEY])))

@@ -84,7 +84,9 @@ class LeaderElector:
             return False
         return True
 
-    def _lease_body(self, current: dict[str, Any] | None, transitions: int, keep_acquire: bool = False) -> dict[str, Any]:
+    def _lease_body(
+        self, current: dict[str, Any] | None, transitions: int, keep_acquire: bool = False
+    ) -> dict[str, Any]:
         now = _now_micro()
         metadata: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
         acquire = now

@@ -177,7 +177,8 @@ class RegionLoop:
         except DesiredStateInvalid as error:
             self.last_error = str(error)
             log.error(
-                "desired state invalid: nothing applied", extra={"region": region, "revision": fetched.revision, "error": str(error)}
+                "desired state invalid: nothing applied",
+                extra={"region": region, "revision": fetched.revision, "error": str(error)},
             )
             return []
         self.last_error = None
@@ -193,7 +194,9 @@ class RegionLoop:
                 result = await asyncio.to_thread(self._apply_zone, load, item)
                 return await self._apply_zone_nats(load, result)
 
-        with self._spans.span("reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}):
+        with self._spans.span(
+            "reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}
+        ):
             results = [r for r in await asyncio.gather(*(one(r) for r in due)) if r is not None]
             if results:
                 await self._apply_hub_nats(load, fetched.revision)
@@ -223,18 +226,31 @@ class RegionLoop:
         zone = spec.zone(result.zone) if spec is not None else None
         if hub is None or spec is None or zone is None:
             return result
-        nats = await apply_nats(spec, zone, dataclasses.replace(hub, domain=zone.spec.nats.domain),
-                                revision=result.revision, allow_stream_delete=self.options.allow_stream_delete)
+        nats = await apply_nats(
+            spec,
+            zone,
+            dataclasses.replace(hub, domain=zone.spec.nats.domain),
+            revision=result.revision,
+            allow_stream_delete=self.options.allow_stream_delete,
+        )
         return merge_zone_result(result, nats)
 
     async def _apply_hub_nats(self, load: LoadResult, revision: str | None) -> None:
         """The hub's stream sourcing the zones, once per pass."""
         if self.options.nats_hub is None or load.spec is None:
             return
-        hub = await apply_hub(load.spec, self.options.region, self.options.nats_hub, revision=revision,
-                              allow_stream_delete=self.options.allow_stream_delete)
-        log.log(logging.WARNING if hub.degraded else logging.INFO, "hub streams reconciled",
-                extra={"region": self.options.region, "status": hub.status.value, "detail": hub.error})
+        hub = await apply_hub(
+            load.spec,
+            self.options.region,
+            self.options.nats_hub,
+            revision=revision,
+            allow_stream_delete=self.options.allow_stream_delete,
+        )
+        log.log(
+            logging.WARNING if hub.degraded else logging.INFO,
+            "hub streams reconciled",
+            extra={"region": self.options.region, "status": hub.status.value, "detail": hub.error},
+        )
 
     def _concurrency(self, fetched: Fetched) -> int:
         if self.options.region_options.concurrency is not None:

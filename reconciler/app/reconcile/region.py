@@ -45,7 +45,9 @@ class RegionOptions:
     request_timeout_s: float = 20.0
 
 
-def render_desired(load: LoadResult, region: str, options: RenderOptions, zone: str | None = None) -> tuple[RenderedZone, ...]:
+def render_desired(
+    load: LoadResult, region: str, options: RenderOptions, zone: str | None = None
+) -> tuple[RenderedZone, ...]:
     spec = _spec(load, region)
     try:
         return render_region(spec, region, load.revision or WORKING_TREE, options, zone=zone)
@@ -88,7 +90,9 @@ def plan_one(load: LoadResult, rendered: RenderedZone, options: RegionOptions) -
         client.close()
 
 
-def plan_region(load: LoadResult, region: str, options: RegionOptions | None = None, zone: str | None = None) -> list[ZonePlan]:
+def plan_region(
+    load: LoadResult, region: str, options: RegionOptions | None = None, zone: str | None = None
+) -> list[ZonePlan]:
     """One plan per zone (errors inside the plan, never raised, except for invalid desired state)."""
     opts = options or RegionOptions()
     rendered = render_desired(load, region, opts.render, zone)
@@ -135,7 +139,9 @@ async def apply_region(
     return list(await asyncio.gather(*(one(r) for r in rendered)))
 
 
-def run_once(load: LoadResult, region: str, options: RegionOptions | None = None, zone: str | None = None) -> list[ZoneResult]:
+def run_once(
+    load: LoadResult, region: str, options: RegionOptions | None = None, zone: str | None = None
+) -> list[ZoneResult]:
     """One synchronous pass over the region: what `edgeops apply` and the tests call."""
     return asyncio.run(apply_region(load, region, options, zone))
 

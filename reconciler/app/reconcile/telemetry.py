@@ -31,23 +31,42 @@ class LoopMetrics:
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
         )
         self.applied = Counter(
-            "edgeops_reconcile_objects_applied", "Objects created or configured", ["region", "zone"], registry=self.registry
+            "edgeops_reconcile_objects_applied",
+            "Objects created or configured",
+            ["region", "zone"],
+            registry=self.registry,
         )
-        self.pruned = Counter("edgeops_reconcile_objects_pruned", "Objects pruned", ["region", "zone"], registry=self.registry)
+        self.pruned = Counter(
+            "edgeops_reconcile_objects_pruned", "Objects pruned", ["region", "zone"], registry=self.registry
+        )
         self.drift = Counter(
-            "edgeops_reconcile_drift", "Objects found changed in the cluster and healed", ["region", "zone"], registry=self.registry
+            "edgeops_reconcile_drift",
+            "Objects found changed in the cluster and healed",
+            ["region", "zone"],
+            registry=self.registry,
         )
         self.status = Gauge(
-            "edgeops_zone_status", "1 for the zone's current status, 0 for the others", ["region", "zone", "status"],
+            "edgeops_zone_status",
+            "1 for the zone's current status, 0 for the others",
+            ["region", "zone", "status"],
             registry=self.registry,
         )
         self.revision = Gauge(
-            "edgeops_zone_revision_info", "The revision last applied to the zone", ["region", "zone", "revision"],
+            "edgeops_zone_revision_info",
+            "The revision last applied to the zone",
+            ["region", "zone", "revision"],
             registry=self.registry,
         )
-        self.leader = Gauge("edgeops_reconcile_leader", "1 while this replica holds the region's Lease", ["region"], registry=self.registry)
+        self.leader = Gauge(
+            "edgeops_reconcile_leader",
+            "1 while this replica holds the region's Lease",
+            ["region"],
+            registry=self.registry,
+        )
         self.stale = Gauge(
-            "edgeops_reconcile_source_stale", "1 while the repository cannot be fetched (last good commit in use)", ["region"],
+            "edgeops_reconcile_source_stale",
+            "1 while the repository cannot be fetched (last good commit in use)",
+            ["region"],
             registry=self.registry,
         )
         self._revisions: dict[str, str] = {}

@@ -68,7 +68,7 @@ def split_comment(body: str, limit: int = _SAFE_LIMIT) -> tuple[str, ...]:
             if match:
                 if fence is None:
                     fence = match.group(1)
-                elif stripped == fence or (stripped.startswith(fence) and not stripped[len(fence):].strip()):
+                elif stripped == fence or (stripped.startswith(fence) and not stripped[len(fence) :].strip()):
                     fence = None
     if current or not parts:
         parts.append("".join(current))
@@ -81,6 +81,4 @@ def with_parts(name: str, body: str) -> tuple[str, ...]:
     if len(chunks) == 1:
         return (f"{marker(name)}\n{chunks[0]}",)
     total = len(chunks)
-    return tuple(
-        f"{part_marker(name, i + 1)}\n_Part {i + 1} of {total}._\n\n{chunk}" for i, chunk in enumerate(chunks)
-    )
+    return tuple(f"{part_marker(name, i + 1)}\n_Part {i + 1} of {total}._\n\n{chunk}" for i, chunk in enumerate(chunks))

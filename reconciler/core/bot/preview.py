@@ -15,7 +15,9 @@ from reconciler.core.spec import FleetSpec
 PREVIEW_REVISION = "preview"
 
 
-def preview_region(base: FleetSpec | None, head: FleetSpec, region: str, options: RenderOptions | None = None) -> list[ZonePlan]:
+def preview_region(
+    base: FleetSpec | None, head: FleetSpec, region: str, options: RenderOptions | None = None
+) -> list[ZonePlan]:
     """One ZonePlan per zone of the region at head (and per zone that only `main` has)."""
     try:
         head_zones = {z.zone: z for z in render_region(head, region, PREVIEW_REVISION, options)}

@@ -26,8 +26,15 @@ SYSTEM = "nats"
 STREAM_FIXED = ("storage", "retention")
 CONSUMER_FIXED = ("deliver_policy", "ack_policy", "replay_policy")
 # What the server reports for a key it omits.
-_DEFAULTS: dict[str, object] = {"description": "", "subjects": [], "sources": [], "deny_delete": False,
-                                "deny_purge": False, "allow_direct": False, "metadata": {}}
+_DEFAULTS: dict[str, object] = {
+    "description": "",
+    "subjects": [],
+    "sources": [],
+    "deny_delete": False,
+    "deny_purge": False,
+    "allow_direct": False,
+    "metadata": {},
+}
 
 
 class Op(StrEnum):
@@ -120,19 +127,36 @@ def _plan_stream(domain: str, asset: StreamAsset, live: LiveStream | None, allow
         return Step(change, Op.NONE, "Stream", asset.name)
     current = comparable(desired, live.config)
     if current == desired:
-        return Step(Change(Action.UNCHANGED, "Stream", domain, asset.name, system=SYSTEM), Op.NONE, "Stream", asset.name)
+        return Step(
+            Change(Action.UNCHANGED, "Stream", domain, asset.name, system=SYSTEM), Op.NONE, "Stream", asset.name
+        )
     diff = unified_diff(asset.name, current, desired)
     fixed = _changed_fixed(STREAM_FIXED, current, desired)
     if not fixed:
-        return Step(Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM), Op.UPDATE, "Stream",
-                    asset.name, config=desired)
+        return Step(
+            Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM),
+            Op.UPDATE,
+            "Stream",
+            asset.name,
+            config=desired,
+        )
     detail = "needs recreation (" + "; ".join(fixed) + ")"
     if live.messages and not allow_delete:
         detail += f"; blocked: holds {live.messages} messages (allow stream deletion to recreate it)"
-        return Step(Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail), Op.BLOCKED,
-                    "Stream", asset.name, config=desired)
-    return Step(Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail), Op.RECREATE,
-                "Stream", asset.name, config=desired)
+        return Step(
+            Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail),
+            Op.BLOCKED,
+            "Stream",
+            asset.name,
+            config=desired,
+        )
+    return Step(
+        Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail),
+        Op.RECREATE,
+        "Stream",
+        asset.name,
+        config=desired,
+    )
 
 
 def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None) -> Step:
@@ -152,7 +176,9 @@ def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None)
     return Step(change, Op.RECREATE if fixed else Op.UPDATE, "Consumer", asset.stream, asset.durable, desired)
 
 
-def plan_jetstream(desired: JetStreamAssets, live: LiveJetStream, *, allow_stream_delete: bool = False) -> tuple[Step, ...]:
+def plan_jetstream(
+    desired: JetStreamAssets, live: LiveJetStream, *, allow_stream_delete: bool = False
+) -> tuple[Step, ...]:
     """Streams before their consumers; prunes (consumers, then streams) last."""
     domain = desired.domain
     live_streams = {str(s.config.get("name")): s for s in live.streams}
@@ -169,16 +195,18 @@ def plan_jetstream(desired: JetStreamAssets, live: LiveJetStream, *, allow_strea
     for (stream, durable), consumer in sorted(live_consumers.items()):
         if (stream, durable) not in wanted_consumers and _owned(consumer.config) and stream not in foreign:
             name = f"{stream}/{durable}"
-            change = Change(Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None),
-                            SYSTEM)
+            change = Change(
+                Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None), SYSTEM
+            )
             steps.append(Step(change, Op.DELETE, "Consumer", stream, durable))
     for name, stream_live in sorted(live_streams.items()):
         if name in wanted_streams or not _owned(stream_live.config):
             continue
         if stream_live.messages and not allow_stream_delete:
             detail = f"blocked: holds {stream_live.messages} messages (allow stream deletion to delete it)"
-            steps.append(Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.BLOCKED,
-                              "Stream", name))
+            steps.append(
+                Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.BLOCKED, "Stream", name)
+            )
         else:
             steps.append(Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM), Op.DELETE, "Stream", name))
     return tuple(steps)

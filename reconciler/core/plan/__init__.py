@@ -1,8 +1,8 @@
 """Planning: what a pass would change in a zone, as immutable `Change` values, and how to show it.
 
-    changes = plan_kubernetes(rendered.manifests, live, dry_run, inventory)
-    plan = ZonePlan(zone, revision, changes)
-    format_markdown([plan], region="eu-west")     # the PR comment
+changes = plan_kubernetes(rendered.manifests, live, dry_run, inventory)
+plan = ZonePlan(zone, revision, changes)
+format_markdown([plan], region="eu-west")     # the PR comment
 """
 
 from reconciler.core.plan.changeset import Action, Change, ChangeSet, ZonePlan

@@ -51,7 +51,13 @@ def plan_prune(ref: ObjectRef, live: dict[str, Any] | None) -> Change | None:
     if live is None:
         return None
     if not is_ours(live.get("metadata", {}).get("labels")):
-        return Change(Action.SKIP_FOREIGN, ref.kind, ref.namespace, ref.name, detail="in our inventory but no longer ours: not pruned")
+        return Change(
+            Action.SKIP_FOREIGN,
+            ref.kind,
+            ref.namespace,
+            ref.name,
+            detail="in our inventory but no longer ours: not pruned",
+        )
     return Change(Action.PRUNE, ref.kind, ref.namespace, ref.name, unified_diff(live, None, str(ref)))
 
 

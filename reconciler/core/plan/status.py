@@ -33,4 +33,6 @@ class ZoneResult:
         """'ams-01  Synced  @1a2b3c4d5e6f  applied 3, pruned 0  message'"""
         revision = (self.revision or "unknown")[:12]
         tail = f"  {self.message}" if self.message else ""
-        return f"{self.zone:<16} {self.status.value:<12} @{revision}  applied {self.applied}, pruned {self.pruned}{tail}"
+        return (
+            f"{self.zone:<16} {self.status.value:<12} @{revision}  applied {self.applied}, pruned {self.pruned}{tail}"
+        )

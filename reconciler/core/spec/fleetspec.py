@@ -28,7 +28,9 @@ class FleetSpec:
 
     def with_region_hub(self, region: str, hub_url: str) -> FleetSpec:
         """The same fleet with `region`'s NATS hub at `hub_url` (local sandboxes and tests run their own hub)."""
-        regions = tuple(r.model_copy(update={"nats_hub": hub_url}) if r.name == region else r for r in self.fleet.spec.regions)
+        regions = tuple(
+            r.model_copy(update={"nats_hub": hub_url}) if r.name == region else r for r in self.fleet.spec.regions
+        )
         fleet = self.fleet.model_copy(update={"spec": self.fleet.spec.model_copy(update={"regions": regions})})
         return FleetSpec(fleet=fleet, policies=self.policies, zones=self.zones, models=self.models)
 

@@ -72,8 +72,12 @@ def _guard(what: str, call: Callable[[], T]) -> T:
         status = getattr(error, "code", None) or getattr(getattr(error, "response", None), "status_code", 0)
         message = f"{what}: {status} {getattr(error, 'msg', '') or error}"
         kind: type[ForgeError] = {
-            401: ForgeAuthError, 403: ForgeAuthError, 404: ForgeNotFound, 405: MergeRefused,
-            409: ForgeConflict, 422: ForgeConflict,
+            401: ForgeAuthError,
+            403: ForgeAuthError,
+            404: ForgeNotFound,
+            405: MergeRefused,
+            409: ForgeConflict,
+            422: ForgeConflict,
         }.get(int(status or 0), ForgeError)
         raise kind(message) from error
 
@@ -113,9 +117,17 @@ class Forge:
     @staticmethod
     def _info(pr: Any) -> PullInfo:
         return PullInfo(
-            number=int(pr.number), url=str(pr.html_url), title=str(pr.title), body=str(pr.body or ""),
-            author=str(pr.user.login), state=str(pr.state), merged=bool(getattr(pr, "merged", False)),
-            head_ref=str(pr.head.ref), head_sha=str(pr.head.sha), base_ref=str(pr.base.ref), base_sha=str(pr.base.sha),
+            number=int(pr.number),
+            url=str(pr.html_url),
+            title=str(pr.title),
+            body=str(pr.body or ""),
+            author=str(pr.user.login),
+            state=str(pr.state),
+            merged=bool(getattr(pr, "merged", False)),
+            head_ref=str(pr.head.ref),
+            head_sha=str(pr.head.sha),
+            base_ref=str(pr.base.ref),
+            base_sha=str(pr.base.sha),
             labels=tuple(str(label["name"]) for label in (pr.labels or ())),
         )
 
@@ -142,8 +154,10 @@ class Forge:
         created = False
         if existing is None:
             try:
-                _guard(f"open a pull request from {branch}",
-                       lambda: self.repo.create_pull(title=title, base=base, head=branch, body=body))
+                _guard(
+                    f"open a pull request from {branch}",
+                    lambda: self.repo.create_pull(title=title, base=base, head=branch, body=body),
+                )
                 created = True
             except ForgeConflict:
                 pass
@@ -179,6 +193,7 @@ class Forge:
 
     def combined_status(self, sha: str) -> tuple[str, dict[str, str]]:
         """('success' | 'pending' | 'failure', {context: state}) for a commit."""
+
         def read() -> Any:
             url = self.repo._build_url("commits", sha, "status", base_url=self.repo._api)
             return CombinedStatus(self.repo._json(self.repo._get(url), 200), self.repo.session)
@@ -186,9 +201,15 @@ class Forge:
         combined = _guard(f"read the status of {sha[:12]}", read)
         return str(combined.state), {str(s.context): str(s.state) for s in combined.statuses}
 
-    def set_status(self, sha: str, *, context: str, state: str, description: str, target_url: str | None = None) -> None:
-        _guard(f"set status {context} on {sha[:12]}", lambda: self.repo.create_status(
-            sha, state, target_url=target_url, description=description[:140], context=context))
+    def set_status(
+        self, sha: str, *, context: str, state: str, description: str, target_url: str | None = None
+    ) -> None:
+        _guard(
+            f"set status {context} on {sha[:12]}",
+            lambda: self.repo.create_status(
+                sha, state, target_url=target_url, description=description[:140], context=context
+            ),
+        )
 
     # ------------------------------------------------------------------ comments
 
@@ -214,6 +235,7 @@ class Forge:
 
     def permission(self, login: str) -> str:
         """'admin' | 'write' | 'read' | 'none' for `login` on this repository ('none' for strangers)."""
+
         def read() -> str:
             url = self.repo._build_url("collaborators", login, "permission", base_url=self.repo._api)
             return str(self.repo._json(self.repo._get(url), 200)["permission"])

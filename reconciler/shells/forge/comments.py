@@ -33,6 +33,6 @@ def upsert(forge: Forge, number: int, name: str, body: str) -> tuple[int, ...]:
             ids.append(existing[index])
         else:
             ids.append(forge.comment(number, text))
-    for index, stale in enumerate(existing[len(bodies):], start=len(bodies) + 1):
+    for index, stale in enumerate(existing[len(bodies) :], start=len(bodies) + 1):
         forge.edit_comment(stale, f"{part_marker(name, index)}\n{UNUSED}")
     return tuple(ids)

@@ -58,7 +58,9 @@ class Workspace:
     def fetch(self) -> None:
         try:
             self.repo.remotes[REMOTE].fetch(
-                [f"+refs/heads/*:refs/remotes/{REMOTE}/*"], callbacks=self._callbacks(), prune=pygit2.enums.FetchPrune.PRUNE
+                [f"+refs/heads/*:refs/remotes/{REMOTE}/*"],
+                callbacks=self._callbacks(),
+                prune=pygit2.enums.FetchPrune.PRUNE,
             )
         except (pygit2.GitError, KeyError) as error:
             raise GitRemoteError(f"cannot fetch {self.url}: {error}") from error

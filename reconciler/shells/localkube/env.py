@@ -39,7 +39,9 @@ class LocalKube:
     ) -> None:
         self._owns_workdir = workdir is None
         # absolute: the paths end up in kubeconfigs read by processes with other working directories
-        self.workdir = (workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="edgeops-localkube-"))).resolve()
+        self.workdir = (
+            workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="edgeops-localkube-"))
+        ).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binaries = binaries or find_binaries()
         self.crd_dir = crd_dir or default_crd_dir()

@@ -193,7 +193,10 @@ class LocalZone:
             if self.options.apiserver_memory_limit_mib is not None:
                 env["GOMEMLIMIT"] = f"{self.options.apiserver_memory_limit_mib}MiB"
             apiserver = ManagedProcess(
-                f"{self.name}/apiserver", self._apiserver_argv(), self.log_dir / "apiserver.log", env,
+                f"{self.name}/apiserver",
+                self._apiserver_argv(),
+                self.log_dir / "apiserver.log",
+                env,
                 noise=_APISERVER_LOG_NOISE,
             )
             self._apiserver = apiserver

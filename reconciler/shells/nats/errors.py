@@ -1,9 +1,9 @@
 """Errors of the NATS shell. nats-py's exceptions never leave this package; each is chained as `__cause__`.
 
-    NatsError                      anything that went wrong talking to NATS or managing a server's config
-    ├── NatsUnreachable            no connection, a timeout, or no JetStream answering in that domain
-    ├── NatsApiError               the server refused a JetStream API request (`code`, `err_code`, `description`)
-    └── NatsServerConfigError      a config file could not be written or the server could not be signalled
+NatsError                      anything that went wrong talking to NATS or managing a server's config
+├── NatsUnreachable            no connection, a timeout, or no JetStream answering in that domain
+├── NatsApiError               the server refused a JetStream API request (`code`, `err_code`, `description`)
+└── NatsServerConfigError      a config file could not be written or the server could not be signalled
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ class NatsUnreachable(NatsError):
 
 
 class NatsApiError(NatsError):
-    def __init__(self, message: str, *, code: int | None = None, err_code: int | None = None,
-                 description: str = "") -> None:
+    def __init__(
+        self, message: str, *, code: int | None = None, err_code: int | None = None, description: str = ""
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.err_code = err_code

@@ -50,8 +50,12 @@ class NatsEndpoint:
 
 def _wrap(exc: BaseException, doing: str) -> NatsError:
     if isinstance(exc, nats.js.errors.APIError) and not isinstance(exc, nats.js.errors.ServiceUnavailableError):
-        return NatsApiError(f"{doing}: {exc.description or exc} (code {exc.code}, err_code {exc.err_code})",
-                            code=exc.code, err_code=exc.err_code, description=exc.description or "")
+        return NatsApiError(
+            f"{doing}: {exc.description or exc} (code {exc.code}, err_code {exc.err_code})",
+            code=exc.code,
+            err_code=exc.err_code,
+            description=exc.description or "",
+        )
     if isinstance(exc, _UNREACHABLE):
         return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc or 'no answer in time'}")
     return NatsError(f"{doing}: {type(exc).__name__}: {exc}")

@@ -68,7 +68,9 @@ def run_onnxruntime(
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(model, sess_options=options, providers=list(dict.fromkeys([*usable, "CPUExecutionProvider"])))
+        session = ort.InferenceSession(
+            model, sess_options=options, providers=list(dict.fromkeys([*usable, "CPUExecutionProvider"]))
+        )
     except Exception as error:  # onnxruntime raises its own pybind exception types without a public base
         raise OrtRunFailed("load", str(error)) from error
     active = session.get_providers()[0]

@@ -51,7 +51,9 @@ class Prometheus:
             raise PrometheusResponseError(f"expected one series for {query!r}, got {len(result)}")
         return _number(result[0].get("value", [None, None])[1])
 
-    def series(self, query: str, start: datetime, end: datetime, step: timedelta) -> tuple[tuple[datetime, float | None], ...]:
+    def series(
+        self, query: str, start: datetime, end: datetime, step: timedelta
+    ) -> tuple[tuple[datetime, float | None], ...]:
         """Points of a range query (one series); empty when there is no data."""
         step_text = f"{max(step.total_seconds(), 0.001):.3f}"  # seconds as a float: Prometheus takes both
         result = self._call(
@@ -61,9 +63,7 @@ class Prometheus:
             raise PrometheusResponseError(f"expected a matrix for {query!r}")
         if not result:
             return ()
-        return tuple(
-            (datetime.fromtimestamp(float(t), tz=UTC), _number(v)) for t, v in result[0].get("values", [])
-        )
+        return tuple((datetime.fromtimestamp(float(t), tz=UTC), _number(v)) for t, v in result[0].get("values", []))
 
 
 def _number(raw: object) -> float | None:

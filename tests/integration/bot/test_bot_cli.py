@@ -58,8 +58,21 @@ def test_actions_commands(github_remote: GitHubRemote, tmp_path: Path) -> None:
 
 def test_canary_analyze_holds_when_prometheus_is_down() -> None:
     repo = Path(__file__).resolve().parents[3]
-    code, out = run(["canary", "analyze", "--region", "eu-west", "--repo", str(repo), "--format", "json",
-                     "--prometheus", f"http://127.0.0.1:{free_port()}"], {})
+    code, out = run(
+        [
+            "canary",
+            "analyze",
+            "--region",
+            "eu-west",
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            "--prometheus",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+        {},
+    )
     assert code == 0, out
     (verdict,) = json.loads(out)
     assert (verdict["decision"], verdict["holdReason"]) == ("hold", "prometheus-unreachable")
@@ -70,15 +83,21 @@ def test_canary_run_once_merges_a_rollback(
 ) -> None:
     server, exporter = prometheus_with_exporter
     base = {"zone": "ams-01", "model": "fraud-scoring"}
-    exporter.set_profile([
-        {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
-        {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 12.0, "errorRatio": 0.3},
-    ])
-    server.wait_for_value('sum(increase(edgeops_requests_total{zone="ams-01",track="canary"}[5s]))',
-                          lambda n: n >= 600, "a full window of erroring canary traffic")
+    exporter.set_profile(
+        [
+            {**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0},
+            {**base, "version": "1.1.0", "track": "canary", "rate": 200, "p95Ms": 12.0, "errorRatio": 0.3},
+        ]
+    )
+    server.wait_for_value(
+        'sum(increase(edgeops_requests_total{zone="ams-01",track="canary"}[5s]))',
+        lambda n: n >= 600,
+        "a full window of erroring canary traffic",
+    )
     env, common = actions_env(github_remote, tmp_path, {})
-    code, out = run(["canary", "run", "--once", "--region", "eu-west", "--prometheus", server.url, "--window", "5s",
-                     *common], env)
+    code, out = run(
+        ["canary", "run", "--once", "--region", "eu-west", "--prometheus", server.url, "--window", "5s", *common], env
+    )
     assert code == 0, out
     assert "rollback" in out
     assert "merged" in out

@@ -146,6 +146,9 @@ def test_webhook_verifies_signatures_before_acting(github_remote: GitHubRemote, 
     status, text = post(webhook, "pull_request", payload, sign(payload))
     assert (status, text.strip()) == (200, f"planned #{number} (valid)")
     assert len(github_remote.fake.comments) == 1
-    comment = {"action": "created", "issue": {"number": number, "pull_request": {}},
-               "comment": {"user": {"login": "mallory"}, "body": "/edgeops abort fraud-scoring ams-01"}}
+    comment = {
+        "action": "created",
+        "issue": {"number": number, "pull_request": {}},
+        "comment": {"user": {"login": "mallory"}, "body": "/edgeops abort fraud-scoring ams-01"},
+    }
     assert post(webhook, "issue_comment", comment, sign(comment))[1].strip() == "abort: refused"

@@ -20,10 +20,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WINDOW = timedelta(seconds=5)
 LIMITS = Thresholds(p95_latency_ms=30, error_rate_percent=1.0, max_ratio_to_stable=1.5, min_samples=200)
-POLICY = CanaryPolicy.model_validate({
-    "apiVersion": "edgeops.io/v1alpha1", "kind": "CanaryPolicy", "metadata": {"name": "fast"},
-    "spec": {"steps": [10, 25, 50, 100], "analysisInterval": "5s", "metrics": {"minSamples": 200}},
-})
+POLICY = CanaryPolicy.model_validate(
+    {
+        "apiVersion": "edgeops.io/v1alpha1",
+        "kind": "CanaryPolicy",
+        "metadata": {"name": "fast"},
+        "spec": {"steps": [10, 25, 50, 100], "analysisInterval": "5s", "metrics": {"minSamples": 200}},
+    }
+)
 SCENARIOS = {  # zone: (canary rate/s, canary p95 ms, canary error ratio)
     "healthy": (200, 12.0, 0.0),
     "slow": (200, 90.0, 0.0),
@@ -49,8 +53,9 @@ def profile() -> list[dict[str, object]]:
         base = {"zone": zone, "model": "fraud-scoring"}
         entries.append({**base, "version": "1.0.0", "track": "stable", "rate": 200, "p95Ms": 10.0, "errorRatio": 0})
         if rate:
-            entries.append({**base, "version": "1.1.0", "track": "canary", "rate": rate, "p95Ms": p95,
-                            "errorRatio": errors})
+            entries.append(
+                {**base, "version": "1.1.0", "track": "canary", "rate": rate, "p95Ms": p95, "errorRatio": errors}
+            )
     return entries
 
 
@@ -60,7 +65,8 @@ def test_scenarios_against_real_prometheus(prometheus_with_exporter: tuple[Prome
     # Wait for data, not for a clock: a full window of the sparse canary's traffic must be in the TSDB.
     server.wait_for_value(
         'sum(increase(edgeops_requests_total{zone="healthy",track="canary"}[5s]))',
-        lambda n: n >= 600, "a full analysis window of canary traffic",
+        lambda n: n >= 600,
+        "a full analysis window of canary traffic",
     )
     prom = Prometheus(server.url)
     now = datetime.now(UTC)

@@ -48,7 +48,8 @@ def ready(server: PrometheusServer, exporter: Exporter, canary_p95: float) -> Pr
     exporter.set_profile(traffic(canary_p95))
     server.wait_for_value(
         'sum(increase(edgeops_requests_total{zone="ams-01",track="canary"}[5s]))',
-        lambda n: n >= 600, "a full window of canary traffic",
+        lambda n: n >= 600,
+        "a full window of canary traffic",
     )
     return Prometheus(server.url)
 
@@ -85,8 +86,12 @@ def test_healthy_canary_walks_every_step_then_promotes(
         assert first.note == "waiting for ci/tests"
         if expected_weight == 25:
             # While waiting, a hold shows the latest analysis on the open PR, in one comment edited in place.
-            hold = replace(analysis.verdict, decision=Decision.HOLD, hold_reason=HoldReason.TOO_FEW_SAMPLES,
-                           reason="ams-01 has too few canary samples")
+            hold = replace(
+                analysis.verdict,
+                decision=Decision.HOLD,
+                hold_reason=HoldReason.TOO_FEW_SAMPLES,
+                reason="ams-01 has too few canary samples",
+            )
             assert note_hold(bot, analysis.group, hold) == first.pull.number
             assert note_hold(bot, analysis.group, hold) == first.pull.number
             notes = [c for c in github_remote.fake.comments.values() if c["issue"] == first.pull.number]

@@ -59,7 +59,11 @@ def test_comments_statuses_merge_and_permissions(github_remote: GitHubRemote) ->
     assert github_remote.main_text("notes.txt") == "hello\n"
 
     assert [forge.permission(u) for u in ("alice", "edgeops-bot", "mallory", "stranger")] == [
-        "admin", "write", "read", "none"]
+        "admin",
+        "write",
+        "read",
+        "none",
+    ]
 
 
 def test_errors_come_from_our_tree(github_remote: GitHubRemote) -> None:

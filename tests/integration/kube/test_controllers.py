@@ -44,7 +44,9 @@ def _deployment(replicas: int) -> client.V1Deployment:
             selector=client.V1LabelSelector(match_labels=labels),
             template=client.V1PodTemplateSpec(
                 metadata=client.V1ObjectMeta(labels=labels),
-                spec=client.V1PodSpec(containers=[client.V1Container(name="runtime", image="registry.invalid/edgeops/runtime:1")]),
+                spec=client.V1PodSpec(
+                    containers=[client.V1Container(name="runtime", image="registry.invalid/edgeops/runtime:1")]
+                ),
             ),
         ),
     )
@@ -76,7 +78,8 @@ def test_deployment_rolls_out_through_the_controllers(kube_zones: LocalKube, kub
     def unschedulable_pods() -> list[client.V1Pod] | None:
         pods = core.list_namespaced_pod(kube_namespace, label_selector="app=fraud-scorer").items
         marked = [
-            pod for pod in pods
+            pod
+            for pod in pods
             if any(c.type == "PodScheduled" and c.reason == "Unschedulable" for c in pod.status.conditions or [])
         ]
         return marked if len(marked) == 2 else None

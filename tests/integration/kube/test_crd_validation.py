@@ -73,8 +73,13 @@ def test_helm_chart_is_validated(kube_zones: LocalKube, kube_namespace: str) -> 
         "apiVersion": "helm.cattle.io/v1",
         "kind": "HelmChart",
         "metadata": {"name": "nats", "namespace": kube_namespace},
-        "spec": {"chart": "nats", "repo": "https://nats-io.github.io/k8s/helm/charts/", "version": "1.3.0",
-                 "targetNamespace": "edgeops-system", "failurePolicy": "retry"},
+        "spec": {
+            "chart": "nats",
+            "repo": "https://nats-io.github.io/k8s/helm/charts/",
+            "version": "1.3.0",
+            "targetNamespace": "edgeops-system",
+            "failurePolicy": "retry",
+        },
     }
     created = client.server_side_apply(charts, body=chart, field_manager="edgeops")
     assert created.spec.chart == "nats"
@@ -89,17 +94,26 @@ def test_fallback_crds_validate_the_same_fields(kube_factory: KubeFactory) -> No
     env = kube_factory(["fallback"], ZoneOptions(controllers=False), crd_dir=FALLBACK_CRD_DIR)
     client = dynamic_client(env, "fallback")
     pools = client.resources.get(api_version="apps.openyurt.io/v1beta2", kind="NodePool")
-    created = client.server_side_apply(pools, body=_node_pool("edge", type="Edge", hostNetwork=True), field_manager="edgeops")
+    created = client.server_side_apply(
+        pools, body=_node_pool("edge", type="Edge", hostNetwork=True), field_manager="edgeops"
+    )
     assert created.spec.hostNetwork is True
     with pytest.raises(UnprocessibleEntityError) as rejected:
         pools.create(body=_node_pool("bad", type="Edge", hostNetwork="yes please"))
     assert "spec.hostNetwork" in rejected.value.body
     with pytest.raises(UnprocessibleEntityError) as no_key:
-        client.server_side_apply(pools, body=_node_pool("bad", taints=[{"effect": "NoSchedule"}]), field_manager="edgeops")
+        client.server_side_apply(
+            pools, body=_node_pool("bad", taints=[{"effect": "NoSchedule"}]), field_manager="edgeops"
+        )
     assert "spec.taints[0].key" in no_key.value.body
     charts = client.resources.get(api_version="helm.cattle.io/v1", kind="HelmChart")
     with pytest.raises(UnprocessibleEntityError) as bad_policy:
-        charts.create(body={"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
-                            "metadata": {"name": "nats", "namespace": "default"},
-                            "spec": {"chart": "nats", "failurePolicy": "give-up"}})
+        charts.create(
+            body={
+                "apiVersion": "helm.cattle.io/v1",
+                "kind": "HelmChart",
+                "metadata": {"name": "nats", "namespace": "default"},
+                "spec": {"chart": "nats", "failurePolicy": "give-up"},
+            }
+        )
     assert "spec.failurePolicy" in bad_policy.value.body

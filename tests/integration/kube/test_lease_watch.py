@@ -33,12 +33,18 @@ def _now() -> datetime.datetime:
 def test_lease_renewal_is_seen_by_a_watch(kube_zones: LocalKube, kube_namespace: str) -> None:
     leases = client.CoordinationV1Api(admin_client(kube_zones, "zone-a"))
     acquired = _now()
-    lease = leases.create_namespaced_lease(kube_namespace, client.V1Lease(
-        metadata=client.V1ObjectMeta(name="reconciler-region-eu"),
-        spec=client.V1LeaseSpec(
-            holder_identity="reconciler-0", lease_duration_seconds=15, acquire_time=acquired, renew_time=acquired,
+    lease = leases.create_namespaced_lease(
+        kube_namespace,
+        client.V1Lease(
+            metadata=client.V1ObjectMeta(name="reconciler-region-eu"),
+            spec=client.V1LeaseSpec(
+                holder_identity="reconciler-0",
+                lease_duration_seconds=15,
+                acquire_time=acquired,
+                renew_time=acquired,
+            ),
         ),
-    ))
+    )
     created_version = lease.metadata.resource_version
 
     events: queue.Queue[tuple[str, client.V1Lease]] = queue.Queue()
@@ -46,7 +52,9 @@ def test_lease_renewal_is_seen_by_a_watch(kube_zones: LocalKube, kube_namespace:
     def watch_leases() -> None:
         stream = watch.Watch().stream(
             client.CoordinationV1Api(admin_client(kube_zones, "zone-a")).list_namespaced_lease,
-            kube_namespace, resource_version=created_version, timeout_seconds=_WATCH_TIMEOUT_S,
+            kube_namespace,
+            resource_version=created_version,
+            timeout_seconds=_WATCH_TIMEOUT_S,
         )
         for event in stream:
             events.put((event["type"], event["object"]))

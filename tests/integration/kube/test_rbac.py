@@ -36,7 +36,9 @@ def test_limited_user_may_work_inside_its_namespace(kube_zones: LocalKube) -> No
     "call",
     [
         pytest.param(lambda core: core.list_namespaced_config_map("default"), id="list-other-namespace"),
-        pytest.param(lambda core: core.create_namespaced_config_map("default", _config_map("x")), id="create-other-namespace"),
+        pytest.param(
+            lambda core: core.create_namespaced_config_map("default", _config_map("x")), id="create-other-namespace"
+        ),
         pytest.param(lambda core: core.list_namespace(), id="list-namespaces"),
         pytest.param(lambda core: core.list_node(), id="list-nodes"),
     ],

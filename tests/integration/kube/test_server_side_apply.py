@@ -22,7 +22,11 @@ def _config_map(namespace: str, data: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "runtime-config", "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "edgeops"}},
+        "metadata": {
+            "name": "runtime-config",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "edgeops"},
+        },
         "data": data,
     }
 
@@ -44,7 +48,8 @@ def test_apply_creates_then_reapply_writes_nothing(kube_zones: LocalKube, kube_n
     assert again.metadata.resourceVersion == created.metadata.resourceVersion
 
     changed = client.server_side_apply(
-        config_maps, body=_config_map(kube_namespace, {"model": "fraud-v4", "threshold": "0.8"}),
+        config_maps,
+        body=_config_map(kube_namespace, {"model": "fraud-v4", "threshold": "0.8"}),
         field_manager="edgeops",
     )
     assert changed.metadata.resourceVersion != created.metadata.resourceVersion
@@ -53,13 +58,15 @@ def test_apply_creates_then_reapply_writes_nothing(kube_zones: LocalKube, kube_n
 def test_conflicting_manager_gets_409_until_it_forces(kube_zones: LocalKube, kube_namespace: str) -> None:
     client = dynamic_client(kube_zones, "zone-a")
     config_maps = client.resources.get(api_version="v1", kind="ConfigMap")
-    client.server_side_apply(config_maps, body=_config_map(kube_namespace, {"model": "fraud-v3"}), field_manager="edgeops")
+    client.server_side_apply(
+        config_maps, body=_config_map(kube_namespace, {"model": "fraud-v3"}), field_manager="edgeops"
+    )
     intruder = _config_map(kube_namespace, {"model": "hand-edited"})
 
     with pytest.raises(ConflictError) as conflict:
         client.server_side_apply(config_maps, body=intruder, field_manager="kubectl-edit")
     assert conflict.value.status == 409
-    assert '.data.model' in conflict.value.body
+    assert ".data.model" in conflict.value.body
     assert "edgeops" in conflict.value.body
 
     forced = client.server_side_apply(config_maps, body=intruder, field_manager="kubectl-edit", force_conflicts=True)

@@ -45,7 +45,8 @@ def test_port_clash_is_retried_then_reported(tmp_path: Path, kube_binaries: Kube
         f'echo x >> {attempts}; echo "failed to listen: bind: address already in use" >&2; exit 1',
     )
     env = LocalKube(
-        tmp_path / "env", binaries=KubeBinaries(kube=clashing_apiserver, kine=kube_binaries.kine),
+        tmp_path / "env",
+        binaries=KubeBinaries(kube=clashing_apiserver, kine=kube_binaries.kine),
         crd_dir=FALLBACK_CRD_DIR,
     )
     with pytest.raises(ZoneStartError, match="could not bind a port in 4 tries") as failed:

@@ -45,11 +45,13 @@ def test_three_zones_serve_the_pinned_version(kube_zones: LocalKube) -> None:
 def test_zones_do_not_share_objects(kube_zones: LocalKube, kube_namespace: str) -> None:
     cores = {name: client.CoreV1Api(admin_client(kube_zones, name)) for name in KUBE_ZONES}
     for name, core in cores.items():
-        core.create_namespaced_config_map(kube_namespace, client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(name="zone-identity"), data={"zone": name}))
+        core.create_namespaced_config_map(
+            kube_namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="zone-identity"), data={"zone": name})
+        )
     only_in_a = f"only-{uuid.uuid4().hex[:8]}"
-    cores["zone-a"].create_namespaced_config_map(kube_namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name=only_in_a)))
+    cores["zone-a"].create_namespaced_config_map(
+        kube_namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=only_in_a))
+    )
 
     for name, core in cores.items():
         assert core.read_namespaced_config_map("zone-identity", kube_namespace).data == {"zone": name}
@@ -60,7 +62,9 @@ def test_zones_do_not_share_objects(kube_zones: LocalKube, kube_namespace: str) 
 def test_a_zone_refuses_another_zones_credentials(kube_zones: LocalKube) -> None:
     zone_a, zone_b = kube_zones.zone("zone-a"), kube_zones.zone("zone-b")
     pool = urllib3.PoolManager(
-        ca_certs=str(zone_a.pki.ca_cert), cert_file=str(zone_a.pki.admin_cert), key_file=str(zone_a.pki.admin_key),
+        ca_certs=str(zone_a.pki.ca_cert),
+        cert_file=str(zone_a.pki.admin_cert),
+        key_file=str(zone_a.pki.admin_key),
         retries=False,
     )
     # zone-b's serving certificate is signed by zone-b's CA, which zone-a's clients do not trust.
@@ -77,8 +81,9 @@ def test_stopped_zone_is_unreachable_then_serves_its_storage_again(kube_factory:
     env = kube_factory(["restart"], ZoneOptions(controllers=False))
     zone = env.zone("restart")
     core = client.CoreV1Api(admin_client(env, "restart"))
-    kept = core.create_namespaced_config_map("default", client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="kept"), data={"v": "1"}))
+    kept = core.create_namespaced_config_map(
+        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="kept"), data={"v": "1"})
+    )
 
     zone.stop()
     unreachable = client.CoreV1Api(admin_client(env, "restart"))
@@ -94,8 +99,9 @@ def test_stopped_zone_is_unreachable_then_serves_its_storage_again(kube_factory:
 def test_sqlite_zone_keeps_its_objects_across_a_full_restart(kube_factory: KubeFactory, tmp_path: Path) -> None:
     workdir, options = tmp_path / "sandbox", ZoneOptions(storage="sqlite", controllers=False)
     first = kube_factory(["sandbox"], options, workdir=workdir)
-    client.CoreV1Api(admin_client(first, "sandbox")).create_namespaced_config_map("default", client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="persisted"), data={"v": "1"}))
+    client.CoreV1Api(admin_client(first, "sandbox")).create_namespaced_config_map(
+        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="persisted"), data={"v": "1"})
+    )
     first.close()
     assert not any(p.running for p in first.zone("sandbox").processes.values())
 

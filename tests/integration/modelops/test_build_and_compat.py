@@ -65,9 +65,7 @@ def test_build_twice_gives_the_same_digest(name: str, tmp_path: Path) -> None:
 def test_nondeterministic_build_is_refused(tmp_path: Path) -> None:
     folder = make_model_dir(tmp_path / "flaky")
     build = folder / "build.py"
-    build.write_text(
-        build.read_text().replace("SEED = 7", "import os\nSEED = int.from_bytes(os.urandom(4), 'little')")
-    )
+    build.write_text(build.read_text().replace("SEED = 7", "import os\nSEED = int.from_bytes(os.urandom(4), 'little')"))
     result = _edgeops("model", "build", str(folder))
     assert result.returncode == 2
     assert "not deterministic" in result.stderr
@@ -112,8 +110,21 @@ def test_compat_matrix_on_the_example_models(name: str, tmp_path: Path) -> None:
     assert recorded.compat.wasm.max_abs_diff <= document.model.spec.tolerance
     assert recorded.compat.cpu.latency_ms is not None
     # Only the recorded version's artifact (placeholder digest/size) and compat lines change.
-    allowed = ("digest:", "size:", "compat:", "cpu:", "wasm:", "gpu:", "result:", "runtime:", "provider:",
-               "maxAbsDiff:", "latencyMs:", "checkedAt:", "reason:")
+    allowed = (
+        "digest:",
+        "size:",
+        "compat:",
+        "cpu:",
+        "wasm:",
+        "gpu:",
+        "result:",
+        "runtime:",
+        "provider:",
+        "maxAbsDiff:",
+        "latencyMs:",
+        "checkedAt:",
+        "reason:",
+    )
     changed = _changed(before, (folder / "model.yaml").read_text())
     assert changed
     assert all(line[1:].strip().startswith(allowed) for line in changed), changed

@@ -115,7 +115,9 @@ async def test_tampered_blob_is_rejected_and_never_placed(
         await puller.ensure(f"{oci_registry.host}/edge-models/tiny-scorer:1.0.0", outcome.digest, model="tiny")
     assert not puller.target_path(outcome.digest).exists()
     assert list((tmp_path / "edge-models").iterdir()) == []  # no partial file left either
-    assert metrics.get_sample_value("edgeops_model_pull_failures_total", {"model": "tiny", "reason": "verification"}) == 1
+    assert (
+        metrics.get_sample_value("edgeops_model_pull_failures_total", {"model": "tiny", "reason": "verification"}) == 1
+    )
     assert puller.status("tiny").last_error_reason == "verification"
 
 

@@ -59,14 +59,17 @@ async def test_edit_and_hand_edits_are_corrected(nats_fleet: NatsFleet) -> None:
     assignment = zone.spec.models[0]
     assert assignment.canary is not None
     shadow = assignment.canary.model_copy(update={"phase": "shadow", "weight": 0})
-    edited = zone.model_copy(update={"spec": zone.spec.model_copy(update={
-        "models": (assignment.model_copy(update={"canary": shadow}),)})})
+    edited = zone.model_copy(
+        update={"spec": zone.spec.model_copy(update={"models": (assignment.model_copy(update={"canary": shadow}),)})}
+    )
     result = await apply_nats(spec, edited, endpoint, revision="rev2")
     assert result.status is NatsStatus.READY, result.error
     assert {c.ref for c in result.changes.with_action(Action.CREATE)} == {
-        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-shadow"}
+        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-shadow"
+    }
     assert {c.ref for c in result.changes.with_action(Action.PRUNE)} == {
-        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-canary"}
+        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-canary"
+    }
 
     # Hand edits with nats-py directly: a stream limit changed, a consumer deleted.
     import nats
@@ -134,8 +137,9 @@ async def test_overlapping_subjects_degrade_the_zone_before_any_write(nats_fleet
     zone = nats_fleet.zone("fra-02")
     assignment = zone.spec.models[0].model_copy(update={"output": "sensors.fra-02.readings.scores"})
     bad = zone.model_copy(update={"spec": zone.spec.model_copy(update={"models": (assignment,)})})
-    result = await apply_nats(nats_fleet.spec, bad, nats_fleet.endpoint("fra-02"), revision="r1",
-                              server=nats_fleet.direct("fra-02"))
+    result = await apply_nats(
+        nats_fleet.spec, bad, nats_fleet.endpoint("fra-02"), revision="r1", server=nats_fleet.direct("fra-02")
+    )
     assert result.status is NatsStatus.DEGRADED
     assert "overlap" in (result.error or "")
     async with await JetStreamAdmin.connect(nats_fleet.endpoint("fra-02")) as admin:

@@ -61,7 +61,10 @@ async def test_results_sync_to_the_hub_across_link_cuts(nats_fleet: NatsFleet) -
         await hub_client.close()
     # lis-03 is in the region too but has no server in this test: its source just waits for it.
     assert sorted((s.name, s.external.api) for s in sources) == [
-        ("results-ams-01", "$JS.ams-01.API"), ("results-fra-02", "$JS.fra-02.API"), ("results-lis-03", "$JS.lis-03.API")]
+        ("results-ams-01", "$JS.ams-01.API"),
+        ("results-fra-02", "$JS.fra-02.API"),
+        ("results-lis-03", "$JS.lis-03.API"),
+    ]
 
     expected: set[str] = set()
     for zone in ("ams-01", "fra-02"):

@@ -31,10 +31,18 @@ async def test_region_plan_through_the_hub(nats_fleet: NatsFleet) -> None:
     text = format_text(list(plans.values()))
     assert "Stream/ams-01/input-ams-01-fraud-scoring" in text
 
-    applied = {r.zone: r for r in await apply_region_via_hub(
-        spec, "eu-west", nats_fleet.hub_endpoint(), revision="abc123", retry=RetryPolicy(attempts=1))}
+    applied = {
+        r.zone: r
+        for r in await apply_region_via_hub(
+            spec, "eu-west", nats_fleet.hub_endpoint(), revision="abc123", retry=RetryPolicy(attempts=1)
+        )
+    }
     assert [applied[z].status for z in ("ams-01", "fra-02", "lis-03", "hub-eu-west")] == [
-        NatsStatus.READY, NatsStatus.READY, NatsStatus.DEGRADED, NatsStatus.READY]
+        NatsStatus.READY,
+        NatsStatus.READY,
+        NatsStatus.DEGRADED,
+        NatsStatus.READY,
+    ]
     results = await plan_region_nats(spec, "eu-west", nats_fleet.hub_endpoint())
     plans = {p.zone: p for p in with_nats(kube_plans, results, "abc123")}
     assert not plans["ams-01"].pending

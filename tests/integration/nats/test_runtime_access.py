@@ -56,7 +56,9 @@ async def test_runtime_consumes_publishes_and_acks(nats_fleet: NatsFleet) -> Non
                 raw = await js.get_msg(names.stream, first, next=True)  # how the runtime replays its tail
                 assert raw.seq == first
                 for msg in batch:
-                    await js.publish(names.result, b"{}", headers={"Nats-Msg-Id": f"{track.value}:{msg.header['Nats-Msg-Id']}"})
+                    await js.publish(
+                        names.result, b"{}", headers={"Nats-Msg-Id": f"{track.value}:{msg.header['Nats-Msg-Id']}"}
+                    )
                     await msg.ack()
                 consumed += len(batch)
             await js.publish(names.dead_letter, b"bad", headers={"Edgeops-Reason": "test"})

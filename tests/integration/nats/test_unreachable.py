@@ -51,8 +51,9 @@ async def test_down_zone_is_degraded_and_others_converge(nats_fleet: NatsFleet) 
 
 async def test_zone_without_endpoint_is_degraded(nats_fleet: NatsFleet) -> None:
     zones = [nats_fleet.zone("ams-01"), nats_fleet.zone("fra-02")]
-    results = await apply_region_nats(nats_fleet.spec, zones, {"ams-01": nats_fleet.endpoint("ams-01")},
-                                      revision="r1", retry=FAST_RETRY)
+    results = await apply_region_nats(
+        nats_fleet.spec, zones, {"ams-01": nats_fleet.endpoint("ams-01")}, revision="r1", retry=FAST_RETRY
+    )
     assert results["ams-01"].status is NatsStatus.READY
     assert results["fra-02"].status is NatsStatus.DEGRADED
     assert results["fra-02"].error == "no NATS endpoint configured"

@@ -140,7 +140,10 @@ def test_manual_drift_is_healed(reconcile_env: ReconcileEnv) -> None:
     live = zone_b.get("apps/v1", "Deployment", reconcile_env.namespace, "sensor-anomaly")
     assert live is not None
     assert live["spec"]["replicas"] == 0
-    assert live["spec"]["template"]["spec"]["containers"][0]["env"] == desired["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert (
+        live["spec"]["template"]["spec"]["containers"][0]["env"]
+        == desired["spec"]["template"]["spec"]["containers"][0]["env"]
+    )
     config_map = zone_b.get("v1", "ConfigMap", reconcile_env.namespace, "sensor-anomaly-runtime")
     assert config_map is not None
     assert json.loads(config_map["data"]["runtime.json"])["zone"] == f"b-{reconcile_env.suffix}"
@@ -278,7 +281,9 @@ def test_adopt_takes_over_a_foreign_object(reconcile_env: ReconcileEnv) -> None:
     zone_c.delete("policy/v1", "PodDisruptionBudget", ns, "sensor-anomaly")
     from kubernetes import client, config
 
-    policy = client.PolicyV1Api(config.new_client_from_config(config_file=str(reconcile_env.kubeconfig), context="zone-c"))
+    policy = client.PolicyV1Api(
+        config.new_client_from_config(config_file=str(reconcile_env.kubeconfig), context="zone-c")
+    )
     theirs = {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -294,4 +299,7 @@ def test_adopt_takes_over_a_foreign_object(reconcile_env: ReconcileEnv) -> None:
     assert live is not None
     assert live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "edgeops"
     assert live["spec"]["maxUnavailable"] == 1
-    assert live["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "sensor-anomaly", "edgeops.io/track": "stable"}
+    assert live["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "sensor-anomaly",
+        "edgeops.io/track": "stable",
+    }

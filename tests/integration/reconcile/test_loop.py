@@ -56,7 +56,9 @@ async def test_unreachable_zone_is_backed_off_while_others_sync_and_converges_af
 
     load = load_desired(root)
     options = RegionOptions(
-        kubeconfig=kube.kubeconfig, render=RenderOptions(namespace="edgeops"), apply=ApplyOptions(health_timeout_s=60, poll_s=0.5)
+        kubeconfig=kube.kubeconfig,
+        render=RenderOptions(namespace="edgeops"),
+        apply=ApplyOptions(health_timeout_s=60, poll_s=0.5),
     )
     loop = _loop(None, load, options, backoff_base_s=1.0, backoff_cap_s=4.0)
     kube.zone("up-b").stop()
@@ -85,7 +87,9 @@ async def test_two_replicas_one_leader(reconcile_env: ReconcileEnv) -> None:
     def replica(identity: str) -> RegionLoop:
         client = ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig)
         elector = LeaderElector(client, "kube-system", lease, identity, lease_duration_s=10.0, renew_deadline_s=7.0)
-        options = LoopOptions(region="eu-west", interval_s=0.3, region_options=reconcile_env.options(), lease_retry_s=0.3)
+        options = LoopOptions(
+            region="eu-west", interval_s=0.3, region_options=reconcile_env.options(), lease_retry_s=0.3
+        )
         return RegionLoop(lambda: _fixed(load), options, elector)
 
     first, second = replica("replica-1"), replica("replica-2")
@@ -98,7 +102,9 @@ async def test_two_replicas_one_leader(reconcile_env: ReconcileEnv) -> None:
     assert standby.passes == 0
     assert leader.elector is not None
     assert leader.elector.is_leader
-    holder = ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig).get("coordination.k8s.io/v1", "Lease", "kube-system", lease)
+    holder = ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig).get(
+        "coordination.k8s.io/v1", "Lease", "kube-system", lease
+    )
     assert holder is not None
     assert holder["spec"]["holderIdentity"] == leader.elector.identity
 
@@ -112,7 +118,9 @@ async def test_two_replicas_one_leader(reconcile_env: ReconcileEnv) -> None:
     assert leader.passes == passes_after_stop
     standby.stop()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
-    ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig).delete("coordination.k8s.io/v1", "Lease", "kube-system", lease)
+    ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig).delete(
+        "coordination.k8s.io/v1", "Lease", "kube-system", lease
+    )
 
 
 def test_repository_source_fetches_and_keeps_the_last_good_commit(tmp_path: Path) -> None:
@@ -173,8 +181,16 @@ async def test_metrics_endpoint_and_spans_per_zone_and_stage(reconcile_env: Reco
     assert f'edgeops_reconcile_objects_applied_total{{region="eu-west",zone="{zone}"}}' in body
 
     spans = {s.name: s for s in exporter.get_finished_spans()}
-    assert {"reconcile pass", "reconcile zone", "stage plan", "stage apply:foundation", "stage apply:config",
-            "stage apply:workload", "stage prune", "stage health"} <= set(spans)
+    assert {
+        "reconcile pass",
+        "reconcile zone",
+        "stage plan",
+        "stage apply:foundation",
+        "stage apply:config",
+        "stage apply:workload",
+        "stage prune",
+        "stage health",
+    } <= set(spans)
     zone_span, pass_span = spans["reconcile zone"], spans["reconcile pass"]
     assert zone_span.attributes is not None
     assert zone_span.attributes["edgeops.zone"] == zone

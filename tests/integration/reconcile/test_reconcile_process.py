@@ -34,16 +34,39 @@ def test_sigterm_stops_gracefully_and_releases_the_lease(reconcile_env: Reconcil
     zone_file = next((reconcile_env.root / "zones" / "eu-west").glob("*.yaml"))
     (reconcile_env.root / "zones" / region).mkdir()
     zone_file.rename(reconcile_env.root / "zones" / region / zone_file.name)
-    text = (reconcile_env.root / "zones" / region / zone_file.name).read_text().replace("region: eu-west", f"region: {region}")
+    text = (
+        (reconcile_env.root / "zones" / region / zone_file.name)
+        .read_text()
+        .replace("region: eu-west", f"region: {region}")
+    )
     (reconcile_env.root / "zones" / region / zone_file.name).write_text(text)
     sha = commit_all(reconcile_env.root, "fleet in a region of its own")
 
     command = [
-        sys.executable, "-c", "from reconciler.cli.main import main; main()", "reconcile",
-        "--region", region, "--repo", str(reconcile_env.root), "--interval", "1s",
-        "--namespace", reconcile_env.namespace, "--kubeconfig", str(reconcile_env.kubeconfig),
-        "--lease-context", "zone-a", "--identity", identity, "--metrics-port", "0",
-        "--cache-dir", str(tmp_path / "cache"), "--health-timeout", "30",
+        sys.executable,
+        "-c",
+        "from reconciler.cli.main import main; main()",
+        "reconcile",
+        "--region",
+        region,
+        "--repo",
+        str(reconcile_env.root),
+        "--interval",
+        "1s",
+        "--namespace",
+        reconcile_env.namespace,
+        "--kubeconfig",
+        str(reconcile_env.kubeconfig),
+        "--lease-context",
+        "zone-a",
+        "--identity",
+        identity,
+        "--metrics-port",
+        "0",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--health-timeout",
+        "30",
     ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)

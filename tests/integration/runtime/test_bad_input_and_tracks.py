@@ -59,7 +59,9 @@ async def test_garbage_goes_to_dead_letter_with_reason_and_serving_continues(
             await js.publish("in.sensor", payload, headers={"Nats-Msg-Id": f"bad-{i}"})
         await publish_records(js, "in.sensor", good[36:], id_prefix="tail")
 
-        await wait_for(lambda: results_at_least(js, "out.dlq", len(GARBAGE)), 60, "dead letters", runtime_process.log_tail)
+        await wait_for(
+            lambda: results_at_least(js, "out.dlq", len(GARBAGE)), 60, "dead letters", runtime_process.log_tail
+        )
         await wait_for(lambda: results_at_least(js, "out.results", 40), 60, "results", runtime_process.log_tail)
         dead = await read_all(js, "OUT", "out.dlq", len(GARBAGE))
         by_id = {m.headers["Edgeops-Source"] + "|" + m.headers["Nats-Msg-Id"]: m for m in dead}
@@ -108,8 +110,8 @@ async def test_shadow_track_publishes_only_to_shadow_and_exposes_metrics(
         labels = 'model="sensor-anomaly",provider="cpu",track="shadow",version="2.0.0-rc1",zone="test-zone"'
         for series in ("edgeops_inference_e2e_seconds_bucket", "edgeops_requests_total", "edgeops_results_total"):
             assert f"{series}{{" in metrics
-        assert f'edgeops_requests_total{{{labels}}} 200.0' in metrics
-        assert f'edgeops_inference_e2e_seconds_count{{{labels}}} 200.0' in metrics
+        assert f"edgeops_requests_total{{{labels}}} 200.0" in metrics
+        assert f"edgeops_inference_e2e_seconds_count{{{labels}}} 200.0" in metrics
         assert 'le="0.005"' in metrics
         assert 'le="0.03"' in metrics
         for stage in ("queue_wait", "features", "inference", "publish"):

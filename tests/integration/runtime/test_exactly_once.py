@@ -60,7 +60,9 @@ async def _run_with_disruptions(
         proc.start()
         seen_at_disruption = []
         for step, threshold in enumerate(thresholds):
-            await wait_for(lambda t=threshold: results_at_least(js, "out.results", t), 120, f"{threshold} results", proc.log_tail)
+            await wait_for(
+                lambda t=threshold: results_at_least(js, "out.results", t), 120, f"{threshold} results", proc.log_tail
+            )
             seen_at_disruption.append(await subject_count(js, "OUT", "out.results"))
             disrupt(step)
         # Disruptions happened midway, not after the work was done.

@@ -158,6 +158,7 @@ class OpenApi:
         root = {"components": {"schemas": self._components}, "allOf": [_nullable_to_json_schema(schema)]}
         errors = sorted(jsonschema.Draft4Validator(root).iter_errors(body), key=lambda e: list(e.absolute_path))
         if errors:
-            detail = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}" for e in errors[:5])
+            detail = "; ".join(
+                f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}" for e in errors[:5]
+            )
             raise SchemaViolation(f"reply to {what} does not match GitHub's description: {detail}")
-

@@ -34,7 +34,8 @@ def list_pulls(fake: FakeGitHub, login: str, body: Any, query: dict[str, str], o
     state = query.get("state", "open")
     head = query.get("head")
     found = [
-        p for p in sorted(fake.pulls.values(), key=lambda p: -p["number"])
+        p
+        for p in sorted(fake.pulls.values(), key=lambda p: -p["number"])
         if (state == "all" or p["state"] == state) and (head is None or f"{fake.owner}:{p['head']}" == head)
     ]
     return [fake.pull_json(p) for p in found]
@@ -54,7 +55,9 @@ def get_pull(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, na
     return fake.pull_json(fake.pull(int(number)))
 
 
-def update_pull(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, number: str) -> Any:
+def update_pull(
+    fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, number: str
+) -> Any:
     _repo(fake, owner, name)
     pr = fake.pull(int(number))
     for key in ("title", "body", "state"):
@@ -64,7 +67,9 @@ def update_pull(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, 
     return fake.pull_json(pr)
 
 
-def merge_pull(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, number: str) -> Any:
+def merge_pull(
+    fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, number: str
+) -> Any:
     _repo(fake, owner, name)
     return fake.merge(int(number), login, body.get("sha"), body.get("commit_message"))
 
@@ -87,21 +92,33 @@ def add_labels(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, 
 def list_comments(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, name: str, number: str) -> Any:
     _repo(fake, owner, name)
     fake.pull(int(number))
-    return [fake.comment_json(c) for c in sorted(fake.comments.values(), key=lambda c: c["id"]) if c["issue"] == int(number)]
+    return [
+        fake.comment_json(c) for c in sorted(fake.comments.values(), key=lambda c: c["id"]) if c["issue"] == int(number)
+    ]
 
 
-def create_comment(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, number: str) -> Any:
+def create_comment(
+    fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, number: str
+) -> Any:
     _repo(fake, owner, name)
     fake.pull(int(number))
     if len(body["body"]) > 65536:
         raise HttpError(422, "Body is too long (maximum is 65536 characters)")
     cid = fake.new_id()
-    fake.comments[cid] = {"id": cid, "issue": int(number), "body": body["body"], "user": login,
-                          "created_at": _now(), "updated_at": _now()}
+    fake.comments[cid] = {
+        "id": cid,
+        "issue": int(number),
+        "body": body["body"],
+        "user": login,
+        "created_at": _now(),
+        "updated_at": _now(),
+    }
     return fake.comment_json(fake.comments[cid])
 
 
-def edit_comment(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, cid: str) -> Any:
+def edit_comment(
+    fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, cid: str
+) -> Any:
     _repo(fake, owner, name)
     comment = fake.comments.get(int(cid))
     if comment is None:
@@ -114,12 +131,22 @@ def edit_comment(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any,
     return fake.comment_json(comment)
 
 
-def create_status(fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, sha: str) -> Any:
+def create_status(
+    fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, sha: str
+) -> Any:
     _repo(fake, owner, name)
-    status = {"id": fake.new_id(), "state": body["state"], "context": body.get("context", "default"),
-              "description": body.get("description"), "target_url": body.get("target_url"),
-              "creator": fake.user(login), "created_at": _now(), "updated_at": _now(),
-              "url": f"{fake.repo_api}/statuses/{sha}", "avatar_url": None}
+    status = {
+        "id": fake.new_id(),
+        "state": body["state"],
+        "context": body.get("context", "default"),
+        "description": body.get("description"),
+        "target_url": body.get("target_url"),
+        "creator": fake.user(login),
+        "created_at": _now(),
+        "updated_at": _now(),
+        "url": f"{fake.repo_api}/statuses/{sha}",
+        "avatar_url": None,
+    }
     fake.statuses.setdefault(sha, []).append(status)
     return status
 
@@ -140,9 +167,20 @@ def permission(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, 
     if level == "none":
         # GitHub answers 404 for someone who is not a collaborator at all.
         raise HttpError(404, f"{user} is not a user")
-    return {"permission": level, "role_name": level, "user": {**fake.user(user), "permissions": {
-        "admin": level == "admin", "maintain": level == "admin", "push": level in ("admin", "write"),
-        "triage": level in ("admin", "write"), "pull": True}}}
+    return {
+        "permission": level,
+        "role_name": level,
+        "user": {
+            **fake.user(user),
+            "permissions": {
+                "admin": level == "admin",
+                "maintain": level == "admin",
+                "push": level in ("admin", "write"),
+                "triage": level in ("admin", "write"),
+                "pull": True,
+            },
+        },
+    }
 
 
 def get_ref(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, name: str, ref: str) -> Any:
@@ -151,8 +189,12 @@ def get_ref(fake: FakeGitHub, login: str, body: Any, query: Any, owner: str, nam
         sha = fake.branch_sha(ref.removeprefix("heads/"))
     except HttpError:
         raise HttpError(404, "Not Found") from None  # GitHub answers 404 for a ref that does not exist
-    return {"ref": f"refs/{ref}", "node_id": "x", "url": f"{fake.repo_api}/git/refs/{ref}",
-            "object": {"type": "commit", "sha": sha, "url": f"{fake.repo_api}/git/commits/{sha}"}}
+    return {
+        "ref": f"refs/{ref}",
+        "node_id": "x",
+        "url": f"{fake.repo_api}/git/refs/{ref}",
+        "object": {"type": "commit", "sha": sha, "url": f"{fake.repo_api}/git/commits/{sha}"},
+    }
 
 
 def _route(method: str, path: str, template: str, status: int, handler: Callable[..., Any]) -> Route:
@@ -168,19 +210,41 @@ ROUTES: list[Route] = [
     _route("PATCH", f"{REPO}/pulls/(\\d+)", "/repos/{owner}/{repo}/pulls/{pull_number}", 200, update_pull),
     _route("PUT", f"{REPO}/pulls/(\\d+)/merge", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", 200, merge_pull),
     _route("GET", f"{REPO}/issues/(\\d+)", "/repos/{owner}/{repo}/issues/{issue_number}", 200, get_issue),
-    _route("POST", f"{REPO}/issues/(\\d+)/labels", "/repos/{owner}/{repo}/issues/{issue_number}/labels", 200, add_labels),
-    _route("GET", f"{REPO}/issues/(\\d+)/comments", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 200,
-           list_comments),
-    _route("POST", f"{REPO}/issues/(\\d+)/comments", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 201,
-           create_comment),
-    _route("PATCH", f"{REPO}/issues/comments/(\\d+)", "/repos/{owner}/{repo}/issues/comments/{comment_id}", 200,
-           edit_comment),
+    _route(
+        "POST", f"{REPO}/issues/(\\d+)/labels", "/repos/{owner}/{repo}/issues/{issue_number}/labels", 200, add_labels
+    ),
+    _route(
+        "GET",
+        f"{REPO}/issues/(\\d+)/comments",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        200,
+        list_comments,
+    ),
+    _route(
+        "POST",
+        f"{REPO}/issues/(\\d+)/comments",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        201,
+        create_comment,
+    ),
+    _route(
+        "PATCH",
+        f"{REPO}/issues/comments/(\\d+)",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        200,
+        edit_comment,
+    ),
     _route("POST", f"{REPO}/statuses/([0-9a-f]+)", "/repos/{owner}/{repo}/statuses/{sha}", 201, create_status),
-    _route("GET", f"{REPO}/commits/([^/]+)/statuses", "/repos/{owner}/{repo}/commits/{ref}/statuses", 200,
-           list_statuses),
-    _route("GET", f"{REPO}/commits/([^/]+)/status", "/repos/{owner}/{repo}/commits/{ref}/status", 200,
-           combined_status),
-    _route("GET", f"{REPO}/collaborators/([^/]+)/permission",
-           "/repos/{owner}/{repo}/collaborators/{username}/permission", 200, permission),
+    _route(
+        "GET", f"{REPO}/commits/([^/]+)/statuses", "/repos/{owner}/{repo}/commits/{ref}/statuses", 200, list_statuses
+    ),
+    _route("GET", f"{REPO}/commits/([^/]+)/status", "/repos/{owner}/{repo}/commits/{ref}/status", 200, combined_status),
+    _route(
+        "GET",
+        f"{REPO}/collaborators/([^/]+)/permission",
+        "/repos/{owner}/{repo}/collaborators/{username}/permission",
+        200,
+        permission,
+    ),
     _route("GET", f"{REPO}/git/ref/(.+)", "/repos/{owner}/{repo}/git/ref/{ref}", 200, get_ref),
 ]

@@ -78,4 +78,3 @@ class GitHubHttpServer(ThreadingHTTPServer):
         self.fake = fake
         self.openapi = openapi
         fake.base_url = f"http://127.0.0.1:{self.server_address[1]}"
-

@@ -71,15 +71,27 @@ class FakeGitHub:
         return str(ref.target)
 
     def user(self, login: str) -> dict[str, Any]:
-        return {"login": login, "id": abs(hash(login)) % 10_000_000, "type": "User", "site_admin": False,
-                "url": f"{self.api}/users/{login}", "html_url": f"{self.base_url}/{login}"}
+        return {
+            "login": login,
+            "id": abs(hash(login)) % 10_000_000,
+            "type": "User",
+            "site_admin": False,
+            "url": f"{self.api}/users/{login}",
+            "html_url": f"{self.base_url}/{login}",
+        }
 
     def repository(self) -> dict[str, Any]:
         return {
-            "id": 1, "name": self.name, "full_name": f"{self.owner}/{self.name}", "owner": self.user(self.owner),
-            "private": False, "default_branch": "main", "url": self.repo_api,
+            "id": 1,
+            "name": self.name,
+            "full_name": f"{self.owner}/{self.name}",
+            "owner": self.user(self.owner),
+            "private": False,
+            "default_branch": "main",
+            "url": self.repo_api,
             "html_url": f"{self.base_url}/{self.owner}/{self.name}",
-            "pulls_url": f"{self.repo_api}/pulls{{/number}}", "issues_url": f"{self.repo_api}/issues{{/number}}",
+            "pulls_url": f"{self.repo_api}/pulls{{/number}}",
+            "issues_url": f"{self.repo_api}/issues{{/number}}",
             "statuses_url": f"{self.repo_api}/statuses/{{sha}}",
             "issue_comment_url": f"{self.repo_api}/issues/comments{{/number}}",
         }
@@ -88,61 +100,123 @@ class FakeGitHub:
         number = pr["number"]
         head_sha = self._head_sha(pr)
         base_sha = self.branch_sha(pr["base"])
-        links = {name: {"href": f"{self.repo_api}/{path}"} for name, path in (
-            ("self", f"pulls/{number}"), ("html", f"pulls/{number}"), ("issue", f"issues/{number}"),
-            ("comments", f"issues/{number}/comments"), ("review_comments", f"pulls/{number}/comments"),
-            ("review_comment", "pulls/comments{/number}"), ("commits", f"pulls/{number}/commits"),
-            ("statuses", f"statuses/{head_sha}"))}
+        links = {
+            name: {"href": f"{self.repo_api}/{path}"}
+            for name, path in (
+                ("self", f"pulls/{number}"),
+                ("html", f"pulls/{number}"),
+                ("issue", f"issues/{number}"),
+                ("comments", f"issues/{number}/comments"),
+                ("review_comments", f"pulls/{number}/comments"),
+                ("review_comment", "pulls/comments{/number}"),
+                ("commits", f"pulls/{number}/commits"),
+                ("statuses", f"statuses/{head_sha}"),
+            )
+        }
         return {
-            "id": 1000 + number, "number": number, "state": pr["state"], "title": pr["title"], "body": pr["body"],
-            "user": self.user(pr["user"]), "labels": [self.label(n) for n in pr["labels"]],
-            "url": f"{self.repo_api}/pulls/{number}", "html_url": f"{self.base_url}/{self.owner}/{self.name}/pull/{number}",
-            "issue_url": f"{self.repo_api}/issues/{number}", "comments_url": f"{self.repo_api}/issues/{number}/comments",
-            "statuses_url": f"{self.repo_api}/statuses/{head_sha}", "commits_url": f"{self.repo_api}/pulls/{number}/commits",
+            "id": 1000 + number,
+            "number": number,
+            "state": pr["state"],
+            "title": pr["title"],
+            "body": pr["body"],
+            "user": self.user(pr["user"]),
+            "labels": [self.label(n) for n in pr["labels"]],
+            "url": f"{self.repo_api}/pulls/{number}",
+            "html_url": f"{self.base_url}/{self.owner}/{self.name}/pull/{number}",
+            "issue_url": f"{self.repo_api}/issues/{number}",
+            "comments_url": f"{self.repo_api}/issues/{number}/comments",
+            "statuses_url": f"{self.repo_api}/statuses/{head_sha}",
+            "commits_url": f"{self.repo_api}/pulls/{number}/commits",
             "review_comments_url": f"{self.repo_api}/pulls/{number}/comments",
             "review_comment_url": f"{self.repo_api}/pulls/comments{{/number}}",
-            "merged": pr["merged"], "merged_at": pr["merged_at"], "merge_commit_sha": pr["merge_commit_sha"],
-            "mergeable": None if pr["merged"] else True, "created_at": pr["created_at"], "updated_at": pr["updated_at"],
-            "closed_at": pr["merged_at"], "draft": False, "assignees": [], "requested_reviewers": [],
-            "requested_teams": [], "assignee": None, "milestone": None, "merged_by": None, "auto_merge": None,
-            "head": {"ref": pr["head"], "sha": head_sha, "label": f"{self.owner}:{pr['head']}",
-                     "repo": self.repository(), "user": self.user(self.owner)},
-            "base": {"ref": pr["base"], "sha": base_sha, "label": f"{self.owner}:{pr['base']}",
-                     "repo": self.repository(), "user": self.user(self.owner)},
+            "merged": pr["merged"],
+            "merged_at": pr["merged_at"],
+            "merge_commit_sha": pr["merge_commit_sha"],
+            "mergeable": None if pr["merged"] else True,
+            "created_at": pr["created_at"],
+            "updated_at": pr["updated_at"],
+            "closed_at": pr["merged_at"],
+            "draft": False,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "assignee": None,
+            "milestone": None,
+            "merged_by": None,
+            "auto_merge": None,
+            "head": {
+                "ref": pr["head"],
+                "sha": head_sha,
+                "label": f"{self.owner}:{pr['head']}",
+                "repo": self.repository(),
+                "user": self.user(self.owner),
+            },
+            "base": {
+                "ref": pr["base"],
+                "sha": base_sha,
+                "label": f"{self.owner}:{pr['base']}",
+                "repo": self.repository(),
+                "user": self.user(self.owner),
+            },
             "_links": links,
             # Sent with the `full` media type github3.py asks for; not in the JSON schema, which allows extras.
-            "body_html": f"<p>{pr['body']}</p>", "body_text": pr["body"],
+            "body_html": f"<p>{pr['body']}</p>",
+            "body_text": pr["body"],
         }
 
     def _head_sha(self, pr: dict[str, Any]) -> str:
         return str(pr.get("merged_head") or self.branch_sha(pr["head"]))
 
     def label(self, name: str) -> dict[str, Any]:
-        return {"id": abs(hash(name)) % 100000, "name": name, "color": "ededed", "default": False,
-                "description": "", "url": f"{self.repo_api}/labels/{name}"}
+        return {
+            "id": abs(hash(name)) % 100000,
+            "name": name,
+            "color": "ededed",
+            "default": False,
+            "description": "",
+            "url": f"{self.repo_api}/labels/{name}",
+        }
 
     def comment_json(self, comment: dict[str, Any]) -> dict[str, Any]:
         cid = comment["id"]
-        return {"id": cid, "body": comment["body"], "user": self.user(comment["user"]),
-                "url": f"{self.repo_api}/issues/comments/{cid}",
-                "html_url": f"{self.base_url}/{self.owner}/{self.name}/issues/{comment['issue']}#issuecomment-{cid}",
-                "issue_url": f"{self.repo_api}/issues/{comment['issue']}",
-                "created_at": comment["created_at"], "updated_at": comment["updated_at"],
-                "author_association": "MEMBER"}
+        return {
+            "id": cid,
+            "body": comment["body"],
+            "user": self.user(comment["user"]),
+            "url": f"{self.repo_api}/issues/comments/{cid}",
+            "html_url": f"{self.base_url}/{self.owner}/{self.name}/issues/{comment['issue']}#issuecomment-{cid}",
+            "issue_url": f"{self.repo_api}/issues/{comment['issue']}",
+            "created_at": comment["created_at"],
+            "updated_at": comment["updated_at"],
+            "author_association": "MEMBER",
+        }
 
     def issue_json(self, number: int) -> dict[str, Any]:
         pr = self.pull(number)
-        return {"id": 2000 + number, "number": number, "title": pr["title"], "body": pr["body"],
-                "state": pr["state"], "user": self.user(pr["user"]),
-                "labels": [self.label(n) for n in pr["labels"]], "url": f"{self.repo_api}/issues/{number}",
-                "comments_url": f"{self.repo_api}/issues/{number}/comments",
-                "events_url": f"{self.repo_api}/issues/{number}/events",
-                "labels_url": f"{self.repo_api}/issues/{number}/labels{{/name}}",
-                "html_url": f"{self.base_url}/{self.owner}/{self.name}/issues/{number}",
-                "repository_url": self.repo_api, "pull_request": {"url": f"{self.repo_api}/pulls/{number}"},
-                "comments": sum(1 for c in self.comments.values() if c["issue"] == number),
-                "assignee": None, "assignees": [], "milestone": None, "closed_at": None,
-                "created_at": pr["created_at"], "updated_at": pr["updated_at"], "locked": False}
+        return {
+            "id": 2000 + number,
+            "number": number,
+            "title": pr["title"],
+            "body": pr["body"],
+            "state": pr["state"],
+            "user": self.user(pr["user"]),
+            "labels": [self.label(n) for n in pr["labels"]],
+            "url": f"{self.repo_api}/issues/{number}",
+            "comments_url": f"{self.repo_api}/issues/{number}/comments",
+            "events_url": f"{self.repo_api}/issues/{number}/events",
+            "labels_url": f"{self.repo_api}/issues/{number}/labels{{/name}}",
+            "html_url": f"{self.base_url}/{self.owner}/{self.name}/issues/{number}",
+            "repository_url": self.repo_api,
+            "pull_request": {"url": f"{self.repo_api}/pulls/{number}"},
+            "comments": sum(1 for c in self.comments.values() if c["issue"] == number),
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "closed_at": None,
+            "created_at": pr["created_at"],
+            "updated_at": pr["updated_at"],
+            "locked": False,
+        }
 
     def pull(self, number: int) -> dict[str, Any]:
         if number not in self.pulls:
@@ -154,11 +228,20 @@ class FakeGitHub:
         for status in self.statuses.get(sha, []):
             latest[status["context"]] = status
         states = [s["state"] for s in latest.values()]
-        state = "failure" if {"failure", "error"} & set(states) else (
-            "success" if states and all(s == "success" for s in states) else "pending")
-        return {"state": state, "sha": sha, "total_count": len(latest), "statuses": list(latest.values()),
-                "repository": self.repository(), "commit_url": f"{self.repo_api}/commits/{sha}",
-                "url": f"{self.repo_api}/commits/{sha}/status"}
+        state = (
+            "failure"
+            if {"failure", "error"} & set(states)
+            else ("success" if states and all(s == "success" for s in states) else "pending")
+        )
+        return {
+            "state": state,
+            "sha": sha,
+            "total_count": len(latest),
+            "statuses": list(latest.values()),
+            "repository": self.repository(),
+            "commit_url": f"{self.repo_api}/commits/{sha}",
+            "url": f"{self.repo_api}/commits/{sha}/status",
+        }
 
     # ------------------------------------------------------------------ state changes used by tests
 
@@ -168,9 +251,21 @@ class FakeGitHub:
             if any(p["head"] == head and p["state"] == "open" for p in self.pulls.values()):
                 raise HttpError(422, f"A pull request already exists for {self.owner}:{head}.")
             number = max(self.pulls, default=0) + 1
-            pr = {"number": number, "head": head, "base": base, "title": title, "body": body or "", "user": user,
-                  "state": "open", "labels": [], "merged": False, "merged_at": None, "merge_commit_sha": None,
-                  "created_at": _now(), "updated_at": _now()}
+            pr = {
+                "number": number,
+                "head": head,
+                "base": base,
+                "title": title,
+                "body": body or "",
+                "user": user,
+                "state": "open",
+                "labels": [],
+                "merged": False,
+                "merged_at": None,
+                "merge_commit_sha": None,
+                "created_at": _now(),
+                "updated_at": _now(),
+            }
             self.pulls[number] = pr
             # As GitHub does: the head is also reachable as refs/pull/<n>/head.
             repo = self.git()
@@ -201,9 +296,19 @@ class FakeGitHub:
             tree = index.write_tree(repo)
             who = pygit2.Signature("GitHub", "noreply@github.com", int(time.time()), 0)
             oid = repo.create_commit(
-                base_ref.name, who, who, message or f"Merge pull request #{number} from {self.owner}/{pr['head']}",
-                tree, [ours.id, theirs.id],
+                base_ref.name,
+                who,
+                who,
+                message or f"Merge pull request #{number} from {self.owner}/{pr['head']}",
+                tree,
+                [ours.id, theirs.id],
             )
-            pr.update(state="closed", merged=True, merged_at=_now(), merge_commit_sha=str(oid),
-                      merged_head=head_sha, updated_at=_now())
+            pr.update(
+                state="closed",
+                merged=True,
+                merged_at=_now(),
+                merge_commit_sha=str(oid),
+                merged_head=head_sha,
+                updated_at=_now(),
+            )
             return {"sha": str(oid), "merged": True, "message": "Pull Request successfully merged"}

@@ -115,8 +115,17 @@ def test_canary_edits_pass_the_guardrail(edit: object) -> None:
     ("changes", "problem"),
     [
         ({AMS_PATH: (AMS, AMS.replace("replicas: 2", "replicas: 3"))}, "fields other than canary"),
-        ({AMS_PATH: (AMS, AMS.replace("version: 1.0.0", "version: 1.1.0").replace("        version: 1.1.0\n", "        version: 1.2.0\n"))},
-         "stable version changed"),
+        (
+            {
+                AMS_PATH: (
+                    AMS,
+                    AMS.replace("version: 1.0.0", "version: 1.1.0").replace(
+                        "        version: 1.1.0\n", "        version: 1.2.0\n"
+                    ),
+                )
+            },
+            "stable version changed",
+        ),
         ({"fleet/fleet.yaml": ("a: 1\n", "a: 2\n")}, "not a zone file"),
         ({"zones/eu-west/new.yaml": (None, AMS)}, "added"),
         ({AMS_PATH: (AMS, None)}, "deleted"),
@@ -129,19 +138,33 @@ def test_other_changes_are_refused(changes: dict[str, tuple[str | None, str | No
 
 
 def test_canary_pr_title_and_body_carry_the_evidence() -> None:
-    policy = CanaryPolicy.model_validate({
-        "apiVersion": "edgeops.io/v1alpha1", "kind": "CanaryPolicy", "metadata": {"name": "standard"},
-        "spec": {"steps": [10, 25, 50, 100], "analysisInterval": "10s"}})
-    canary = Canary.model_validate({"version": "1.1.0", "weight": 10, "phase": "live", "startedAt": "2026-11-27T09:00:00Z"})
+    policy = CanaryPolicy.model_validate(
+        {
+            "apiVersion": "edgeops.io/v1alpha1",
+            "kind": "CanaryPolicy",
+            "metadata": {"name": "standard"},
+            "spec": {"steps": [10, 25, 50, 100], "analysisInterval": "10s"},
+        }
+    )
+    canary = Canary.model_validate(
+        {"version": "1.1.0", "weight": 10, "phase": "live", "startedAt": "2026-11-27T09:00:00Z"}
+    )
     group = CanaryGroup("fraud-scoring", "1.1.0", "1.0.0", policy, ("ams-01",), None, canary)
     start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     evidence = ZoneEvidence(
-        "ams-01", WindowStatus.FAIL, TrackSample(80.0, 1000, 2), TrackSample(10.0, 900, 0), 8.0,
-        failures=("p95 80.0 ms > 30 ms",), consecutive_failures=1, queries=(("canary p95", "histogram_quantile(...)"),),
+        "ams-01",
+        WindowStatus.FAIL,
+        TrackSample(80.0, 1000, 2),
+        TrackSample(10.0, 900, 0),
+        8.0,
+        failures=("p95 80.0 ms > 30 ms",),
+        consecutive_failures=1,
+        queries=(("canary p95", "histogram_quantile(...)"),),
         series=tuple(SeriesPoint(start + timedelta(seconds=i), 70.0 + i) for i in range(5)),
     )
-    verdict = Verdict(Decision.ROLLBACK, "1 failed analysis in a row", Thresholds(30, 1, 1.5, 200),
-                      timedelta(seconds=10), (evidence,))
+    verdict = Verdict(
+        Decision.ROLLBACK, "1 failed analysis in a row", Thresholds(30, 1, 1.5, 200), timedelta(seconds=10), (evidence,)
+    )
     assert title(group, verdict) == "canary: roll back fraud-scoring 1.1.0 in ams-01"
     text = body(group, verdict, manual_by="@mallory<b>")
     assert "| ams\\-01 | fail | 80\\.0 ms" not in text  # numbers are not escaped, names are

@@ -48,7 +48,12 @@ def state(phase: str = "live", weight: int = 10, zones: tuple[str, ...] = ("ams-
     defaults: dict[str, object] = {"started_at": NOW - timedelta(hours=1), "now": NOW}
     defaults.update(kw)
     return CanaryState(
-        model="fraud-scoring", version="1.1.0", stable_version="1.0.0", zones=zones, phase=phase, weight=weight,
+        model="fraud-scoring",
+        version="1.1.0",
+        stable_version="1.0.0",
+        zones=zones,
+        phase=phase,
+        weight=weight,
         **defaults,  # type: ignore[arg-type]
     )
 
@@ -74,18 +79,23 @@ HEALTHY, SLOW, ERRORING = track(), track(p95=80.0), track(errors=50)
 
 @pytest.mark.parametrize(
     ("weight", "expected", "next_weight"),
-    [(10, Decision.ADVANCE, 25), (25, Decision.ADVANCE, 50), (50, Decision.ADVANCE, 100), (100, Decision.PROMOTE, None)],
+    [
+        (10, Decision.ADVANCE, 25),
+        (25, Decision.ADVANCE, 50),
+        (50, Decision.ADVANCE, 100),
+        (100, Decision.PROMOTE, None),
+    ],
 )
-def test_a_healthy_live_canary_walks_the_steps_then_promotes(weight: int, expected: Decision, next_weight: int | None) -> None:
+def test_a_healthy_live_canary_walks_the_steps_then_promotes(
+    weight: int, expected: Decision, next_weight: int | None
+) -> None:
     verdict = decide(policy(), LIMITS, state(weight=weight), measured(zone("ams-01", HEALTHY)))
     assert verdict.decision is expected
     assert verdict.next_weight == next_weight
     assert verdict.evidence[0].status is WindowStatus.PASS
 
 
-@pytest.mark.parametrize(
-    ("sample", "failure"), [(SLOW, "p95 80.0 ms > 30 ms"), (ERRORING, "error rate 5.00% > 1%")]
-)
+@pytest.mark.parametrize(("sample", "failure"), [(SLOW, "p95 80.0 ms > 30 ms"), (ERRORING, "error rate 5.00% > 1%")])
 def test_a_failing_canary_rolls_back_with_the_failed_check_as_evidence(sample: TrackSample, failure: str) -> None:
     verdict = decide(policy(), LIMITS, state(), measured(zone("ams-01", sample)))
     assert verdict.decision is Decision.ROLLBACK
@@ -203,8 +213,11 @@ def test_no_input_without_enough_samples_ever_promotes_or_advances(
 ) -> None:
     names = ("ams-01", "fra-02", "lis-03")
     canary_state = state(
-        phase=phase, weight=0 if phase == "shadow" else weight, zones=names,
-        started_at=NOW - timedelta(hours=2), in_maintenance_window=window_open,
+        phase=phase,
+        weight=0 if phase == "shadow" else weight,
+        zones=names,
+        started_at=NOW - timedelta(hours=2),
+        in_maintenance_window=window_open,
     )
     verdict = decide(policy(failure_limit), LIMITS, canary_state, measured(*zones))
     by_zone = {z.zone: z for z in zones}

@@ -25,7 +25,9 @@ def kube(status: ZoneStatus) -> ZoneResult:
 
 
 def test_ready_nats_keeps_status_and_counts_changes() -> None:
-    merged = merge_zone_result(kube(ZoneStatus.SYNCED), NatsZoneResult("ams-01", NatsStatus.READY, ChangeSet((CREATE,))))
+    merged = merge_zone_result(
+        kube(ZoneStatus.SYNCED), NatsZoneResult("ams-01", NatsStatus.READY, ChangeSet((CREATE,)))
+    )
     assert merged.status is ZoneStatus.SYNCED
     assert merged.applied == 3
     assert [c.ref for c in merged.plan.all_changes] == ["Stream/ams-01/results-ams-01"]

@@ -63,8 +63,9 @@ def test_edited_setting_is_configured_with_a_diff() -> None:
     assert '+  "max_age": 604800000000000,' in changed.change.diff
 
 
-@pytest.mark.parametrize(("messages", "allow", "op"), [(0, False, Op.RECREATE), (5, False, Op.BLOCKED),
-                                                       (5, True, Op.RECREATE)])
+@pytest.mark.parametrize(
+    ("messages", "allow", "op"), [(0, False, Op.RECREATE), (5, False, Op.BLOCKED), (5, True, Op.RECREATE)]
+)
 def test_fixed_setting_needs_recreation(messages: int, allow: bool, op: Op) -> None:
     live = live_all(**{"input-ams-01-fraud-scoring": {"storage": "memory"}})
     streams = tuple(LiveStream(s.config, messages) for s in live.streams)
@@ -78,8 +79,10 @@ def test_fixed_setting_needs_recreation(messages: int, allow: bool, op: Op) -> N
 def test_consumer_ack_policy_change_recreates_the_consumer() -> None:
     live = live_all()
     consumers = tuple(
-        LiveConsumer(c.stream, {**c.config, "ack_policy": "none"}) if str(c.config["durable_name"]).endswith("canary")
-        else c for c in live.consumers
+        LiveConsumer(c.stream, {**c.config, "ack_policy": "none"})
+        if str(c.config["durable_name"]).endswith("canary")
+        else c
+        for c in live.consumers
     )
     (changed,) = [s for s in plan_jetstream(DESIRED, LiveJetStream(live.streams, consumers)) if s.op is not Op.NONE]
     assert changed.op is Op.RECREATE
@@ -125,7 +128,10 @@ def test_hub_sources_every_zone_with_results() -> None:
     assert hub.domain == "hub-eu-west"
     assert stream.subjects == ()
     assert [(s.name, s.api) for s in stream.sources] == [
-        ("results-ams-01", "$JS.ams-01.API"), ("results-fra-02", "$JS.fra-02.API"), ("results-lis-03", "$JS.lis-03.API")]
+        ("results-ams-01", "$JS.ams-01.API"),
+        ("results-fra-02", "$JS.fra-02.API"),
+        ("results-lis-03", "$JS.lis-03.API"),
+    ]
     sources = stream.to_api()["sources"]
     assert isinstance(sources, list)
     assert sources[0] == {"name": "results-ams-01", "external": {"api": "$JS.ams-01.API", "deliver": ""}}

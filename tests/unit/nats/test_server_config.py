@@ -156,7 +156,9 @@ def test_zone_without_models_lets_sensors_publish_nothing() -> None:
 def test_leafnode_remote(ref: SecretRef | None, expected: str | None) -> None:
     assert SPEC is not None
     base = zone("ams-01")
-    nats = base.spec.nats.model_copy(update={"leafnode": base.spec.nats.leafnode.model_copy(update={"credentials": ref})})
+    nats = base.spec.nats.model_copy(
+        update={"leafnode": base.spec.nats.leafnode.model_copy(update={"credentials": ref})}
+    )
     z = base.model_copy(update={"spec": base.spec.model_copy(update={"nats": nats})})
     (remote,) = server_config(SPEC, z)["leafnodes"]["remotes"]  # type: ignore[index]
     assert remote["urls"] == ["nats-leaf://hub.eu-west.acme.example:7422"]
@@ -171,7 +173,9 @@ def test_zone_hub_override_and_unknown_region() -> None:
     assert SPEC is not None
     base = zone("fra-02")
     leaf = base.spec.nats.leafnode.model_copy(update={"hub": "nats-leaf://other:7422"})
-    z = base.model_copy(update={"spec": base.spec.model_copy(update={"nats": base.spec.nats.model_copy(update={"leafnode": leaf})})})
+    z = base.model_copy(
+        update={"spec": base.spec.model_copy(update={"nats": base.spec.nats.model_copy(update={"leafnode": leaf})})}
+    )
     assert server_config(SPEC, z)["leafnodes"]["remotes"][0]["urls"] == ["nats-leaf://other:7422"]  # type: ignore[index]
     lost = base.model_copy(update={"spec": base.spec.model_copy(update={"region": "mars"})})
     with pytest.raises(NatsRenderError, match="fra-02: region 'mars' is not defined"):
@@ -213,9 +217,17 @@ def test_runtime_config_consumes_what_the_assets_provide() -> None:
 @pytest.mark.parametrize(
     ("input_subject", "output_subject", "message"),
     [
-        ("payments.ams-01.tx", "payments.ams-01.tx.scores", "input 'payments.ams-01.tx' and model fraud-scoring output"),
+        (
+            "payments.ams-01.tx",
+            "payments.ams-01.tx.scores",
+            "input 'payments.ams-01.tx' and model fraud-scoring output",
+        ),
         ("scores.ams-01", "scores.ams-01.fraud.x", "overlap"),
-        ("edgeops.dlq.ams-01.x", "scores.ams-01.fraud", "model fraud-scoring input 'edgeops.dlq.ams-01.x' and dead letters"),
+        (
+            "edgeops.dlq.ams-01.x",
+            "scores.ams-01.fraud",
+            "model fraud-scoring input 'edgeops.dlq.ams-01.x' and dead letters",
+        ),
     ],
 )
 def test_overlapping_subjects_are_refused(input_subject: str, output_subject: str, message: str) -> None:

@@ -35,7 +35,10 @@ def _plans() -> list[ZonePlan]:
             Change(Action.SKIP_FOREIGN, "Service", "edgeops", "m-metrics", detail="not ours"),
         ]
     )
-    return [ZonePlan("ams-01", "a" * 40, changes), ZonePlan("fra-02", "a" * 40, error="unreachable: connection refused")]
+    return [
+        ZonePlan("ams-01", "a" * 40, changes),
+        ZonePlan("fra-02", "a" * 40, error="unreachable: connection refused"),
+    ]
 
 
 def test_text() -> None:

@@ -105,7 +105,13 @@ def _ref(kind: str, name: str, ns: str = "ns") -> ObjectRef:
 
 
 def test_prune_candidates_are_inventory_minus_desired_in_reverse_order() -> None:
-    inventory = [_ref("Namespace", "old"), _ref("ConfigMap", "a"), _ref("Deployment", "a"), _ref("Role", "r"), _ref("ConfigMap", "keep")]
+    inventory = [
+        _ref("Namespace", "old"),
+        _ref("ConfigMap", "a"),
+        _ref("Deployment", "a"),
+        _ref("Role", "r"),
+        _ref("ConfigMap", "keep"),
+    ]
     desired = [_ref("ConfigMap", "keep")]
     order = [f"{r.kind}/{r.name}" for r in prune_candidates(inventory, desired)]
     assert order == ["Deployment/a", "ConfigMap/a", "Role/r", "Namespace/old"]
@@ -132,7 +138,9 @@ def test_plan_prunes_only_what_still_exists_and_is_ours() -> None:
 
 
 def test_change_set_counts_summary_and_pending() -> None:
-    quiet = ChangeSet.of([Change(Action.UNCHANGED, "ConfigMap", "ns", "a"), Change(Action.SKIP_FOREIGN, "Service", "ns", "s")])
+    quiet = ChangeSet.of(
+        [Change(Action.UNCHANGED, "ConfigMap", "ns", "a"), Change(Action.SKIP_FOREIGN, "Service", "ns", "s")]
+    )
     assert not quiet.pending
     busy = quiet + ChangeSet.of([Change(Action.PRUNE, "Deployment", "ns", "d")])
     assert busy.pending

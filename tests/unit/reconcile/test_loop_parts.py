@@ -50,14 +50,19 @@ def test_deployment_health() -> None:
     assert deployment_problem(None) == "missing"
     assert deployment_problem(_deployment(0, 1, observedGeneration=1)) is None
     assert "not yet observed" in str(deployment_problem(_deployment(0, 2, observedGeneration=1)))
-    assert deployment_problem(_deployment(2, 1, observedGeneration=1, replicas=2, updatedReplicas=2, availableReplicas=2)) is None
+    assert (
+        deployment_problem(_deployment(2, 1, observedGeneration=1, replicas=2, updatedReplicas=2, availableReplicas=2))
+        is None
+    )
     pending = _deployment(
         1,
         1,
         observedGeneration=1,
         replicas=1,
         updatedReplicas=1,
-        conditions=[{"type": "Available", "status": "False", "message": "Deployment does not have minimum availability."}],
+        conditions=[
+            {"type": "Available", "status": "False", "message": "Deployment does not have minimum availability."}
+        ],
     )
     problem = deployment_problem(pending)
     assert problem is not None

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[3]
 CRDS = REPO.parent / "shared" / "crds"
-FILES = {("apps.openyurt.io/v1beta2", "NodePool"): "apps.openyurt.io_nodepools.yaml", ("helm.cattle.io/v1", "HelmChart"): "helm.cattle.io_helmcharts.yaml"}
+FILES = {
+    ("apps.openyurt.io/v1beta2", "NodePool"): "apps.openyurt.io_nodepools.yaml",
+    ("helm.cattle.io/v1", "HelmChart"): "helm.cattle.io_helmcharts.yaml",
+}
 
 
 def _schema(api_version: str, kind: str) -> dict[str, Any]:

@@ -138,7 +138,9 @@ def test_content_hash_ignores_revision_and_follows_content(spec: FleetSpec) -> N
     b = {m.ref: m.content_hash for m in render_zone(spec, zone, "b" * 40)}
     assert a == b
     more = zone.model_copy(
-        update={"spec": zone.spec.model_copy(update={"models": (zone.spec.models[0].model_copy(update={"replicas": 5}),)})}
+        update={
+            "spec": zone.spec.model_copy(update={"models": (zone.spec.models[0].model_copy(update={"replicas": 5}),)})
+        }
     )
     c = {m.ref: m.content_hash for m in render_zone(spec, more, "a" * 40)}
     changed = {ref.kind for ref in a if a[ref] != c[ref]}
@@ -231,5 +233,7 @@ def test_libyaml_and_pure_python_emitters_agree(spec: FleetSpec) -> None:
     Pure.add_representer(str, manifest._str_representer)
     for zone in spec.zones:
         for item in render_zone(spec, zone, REV):
-            pure = yaml.dump(item.obj(), Dumper=Pure, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+            pure = yaml.dump(
+                item.obj(), Dumper=Pure, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096
+            )
             assert item.to_yaml() == pure

@@ -91,11 +91,12 @@ def test_no_coercion_and_no_unknown_fields() -> None:
 @pytest.mark.parametrize(
     ("edit", "needle"),
     [
-        (lambda d: d["models"][0]["window"]["features"].append({"name": "n", "op": "count", "field": "x"}),
-         "takes no field"),
+        (
+            lambda d: d["models"][0]["window"]["features"].append({"name": "n", "op": "count", "field": "x"}),
+            "takes no field",
+        ),
         (lambda d: d["models"][0]["window"]["features"].append({"name": "n", "op": "mean"}), "needs a field"),
-        (lambda d: d["models"][0]["window"]["features"].append({"name": "amount", "op": "count"}),
-         "duplicate names"),
+        (lambda d: d["models"][0]["window"]["features"].append({"name": "amount", "op": "count"}), "duplicate names"),
         (lambda d: d["models"].append(d["models"][0]), "name+track appears once"),
         (lambda d: d["nats"].update(token_env="NATS_TOKEN"), "not both"),
         (lambda d: d["nats"].update(creds_file_env="lower-case"), "creds_file_env"),

@@ -16,8 +16,7 @@ pytestmark = pytest.mark.unit
 
 def _spec(*ops: FeatureOp, size: int = 4) -> WindowSpec:
     features = tuple(
-        FeatureSpec(name=f"f{i}", op=op, field=None if op is FeatureOp.COUNT else "x")
-        for i, op in enumerate(ops)
+        FeatureSpec(name=f"f{i}", op=op, field=None if op is FeatureOp.COUNT else "x") for i, op in enumerate(ops)
     )
     return WindowSpec(key="k", size=size, features=features)
 
@@ -37,8 +36,15 @@ ALL_OPS = tuple(FeatureOp)
 )
 def test_every_op_over_a_window(xs: list[float], expected: list[float]) -> None:
     assert ALL_OPS == (
-        FeatureOp.LAST, FeatureOp.MEAN, FeatureOp.STD, FeatureOp.MIN, FeatureOp.MAX,
-        FeatureOp.SUM, FeatureOp.COUNT, FeatureOp.DELTA, FeatureOp.ZSCORE,
+        FeatureOp.LAST,
+        FeatureOp.MEAN,
+        FeatureOp.STD,
+        FeatureOp.MIN,
+        FeatureOp.MAX,
+        FeatureOp.SUM,
+        FeatureOp.COUNT,
+        FeatureOp.DELTA,
+        FeatureOp.ZSCORE,
     )
     got = feature_vector(_spec(*ALL_OPS), [(x,) for x in xs])
     assert got == pytest.approx(expected, rel=1e-12)

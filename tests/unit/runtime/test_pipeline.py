@@ -46,8 +46,7 @@ def _incoming(payload: bytes, seq: int) -> Incoming:
 
 
 RECORDS = [
-    {"device_id": "d1", "ts": 1.0 + i, "temperature": 40.0 + i, "vibration": 0.5, "current": 10.0 - i}
-    for i in range(6)
+    {"device_id": "d1", "ts": 1.0 + i, "temperature": 40.0 + i, "vibration": 0.5, "current": 10.0 - i} for i in range(6)
 ]
 
 
