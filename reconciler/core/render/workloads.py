@@ -111,15 +111,15 @@ def _pod_spec(zone: Zone, assignment: ModelAssignment, track: str, image: str) -
                 "command": ["edgeops", "serve", "--config", f"{CONFIG_DIR}/{CONFIG_FILE}"],
                 # Traces and logs name the zone, model and track without reading the config first.
                 "env": [
-                    # The runtime's NATS password: from the Secret the zone's NATS server reads too, never from git.
-                    {
-                        "name": naming.PASSWORD_ENV[naming.RUNTIME_USER],
-                        "valueFrom": {"secretKeyRef": {"name": USERS_SECRET, "key": f"{naming.RUNTIME_USER}-password"}},
-                    },
                     {"name": "OTEL_SERVICE_NAME", "value": "edgeops-runtime"},
                     {
                         "name": "OTEL_RESOURCE_ATTRIBUTES",
                         "value": f"edgeops.zone={zone.name},edgeops.model={assignment.model},edgeops.track={track}",
+                    },
+                    # The runtime's NATS password: from the Secret the zone's NATS server reads too, never from git.
+                    {
+                        "name": naming.PASSWORD_ENV[naming.RUNTIME_USER],
+                        "valueFrom": {"secretKeyRef": {"name": USERS_SECRET, "key": f"{naming.RUNTIME_USER}-password"}},
                     },
                 ],
                 "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],

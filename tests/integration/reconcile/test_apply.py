@@ -108,7 +108,10 @@ def _edit_by_hand(env: ReconcileEnv) -> None:
                     "containers": [
                         {
                             "name": "runtime",
-                            "env": [{"name": e.name, "value": "edited-by-hand"} for e in env_vars],
+                            # every plain value; a secretKeyRef variable cannot take a value by hand
+                            "env": [
+                                {"name": e.name, "value": "edited-by-hand"} for e in env_vars if e.value is not None
+                            ],
                         }
                     ]
                 }
