@@ -68,6 +68,8 @@ async def bare_loop(url: str, stream: str, durable: str, *, model_path: str, fie
             msgs = await psub.fetch(64, timeout=1)
         except TimeoutError:
             continue
+        if not msgs:
+            continue
         rows = []
         for msg in msgs:
             record = json.loads(msg.data)

@@ -229,6 +229,9 @@ class Service:
                 self.sources.append(source)
                 tasks.append(asyncio.create_task(source.run(), name=f"source:{deployment.deployment_id}"))
                 tasks.extend(await self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
+            # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
+            # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
+            await loop.run_in_executor(self.executor, store.hand_over_writes)
             # Everything loaded so far lives as long as the process: keep it out of the collector's full
             # passes, which would otherwise show up as latency spikes.
             gc.collect()

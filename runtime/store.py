@@ -13,20 +13,36 @@ keys). Restore keeps, per key, the newest `size` rows by sequence.
 
 Memory is bounded by `max_keys` per deployment with least-recently-used eviction; an evicted key's rows are
 deleted at the next checkpoint, so the file stays bounded too.
+
+The service hands the DuckDB file to a writer process once the windows are restored
+(`FeatureStore.hand_over_writes`): DuckDB keeps the GIL while it binds and plans a statement (and while it scans
+a registered Arrow table), about 3 ms per checkpoint, which a writer thread would take from the event loop
+every interval. The writer process has its own interpreter; what stays here is pickling the snapshot (in the
+store's thread) and waiting on a pipe, which releases the GIL.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from runtime.features import Row
+if TYPE_CHECKING:  # the writer process needs only DuckDB and Arrow
+    from runtime.features import Row
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS window_rows (
@@ -115,24 +131,34 @@ class DeploymentWindows:
 
 
 class FeatureStore:
-    """All deployments' windows; checkpoint with `snapshot()` (in the event loop) then `write()` (one thread)."""
+    """All deployments' windows; checkpoint with `snapshot()` (in the event loop) then `write()` (one thread).
+
+    `hand_over_writes()` moves the DuckDB connection into a writer process; after it, `write()` sends the
+    snapshot there and returns once it is committed (or raises), and no further deployment can be restored."""
 
     def __init__(self, path: Path, max_keys: int) -> None:
         self.path = path
         self.max_keys = max_keys
         self.deployments: dict[str, DeploymentWindows] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
-        # One DuckDB thread: checkpoints are small, and more threads would compete with the event loop.
-        self._db = duckdb.connect(str(path), config={"threads": 1})
-        self._db.execute(_SCHEMA)
+        self._db = _connect(path)
+        self._writer: WriterProcess | None = None
 
     def deployment(self, deployment: str, size: int) -> DeploymentWindows:
         existing = self.deployments.get(deployment)
         if existing is not None:
             return existing
+        if self._writer is not None:
+            raise RuntimeError(f"feature store: {deployment} added after the writes were handed over")
         windows = self.deployments[deployment] = DeploymentWindows(deployment, size, self.max_keys)
         self._restore(windows)
         return windows
+
+    def hand_over_writes(self) -> None:
+        """Close this process's DuckDB connection and let a writer process do every later `write()`."""
+        if self._writer is None:
+            self._db.close()
+            self._writer = WriterProcess(self.path)
 
     def _restore(self, windows: DeploymentWindows) -> None:
         # Newest keys last, so the LRU order after a restart follows recency (highest sequence).
@@ -180,54 +206,10 @@ class FeatureStore:
     def write(self, snapshot: Snapshot) -> None:
         if not snapshot.rows and not snapshot.evicted:
             return
-        deployments, keys, seqs, vals = (
-            (list(c) for c in zip(*snapshot.rows, strict=True)) if snapshot.rows else ([], [], [], [])
-        )
-        batch = pa.table(
-            {
-                "deployment": pa.array(deployments, pa.string()),
-                "key": pa.array(keys, pa.string()),
-                "seq": pa.array(seqs, pa.uint64()),
-                "vals": pa.array(vals, pa.list_(pa.float64())),
-            }
-        )
-        gone = pa.table(
-            {
-                "deployment": pa.array([d for d, _ in snapshot.evicted], pa.string()),
-                "key": pa.array([k for _, k in snapshot.evicted], pa.string()),
-            }
-        )
-        floors = pa.table(
-            {
-                "deployment": pa.array([d for d, _, _ in snapshot.floors], pa.string()),
-                "key": pa.array([k for _, k, _ in snapshot.floors], pa.string()),
-                "seq": pa.array([q for _, _, q in snapshot.floors], pa.uint64()),
-            }
-        )
-        db = self._db
-        db.register("checkpoint_batch", batch)
-        db.register("checkpoint_gone", gone)
-        db.register("checkpoint_floors", floors)
-        try:
-            db.execute("BEGIN")
-            if snapshot.evicted:  # before the insert: a re-added key's new rows must survive
-                db.execute(
-                    "DELETE FROM window_rows w USING checkpoint_gone g "
-                    "WHERE w.deployment = g.deployment AND w.key = g.key"
-                )
-            db.execute("INSERT INTO window_rows SELECT deployment, key, seq, vals FROM checkpoint_batch")
-            if snapshot.floors:  # rows that slid out of a full window: the file stays at about keys x size
-                db.execute(
-                    "DELETE FROM window_rows w USING checkpoint_floors f "
-                    "WHERE w.deployment = f.deployment AND w.key = f.key AND w.seq < f.seq"
-                )
-            db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            for name in ("checkpoint_batch", "checkpoint_gone", "checkpoint_floors"):
-                db.unregister(name)
+        if self._writer is not None:
+            self._writer.write(snapshot)
+        else:
+            write_snapshot(self._db, snapshot)
 
     def requeue(self, snapshot: Snapshot) -> None:
         """After a failed write, put the snapshot back so the next checkpoint retries it."""
@@ -240,4 +222,190 @@ class FeatureStore:
         return sum(len(w.windows) for w in self.deployments.values())
 
     def close(self) -> None:
-        self._db.close()
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self._db.close()
+
+
+def _connect(path: Path, lock_wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
+    # One DuckDB thread: checkpoints are small, and more threads would compete with the event loop.
+    deadline = time.monotonic() + lock_wait_s
+    while True:
+        try:
+            db = duckdb.connect(str(path), config={"threads": 1})
+            break
+        except duckdb.IOException as exc:
+            # A writer process whose runtime died finishes its write and exits at once; wait for its lock.
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    db.execute(_SCHEMA)
+    return db
+
+
+def write_snapshot(db: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
+    """One checkpoint in one transaction: evicted keys' rows go, the new rows go in, rows that slid out go.
+
+    Only the tables a checkpoint needs are registered, and its statements run as one `execute` (each call and
+    each registration costs DuckDB's Python layer a few hundred microseconds, more than 50 rows of work)."""
+    tables: dict[str, pa.Table] = {}
+    statements = ["BEGIN"]
+    if snapshot.evicted:  # before the insert: a re-added key's new rows must survive
+        tables["checkpoint_gone"] = pa.table(
+            {
+                "deployment": pa.array([d for d, _ in snapshot.evicted], pa.string()),
+                "key": pa.array([k for _, k in snapshot.evicted], pa.string()),
+            }
+        )
+        statements.append(
+            "DELETE FROM window_rows w USING checkpoint_gone g WHERE w.deployment = g.deployment AND w.key = g.key"
+        )
+    if snapshot.rows:
+        deployments, keys, seqs, vals = (list(c) for c in zip(*snapshot.rows, strict=True))
+        tables["checkpoint_batch"] = pa.table(
+            {
+                "deployment": pa.array(deployments, pa.string()),
+                "key": pa.array(keys, pa.string()),
+                "seq": pa.array(seqs, pa.uint64()),
+                "vals": pa.array(vals, pa.list_(pa.float64())),
+            }
+        )
+        statements.append("INSERT INTO window_rows SELECT deployment, key, seq, vals FROM checkpoint_batch")
+    if snapshot.floors:  # rows that slid out of a full window: the file stays at about keys x size
+        tables["checkpoint_floors"] = pa.table(
+            {
+                "deployment": pa.array([d for d, _, _ in snapshot.floors], pa.string()),
+                "key": pa.array([k for _, k, _ in snapshot.floors], pa.string()),
+                "seq": pa.array([q for _, _, q in snapshot.floors], pa.uint64()),
+            }
+        )
+        statements.append(
+            "DELETE FROM window_rows w USING checkpoint_floors f "
+            "WHERE w.deployment = f.deployment AND w.key = f.key AND w.seq < f.seq"
+        )
+    statements.append("COMMIT")
+    for name, table in tables.items():
+        db.register(name, table)
+    try:
+        db.execute(";\n".join(statements))
+    except Exception:
+        with contextlib.suppress(duckdb.Error):  # nothing to roll back if BEGIN itself failed
+            db.execute("ROLLBACK")
+        raise
+    finally:
+        for name in tables:
+            db.unregister(name)
+
+
+# ---------------------------------------------------------------- the writer process
+#
+# Frames on the child's stdin and stdout: an 8-byte big-endian length, then a pickle. Requests are snapshots;
+# each gets one reply, None once committed or the error's text. The child exits when its stdin closes (the
+# service closed the store, or died), so it never outlives the runtime by more than the write in progress; it
+# ignores SIGINT/SIGTERM, which reach the whole process group, because the service's drain still needs it.
+
+_FRAME = struct.Struct(">Q")
+
+
+def _send(stream: IO[bytes], value: object) -> None:
+    blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(blob)) + blob)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    header = stream.read(_FRAME.size)
+    if len(header) < _FRAME.size:
+        raise EOFError("feature store writer: pipe closed")
+    (length,) = _FRAME.unpack(header)
+    blob = stream.read(length)
+    if len(blob) < length:
+        raise EOFError("feature store writer: pipe closed mid-frame")
+    return pickle.loads(blob)  # noqa: S301 - frames come from the process this module started
+
+
+class WriterProcess:
+    """The DuckDB side of checkpoints in a child process (`python -c ...serve_writes`); restarted by the next
+    `write()` if it died. Used from one thread at a time (the store's executor)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from runtime.store import serve_writes; serve_writes()", str(self.path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )  # fmt: skip
+        assert process.stdout is not None
+        try:
+            ready = _receive(process.stdout)  # the file is open (or why not)
+        except (OSError, EOFError) as exc:
+            ready = f"exited with {process.wait()} ({exc})"
+        if ready is not None:
+            self._stop(process)
+            raise RuntimeError(f"feature store writer did not start: {ready}")
+        self._process = process
+        return process
+
+    def write(self, snapshot: Snapshot) -> None:
+        process = self._process
+        if process is not None and process.poll() is not None:
+            self._stop(process)  # died (killed, or crashed): its pipes go, a new one starts
+            process = None
+        if process is None:
+            process = self._start()
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            _send(process.stdin, snapshot)
+            error = _receive(process.stdout)
+        except (OSError, EOFError):
+            self._stop(process)
+            raise
+        if error is not None:
+            raise RuntimeError(f"feature store checkpoint failed in the writer: {error}")
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._stop(self._process)
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = None
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def serve_writes() -> None:
+    """The writer process: apply snapshots from stdin to the DuckDB file named in argv[1] until stdin closes."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        db = _connect(Path(sys.argv[1]))
+    except Exception as exc:
+        _send(replies, f"{type(exc).__name__}: {exc}")
+        return
+    _send(replies, None)
+    try:
+        while True:
+            try:
+                snapshot = _receive(requests)
+            except EOFError:
+                return
+            try:
+                write_snapshot(db, snapshot)
+            except Exception as exc:  # reported to the service, which keeps the acks back and retries
+                _send(replies, f"{type(exc).__name__}: {exc}")
+            else:
+                _send(replies, None)
+    finally:
+        db.close()

@@ -1,7 +1,8 @@
 """Feature store persistence in a real DuckDB file: checkpoints restore to the same windows (including late
 records and redeliveries); an evicted key's rows are deleted while a re-added key keeps only its new rows;
 rows that slid out of their window are deleted at the next checkpoint, so the file holds about keys x size rows;
-restore with a smaller key cap keeps the most recent keys; a failed write is re-queued."""
+restore with a smaller key cap keeps the most recent keys; a failed write is re-queued; after the hand-over to
+the writer process checkpoints behave the same, its failures are reported and a dead writer is restarted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.store import FeatureStore
+from runtime.store import FeatureStore, Snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +81,56 @@ def test_failed_write_is_requeued(tmp_path: Path) -> None:
     store.write(store.snapshot())
     store.close()
     assert _state(FeatureStore(tmp_path / "f.duckdb", max_keys=10), "m.stable", 3) == {"a": ([1], [(1.0,)])}
+
+
+def test_writes_handed_over_to_the_writer_process_round_trip(tmp_path: Path) -> None:
+    """After `hand_over_writes` a child process does the DuckDB side: same rows, evictions and deletions, and a
+    restore from its file equals the windows in memory."""
+    path = tmp_path / "f.duckdb"
+    store = FeatureStore(path, max_keys=3)
+    windows = store.deployment("m.stable", 2)
+    windows.apply("a", 1, (1.0,))
+    store.write(store.snapshot())  # before the hand-over: this process's connection
+    store.hand_over_writes()
+    for seq in range(2, 30):
+        windows.apply(f"k{seq % 3}", seq, (float(seq),))  # "a" is evicted, the windows fill and slide
+        if seq % 4 == 0:
+            store.write(store.snapshot())
+    windows.apply("k2", 29, (0.0,))  # redelivery: ignored
+    windows.apply("k1", 27, (27.5,))  # late: slotted in
+    windows.apply("new", 30, (30.0,))  # evicts k0
+    store.write(store.snapshot())
+    before = _state(store, "m.stable", 2)
+    with pytest.raises(RuntimeError, match="after the writes were handed over"):
+        store.deployment("other.stable", 2)
+    store.close()
+    restored = FeatureStore(path, max_keys=3)
+    assert _state(restored, "m.stable", 2) == before
+    ((rows,),) = restored._db.execute("SELECT count(*) FROM window_rows").fetchall()
+    assert rows == 2 + 2 + 1  # k1, k2 (full) and "new": nothing of "a", k0 or the rows that slid out
+    assert before == {
+        "k1": ([27, 28], [(27.5,), (28.0,)]),
+        "k2": ([26, 29], [(26.0,), (29.0,)]),
+        "new": ([30], [(30.0,)]),
+    }
+    restored.close()
+
+
+def test_writer_process_failure_is_reported_and_a_dead_writer_is_restarted(tmp_path: Path) -> None:
+    path = tmp_path / "f.duckdb"
+    store = FeatureStore(path, max_keys=10)
+    windows = store.deployment("m.stable", 3)
+    store.hand_over_writes()
+    with pytest.raises(RuntimeError, match="NOT NULL"):  # the transaction is rolled back in the writer
+        store.write(Snapshot([("m.stable", None, 1, (1.0,))], []))  # type: ignore[list-item]
+    windows.apply("a", 1, (1.0,))
+    store.write(store.snapshot())
+    writer = store._writer
+    assert writer is not None
+    assert writer._process is not None
+    writer._process.kill()
+    writer._process.wait()
+    windows.apply("a", 2, (2.0,))
+    store.write(store.snapshot())  # a new writer process
+    store.close()
+    assert _state(FeatureStore(path, max_keys=10), "m.stable", 3) == {"a": ([1, 2], [(1.0,), (2.0,)])}
