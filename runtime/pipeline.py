@@ -109,7 +109,10 @@ class DeploymentPipeline:
                     raise RecordError("oversized", f"{len(message.payload)} bytes > {cfg.max_payload_bytes}")
                 record = _decode(message.payload)
                 key = record_key(spec, record)
-                rows = self.windows.apply(key, message.seq, record_values(spec, record))
+                values = record_values(spec, record)
+                if message.seq is not None:  # until `published`: a redelivery must see this same window
+                    self.windows.hold(message.seq)
+                rows = self.windows.apply(key, message.seq, values)
                 vectors.append(feature_vector(spec, rows))
                 scored.append((i, key))
             except RecordError as err:
@@ -168,12 +171,15 @@ class DeploymentPipeline:
         return Outgoing(message, self.config.subjects.dead_letter, message.payload, headers, err.reason, trace)
 
     def published(self, sent: list[Outgoing], publish_start_ns: int) -> None:
-        """Account for outgoing messages that JetStream acknowledged (publish stage, e2e, counters)."""
+        """Account for outgoing messages that JetStream acknowledged (publish stage, e2e, counters) and release
+        their records' windows (a redelivery's result is now a duplicate JetStream drops)."""
         now_ns = time.time_ns()
         now = now_ns / 1e9
         self._stage["publish"].observe((now_ns - publish_start_ns) / 1e9)
         for item in sent:
             message = item.incoming
+            if message.seq is not None:
+                self.windows.release(message.seq)
             record_stage(item.trace, "publish", publish_start_ns, now_ns)
             if item.dead_letter_reason is not None:
                 self.metrics.dead_letters.labels(*self.labels, item.dead_letter_reason).inc()

@@ -6,6 +6,15 @@ order-independent: a redelivered record already in the window changes nothing an
 when it was first applied; a late record is slotted in by sequence. That is what lets a restarted runtime
 rebuild exactly the windows of an uninterrupted run (see `runtime.nats_source` for the ack protocol).
 
+"As it was when first applied" needs the rows before it, which newer records of the same key may already have
+pushed out of the window. So a record is *held* from the moment it is applied until its result is confirmed by
+JetStream (`DeploymentWindows.hold` / `release`; after that a re-scored copy is dropped as a duplicate), and a
+window keeps every row that a held record's window contains: rows leave the front only once every record whose
+window they are in is below the deployment's low-water mark (its lowest held sequence). Checkpoints store that
+mark, and a restore keeps those rows too, so a record redelivered after a crash or a NATS restart is scored
+over the same window, not a truncated one. The extra rows are bounded by the records in flight (a few batches);
+`RETAIN_FACTOR` caps them should a record never be confirmed.
+
 Persistence is an append-only log of applied rows, `window_rows(deployment, key, seq, vals)`: a checkpoint
 appends the rows applied since the last one as one Arrow batch and, in the same transaction, deletes evicted keys
 and the rows that slid out of the touched keys' windows (its cost follows the message rate, not the number of
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import heapq
 import os
 import pickle
 import signal
@@ -50,8 +60,14 @@ CREATE TABLE IF NOT EXISTS window_rows (
     key VARCHAR NOT NULL,
     seq UBIGINT NOT NULL,
     vals DOUBLE[] NOT NULL
+);
+CREATE TABLE IF NOT EXISTS window_marks (
+    deployment VARCHAR PRIMARY KEY,
+    low_water UBIGINT  -- lowest sequence whose result was not yet confirmed at the checkpoint; NULL: none
 )
 """
+
+RETAIN_FACTOR = 8  # a window never keeps more than RETAIN_FACTOR x size rows, held records or not
 
 
 @dataclass
@@ -60,30 +76,54 @@ class Window:
     seqs: list[int] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
 
-    def apply(self, seq: int | None, row: Row) -> tuple[list[Row], int | None]:
-        """Add the record (unless present); returns the window as of it and the sequence it was stored
-        under (None when nothing changed).
+    def apply(self, seq: int | None, row: Row, keep_from: int | None = None) -> tuple[list[Row], int | None]:
+        """Add the record (unless present); returns the window as of it (at most `size` rows, itself last) and
+        the sequence it was stored under (None when nothing changed).
 
-        `seq=None` appends after the newest row (sources without a sequence, e.g. MQTT)."""
+        `seq=None` appends after the newest row (sources without a sequence, e.g. MQTT). `keep_from` is the
+        low-water mark: rows in the window of a record at or above it are kept (see the module docstring)."""
+        seqs = self.seqs
         if seq is None:
-            seq = self.seqs[-1] + 1 if self.seqs else 1
-        if not self.seqs or seq > self.seqs[-1]:
-            self.seqs.append(seq)
+            seq = seqs[-1] + 1 if seqs else 1
+        if not seqs or seq > seqs[-1]:
+            seqs.append(seq)
             self.rows.append(row)
-            if len(self.seqs) > self.size:
-                del self.seqs[0], self.rows[0]
-            return self.rows, seq
-        at = bisect.bisect_left(self.seqs, seq)
-        if at < len(self.seqs) and self.seqs[at] == seq:
-            return self.rows[: at + 1], None  # a redelivery: already applied
-        if len(self.seqs) >= self.size and at == 0:
-            return [row], None  # older than everything kept: too late to matter for later records
-        self.seqs.insert(at, seq)
-        self.rows.insert(at, row)
-        if len(self.seqs) > self.size:
-            del self.seqs[0], self.rows[0]
-            at -= 1
-        return self.rows[: at + 1], seq
+            if len(seqs) <= self.size:
+                return self.rows, seq  # the hot path: a window that has not filled up yet, or just did
+            at = len(seqs) - 1
+        else:
+            at = bisect.bisect_left(seqs, seq)
+            if at < len(seqs) and seqs[at] == seq:
+                return self._as_of(at), None  # a redelivery: already applied
+            if len(seqs) >= self.size and at == 0:
+                return [row], None  # older than everything kept: too late to matter for later records
+            seqs.insert(at, seq)
+            self.rows.insert(at, row)
+        at -= self._trim(keep_from)
+        return (self._as_of(at) if at >= 0 else [row]), seq
+
+    def _as_of(self, at: int) -> list[Row]:
+        start = at + 1 - self.size
+        return self.rows[max(start, 0) : at + 1]
+
+    def _trim(self, keep_from: int | None) -> int:
+        """Drop rows beyond the newest `size` that no held record's window contains; returns how many."""
+        seqs, size = self.seqs, self.size
+        surplus = len(seqs) - size
+        drop = 0
+        while drop < surplus and (
+            keep_from is None
+            or seqs[drop + size - 1] < keep_from  # every record whose window holds this row is confirmed
+            or len(seqs) - drop > size * RETAIN_FACTOR
+        ):
+            drop += 1
+        if drop:
+            del seqs[:drop], self.rows[:drop]
+        return drop
+
+    def current(self) -> list[Row]:
+        """The window of the newest record."""
+        return self.rows[-self.size :]
 
     def peek(self, row: Row) -> list[Row]:
         """The window a new record would see, without changing it (synthetic traffic)."""
@@ -95,6 +135,7 @@ class Snapshot:
     rows: list[tuple[str, str, int, Row]]  # (deployment, key, seq, values) applied since the last one
     evicted: list[tuple[str, str]]
     floors: list[tuple[str, str, int]] = field(default_factory=list)  # (deployment, key, oldest seq kept)
+    marks: dict[str, int | None] = field(default_factory=dict)  # deployment -> low-water mark (None: nothing held)
 
 
 class DeploymentWindows:
@@ -107,6 +148,25 @@ class DeploymentWindows:
         # belong to a dead incarnation and are dropped, so a re-added key starts clean in DuckDB too.
         self.log: list[tuple[str, Window, int, Row]] = []
         self.evicted: set[str] = set()
+        self._held: set[int] = set()  # applied records whose result JetStream has not confirmed yet
+        self._held_heap: list[int] = []  # the same sequences (and released ones, dropped lazily), smallest first
+
+    def hold(self, seq: int) -> None:
+        """Keep the rows of this record's window until `release(seq)`; call before applying it."""
+        if seq not in self._held:
+            self._held.add(seq)
+            heapq.heappush(self._held_heap, seq)
+
+    def release(self, seq: int) -> None:
+        """The record's result is confirmed: a redelivery can no longer publish a different one."""
+        self._held.discard(seq)
+
+    def low_water(self) -> int | None:
+        """The lowest held sequence, or None when nothing is held."""
+        heap = self._held_heap
+        while heap and heap[0] not in self._held:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
 
     def get(self, key: str) -> Window:
         window = self.windows.get(key)
@@ -121,7 +181,7 @@ class DeploymentWindows:
 
     def apply(self, key: str, seq: int | None, row: Row) -> list[Row]:
         window = self.get(key)
-        rows, stored = window.apply(seq, row)
+        rows, stored = window.apply(seq, row, self.low_water())
         if stored is not None:
             self.log.append((key, window, stored, row))
         return rows
@@ -143,6 +203,7 @@ class FeatureStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = _connect(path)
         self._writer: WriterProcess | None = None
+        self._marks_written: dict[str, int | None] = {}
 
     def deployment(self, deployment: str, size: int) -> DeploymentWindows:
         existing = self.deployments.get(deployment)
@@ -161,20 +222,25 @@ class FeatureStore:
             self._writer = WriterProcess(self.path)
 
     def _restore(self, windows: DeploymentWindows) -> None:
-        # Newest keys last, so the LRU order after a restart follows recency (highest sequence).
+        # Per key the newest `size` rows, or more where records at or above the stored low-water mark (held at
+        # the checkpoint, so possibly redelivered now) need older rows in their windows. Newest keys last, so
+        # the LRU order after a restart follows recency (highest sequence).
         table = self._db.sql(
             """
-            WITH ranked AS (
+            WITH mark AS (
+                SELECT low_water FROM window_marks WHERE deployment = $deployment
+            ), ranked AS (
                 SELECT key, seq, vals,
                        row_number() OVER (PARTITION BY key ORDER BY seq DESC) AS age,
-                       max(seq) OVER (PARTITION BY key) AS newest
+                       max(seq) OVER (PARTITION BY key) AS newest,
+                       count(*) FILTER (WHERE seq >= (SELECT low_water FROM mark)) OVER (PARTITION BY key) AS held
                 FROM window_rows WHERE deployment = $deployment
             ), keep AS (
                 SELECT key FROM ranked WHERE age = 1 ORDER BY newest DESC LIMIT $max_keys
             )
             SELECT r.key, list(r.seq ORDER BY r.seq) AS seqs, list(r.vals ORDER BY r.seq) AS vals,
                    max(r.newest) AS newest
-            FROM ranked r JOIN keep USING (key) WHERE r.age <= $size
+            FROM ranked r JOIN keep USING (key) WHERE r.age <= greatest($size, r.held + $size - 1)
             GROUP BY r.key ORDER BY newest, r.key
             """,
             params={"deployment": windows.deployment, "max_keys": self.max_keys, "size": windows.size},
@@ -201,15 +267,17 @@ class FeatureStore:
             windows.log = []
             evicted.extend((windows.deployment, key) for key in windows.evicted)
             windows.evicted.clear()
-        return Snapshot(rows, evicted, floors)
+        marks = {name: windows.low_water() for name, windows in self.deployments.items()}
+        return Snapshot(rows, evicted, floors, marks)
 
     def write(self, snapshot: Snapshot) -> None:
-        if not snapshot.rows and not snapshot.evicted:
+        if not snapshot.rows and not snapshot.evicted and snapshot.marks == self._marks_written:
             return
         if self._writer is not None:
             self._writer.write(snapshot)
         else:
             write_snapshot(self._db, snapshot)
+        self._marks_written = snapshot.marks
 
     def requeue(self, snapshot: Snapshot) -> None:
         """After a failed write, put the snapshot back so the next checkpoint retries it."""
@@ -284,6 +352,14 @@ def write_snapshot(db: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
             "DELETE FROM window_rows w USING checkpoint_floors f "
             "WHERE w.deployment = f.deployment AND w.key = f.key AND w.seq < f.seq"
         )
+    if snapshot.marks:
+        tables["checkpoint_marks"] = pa.table(
+            {
+                "deployment": pa.array(list(snapshot.marks), pa.string()),
+                "low_water": pa.array(list(snapshot.marks.values()), pa.uint64()),
+            }
+        )
+        statements.append("INSERT OR REPLACE INTO window_marks SELECT deployment, low_water FROM checkpoint_marks")
     statements.append("COMMIT")
     for name, table in tables.items():
         db.register(name, table)

@@ -64,7 +64,7 @@ class SyntheticTraffic:
             return "generated", feature_vector(spec, [row])
         window = self.rng.choice(windows)
         if self.rng.random() < self.config.real_fraction:
-            return "real", feature_vector(spec, window.rows)  # the newest record, as it was scored
+            return "real", feature_vector(spec, window.current())  # the newest record, as it was scored
         base = window.rows[-1]
         row = tuple(v * (1.0 + self.rng.gauss(0.0, 0.1)) for v in base)
         return "generated", feature_vector(spec, window.peek(row))

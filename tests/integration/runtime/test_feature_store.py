@@ -1,7 +1,8 @@
 """Feature store persistence in a real DuckDB file: checkpoints restore to the same windows (including late
 records and redeliveries); an evicted key's rows are deleted while a re-added key keeps only its new rows;
 rows that slid out of their window are deleted at the next checkpoint, so the file holds about keys x size rows;
-restore with a smaller key cap keeps the most recent keys; a failed write is re-queued; after the hand-over to
+restore with a smaller key cap keeps the most recent keys; rows a held record's window needs (records at or
+above the checkpoint's low-water mark) survive checkpoint and restore, and a clean mark restores plain windows; a failed write is re-queued; after the hand-over to
 the writer process checkpoints behave the same, its failures are reported and a dead writer is restarted."""
 
 from __future__ import annotations
@@ -35,6 +36,31 @@ def test_checkpoint_and_restore_round_trip(tmp_path: Path) -> None:
     assert _state(restored, "m.stable", 3) == before
     assert before["k1"][0] == [1, 3, 5]
     restored.close()
+
+
+def test_rows_of_held_records_windows_survive_restore(tmp_path: Path) -> None:
+    path = tmp_path / "f.duckdb"
+    store = FeatureStore(path, max_keys=100)
+    windows = store.deployment("m.stable", 3)
+    for seq in range(1, 9):
+        windows.hold(seq)
+        windows.apply("a", seq, (float(seq),))
+        if seq != 4:
+            windows.release(seq)
+    store.write(store.snapshot())  # 4's result unconfirmed at the checkpoint; then the runtime dies
+    store.close()
+    restored = FeatureStore(path, max_keys=100)
+    windows = restored.deployment("m.stable", 3)
+    assert windows.windows["a"].seqs == [2, 3, 4, 5, 6, 7, 8]
+    assert windows.apply("a", 4, (4.0,)) == [(2.0,), (3.0,), (4.0,)]  # the recovered tail re-applies 4
+    windows.apply("a", 9, (9.0,))  # nothing held in this process any more
+    store_state = (windows.windows["a"].seqs, windows.low_water())
+    assert store_state == ([7, 8, 9], None)
+    restored.write(restored.snapshot())  # the mark is cleared
+    restored.close()
+    again = FeatureStore(path, max_keys=100)
+    assert _state(again, "m.stable", 3) == {"a": ([7, 8, 9], [(7.0,), (8.0,), (9.0,)])}
+    again.close()
 
 
 def test_eviction_deletes_rows_and_readded_key_starts_clean(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The batch step (runtime.pipeline) with a real example model in onnxruntime, no sockets: results carry the
 deterministic id `<deployment>:<input id>`, the score equals the shared feature code + the model; malformed
 records become dead letters with reasons without stopping the batch; shadow results go to the shadow subject;
-redelivering a batch yields identical results; provider choice (TensorRT -> CUDA -> CPU) follows
+redelivering a batch yields identical results, also after newer records of the key slid its rows out of the window
+while its results were unconfirmed (a NATS restart); provider choice (TensorRT -> CUDA -> CPU) follows
 availability and hardware; NATS wildcard matching; which config changes can be hot-swapped."""
 
 from __future__ import annotations
@@ -64,6 +65,24 @@ def test_results_match_shared_features_and_model(built: tuple[Path, str, dict[st
     again = pipeline.process([_incoming(json.dumps(r).encode(), i + 1) for i, r in enumerate(RECORDS)])
     assert [o.payload for o in again] == [o.payload for o in out]
     assert pipeline.windows.windows["d1"].seqs == [1, 2, 3, 4, 5, 6]
+
+
+def test_unconfirmed_record_redelivered_after_its_window_slid_gets_the_same_result(
+    built: tuple[Path, str, dict[str, Any]],
+) -> None:
+    pipeline = _pipeline(built)  # window size 32
+    records = [{**RECORDS[0], "ts": float(i), "temperature": 30.0 + (i * 7) % 13} for i in range(80)]
+    messages = [_incoming(json.dumps(r).encode(), i + 1) for i, r in enumerate(records)]
+    first = pipeline.process(messages[:40])
+    pipeline.published(first[:39], 0)  # record 40's result is still in flight (the server went away)
+    later = pipeline.process(messages[40:])  # 40 newer records of the same key
+    again = pipeline.process([messages[39]])  # redelivered
+    assert again[0].payload == first[39].payload
+    assert len(pipeline.windows.windows["d1"].seqs) == 80 - 40 + 32  # 40's window, then everything newer
+    pipeline.published(again + later, 0)
+    more = pipeline.process([_incoming(json.dumps(records[0]).encode(), 81)])
+    pipeline.published(more, 0)
+    assert pipeline.windows.windows["d1"].seqs == list(range(50, 82))
 
 
 def test_malformed_records_are_dead_lettered_and_the_batch_continues(
