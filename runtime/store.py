@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import heapq
 import os
 import pickle
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS window_marks (
 """
 
 RETAIN_FACTOR = 8  # a window never keeps more than RETAIN_FACTOR x size rows, held records or not
+MARK_REFRESH_WRITES = 20  # a risen low-water mark is stored with every 20th checkpoint (see FeatureStore._marks_due)
 
 
 @dataclass
@@ -204,6 +206,7 @@ class FeatureStore:
         self._db = _connect(path)
         self._writer: WriterProcess | None = None
         self._marks_written: dict[str, int | None] = {}
+        self._writes_since_marks = 0
 
     def deployment(self, deployment: str, size: int) -> DeploymentWindows:
         existing = self.deployments.get(deployment)
@@ -271,13 +274,38 @@ class FeatureStore:
         return Snapshot(rows, evicted, floors, marks)
 
     def write(self, snapshot: Snapshot) -> None:
-        if not snapshot.rows and not snapshot.evicted and snapshot.marks == self._marks_written:
+        marks_due = self._marks_due(snapshot.marks)
+        if not snapshot.rows and not snapshot.evicted and not marks_due:
             return
+        if not marks_due:
+            snapshot = dataclasses.replace(snapshot, marks={})
         if self._writer is not None:
             self._writer.write(snapshot)
         else:
             write_snapshot(self._db, snapshot)
-        self._marks_written = snapshot.marks
+        if marks_due:
+            self._marks_written = snapshot.marks
+            self._writes_since_marks = 0
+        else:
+            self._writes_since_marks += 1
+
+    def _marks_due(self, marks: dict[str, int | None]) -> bool:
+        """Whether this checkpoint must store the low-water marks (an upsert costs the writer ~2 ms).
+
+        A stored mark only has to be at or below the true one: a restore then keeps a few more rows than needed,
+        never fewer. So a mark that rose is refreshed only every MARK_REFRESH_WRITES checkpoints; one that fell,
+        or went from "nothing held" to held or back (the last checkpoint of a drain), is stored at once."""
+        if marks == self._marks_written:
+            return False
+        if self._writes_since_marks + 1 >= MARK_REFRESH_WRITES:
+            return True
+        for name, mark in marks.items():
+            stored = self._marks_written.get(name, -1)  # -1: never stored
+            if stored == mark:
+                continue
+            if stored == -1 or mark is None or stored is None or mark < stored:
+                return True
+        return False
 
     def requeue(self, snapshot: Snapshot) -> None:
         """After a failed write, put the snapshot back so the next checkpoint retries it."""

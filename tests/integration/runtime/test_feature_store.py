@@ -2,7 +2,8 @@
 records and redeliveries); an evicted key's rows are deleted while a re-added key keeps only its new rows;
 rows that slid out of their window are deleted at the next checkpoint, so the file holds about keys x size rows;
 restore with a smaller key cap keeps the most recent keys; rows a held record's window needs (records at or
-above the checkpoint's low-water mark) survive checkpoint and restore, and a clean mark restores plain windows; a failed write is re-queued; after the hand-over to
+above the checkpoint's low-water mark) survive checkpoint and restore, and a clean mark restores plain windows; the
+stored mark is never above the true one (a risen mark is refreshed every MARK_REFRESH_WRITES checkpoints); a failed write is re-queued; after the hand-over to
 the writer process checkpoints behave the same, its failures are reported and a dead writer is restarted."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.store import FeatureStore, Snapshot
+from runtime.store import MARK_REFRESH_WRITES, FeatureStore, Snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,34 @@ def test_rows_of_held_records_windows_survive_restore(tmp_path: Path) -> None:
     again = FeatureStore(path, max_keys=100)
     assert _state(again, "m.stable", 3) == {"a": ([7, 8, 9], [(7.0,), (8.0,), (9.0,)])}
     again.close()
+
+
+def test_low_water_mark_is_stored_at_or_below_the_true_one(tmp_path: Path) -> None:
+    store = FeatureStore(tmp_path / "f.duckdb", max_keys=100)
+    windows = store.deployment("m.stable", 3)
+
+    def checkpoint(seq: int) -> int | None:
+        windows.hold(seq)
+        windows.apply("a", seq, (float(seq),))
+        store.write(store.snapshot())
+        ((mark,),) = store._db.execute("SELECT low_water FROM window_marks").fetchall()
+        return int(mark) if mark is not None else None
+
+    assert checkpoint(1) == 1  # first mark: stored at once
+    rises = []
+    for seq in range(2, 2 + MARK_REFRESH_WRITES):
+        windows.release(seq - 1)
+        rises.append(checkpoint(seq))
+    # A risen mark waits (1 is still at or below the true one) and is refreshed with the 20th checkpoint.
+    assert rises == [1] * (MARK_REFRESH_WRITES - 1) + [MARK_REFRESH_WRITES + 1]
+    top = MARK_REFRESH_WRITES + 2
+    windows.hold(3)  # a redelivery held again: the mark falls, stored at once
+    assert checkpoint(top) == 3
+    for seq in (3, top - 1, top):
+        windows.release(seq)
+    store.write(store.snapshot())  # nothing held: stored at once (a drain's last checkpoint)
+    assert store._db.execute("SELECT low_water FROM window_marks").fetchall() == [(None,)]
+    store.close()
 
 
 def test_eviction_deletes_rows_and_readded_key_starts_clean(tmp_path: Path) -> None:
