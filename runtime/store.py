@@ -11,7 +11,7 @@ pushed out of the window. So a record is *held* from the moment it is applied un
 JetStream (`DeploymentWindows.hold` / `release`; after that a re-scored copy is dropped as a duplicate), and a
 window keeps every row that a held record's window contains: rows leave the front only once every record whose
 window they are in is below the deployment's low-water mark (its lowest held sequence). Checkpoints store that
-mark, and a restore keeps those rows too, so a record redelivered after a crash or a NATS restart is scored
+mark (or an older, lower one: see `FeatureStore._marks_due`), and a restore keeps those rows too, so a record redelivered after a crash or a NATS restart is scored
 over the same window, not a truncated one. The extra rows are bounded by the records in flight (a few batches);
 `RETAIN_FACTOR` caps them should a record never be confirmed.
 
