@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from runtime.config import MqttSource as MqttConfig
+from runtime.config import MqttSourceConfig
 from runtime.nats_source import Publisher, Settle
 from runtime.pipeline import SENSOR_TS_HEADER, DeploymentPipeline, Incoming, ModelUnavailableError, parse_sensor_ts
 
@@ -30,7 +30,7 @@ SESSION_EXPIRY_S = 3600
 
 class MqttSource:
     def __init__(
-        self, config: MqttConfig, pipeline: DeploymentPipeline, publisher: Publisher,
+        self, config: MqttSourceConfig, pipeline: DeploymentPipeline, publisher: Publisher,
         settle_later: Callable[[Settle], None], stopping: asyncio.Event,
     ) -> None:  # fmt: skip
         self.config = config

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.config import ModelDeployment, Track
+from runtime.config import ModelDeploymentConfig, Track
 from runtime.features import RecordError, feature_vector, record_key, record_values
 from runtime.metrics import Metrics
 from runtime.session import LoadedModel
@@ -61,7 +61,7 @@ class ModelUnavailableError(RuntimeError):
 
 class DeploymentPipeline:
     def __init__(
-        self, config: ModelDeployment, model: LoadedModel, windows: DeploymentWindows, metrics: Metrics, zone: str
+        self, config: ModelDeploymentConfig, model: LoadedModel, windows: DeploymentWindows, metrics: Metrics, zone: str
     ) -> None:
         self.config = config
         self.windows = windows

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
-from runtime.config import ConfigError, ModelDeployment, NatsConnection, RuntimeConfig, load_runtime_config
+from runtime.config import ConfigError, ModelDeploymentConfig, NatsConnectionConfig, RuntimeConfig, load_runtime_config
 from runtime.metrics import Health, Metrics, serve_http
 from runtime.nats_source import JetStreamSource, Publisher, Settle
 from runtime.pipeline import DeploymentPipeline
@@ -92,7 +92,7 @@ class MissingCredential(RuntimeError):
     """A credential's environment variable named in the config is not set."""
 
 
-def nats_credentials(nats: NatsConnection) -> dict[str, str]:
+def nats_credentials(nats: NatsConnectionConfig) -> dict[str, str]:
     """nats-py connect options for the configured login, read from the environment at start."""
 
     def read(env: str, what: str) -> str:
@@ -118,7 +118,7 @@ async def _connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.25,
         "connect_timeout": 2,
-        # Subjects come from the validated config; per-publish regex checks cost ~10% of a message's CPU.
+        # SubjectsConfig come from the validated config; per-publish regex checks cost ~10% of a message's CPU.
         "skip_subject_validation": True,
         "error_cb": _nats_error,
         "disconnected_cb": _nats_event("disconnected"),
@@ -166,11 +166,11 @@ class Service:
         self.extra_ready: list[Any] = []  # objects with a `bound` flag (MQTT sources)
         self._background: set[asyncio.Task[Any]] = set()
 
-    async def _load(self, deployment: ModelDeployment) -> LoadedModel:
+    async def _load(self, deployment: ModelDeploymentConfig) -> LoadedModel:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.loader, load_model, deployment, Path(self.config.model_dir))
 
-    async def _load_until_ready(self, deployment: ModelDeployment) -> LoadedModel | None:
+    async def _load_until_ready(self, deployment: ModelDeploymentConfig) -> LoadedModel | None:
         delay = 1.0
         path = deployment.artifact.path_in(Path(self.config.model_dir))
         waiting_logged = False
@@ -284,7 +284,7 @@ class Service:
                 await asyncio.wait_for(self.stopping.wait(), 0.5)
 
     async def _optional_sources(
-        self, deployment: ModelDeployment, pipeline: DeploymentPipeline, publisher: Publisher,
+        self, deployment: ModelDeploymentConfig, pipeline: DeploymentPipeline, publisher: Publisher,
         checkpointer: Checkpointer, nc: Any,
     ) -> list[asyncio.Task[Any]]:  # fmt: skip
         tasks: list[asyncio.Task[Any]] = []
@@ -343,7 +343,7 @@ class Service:
             except ModelLoadError as exc:
                 log.error("%s: new model not loaded, keeping %s: %s", new_dep.deployment_id, old_dep.version, exc)
 
-    async def _on_pulled(self, deployment: ModelDeployment, path: Path) -> None:
+    async def _on_pulled(self, deployment: ModelDeploymentConfig, path: Path) -> None:
         """The puller's hand-over: swap if this deployment serves another digest (raises if the load fails)."""
         pipeline = self.pipelines.get(deployment.deployment_id)
         if pipeline is None or pipeline.digest == deployment.artifact.digest:
@@ -355,7 +355,7 @@ class Service:
                       pipeline.config.version, exc)  # fmt: skip
             raise
 
-    async def _swap_one(self, new_dep: ModelDeployment) -> None:
+    async def _swap_one(self, new_dep: ModelDeploymentConfig) -> None:
         """Load, check and warm up beside the serving model, then swap between batches; on failure the old
         model keeps serving and the failure is counted."""
         pipeline = self.pipelines.get(new_dep.deployment_id)

@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from runtime.config import ExecutionProvider, ModelDeployment, RuntimeConfig
+from runtime.config import ExecutionProvider, ModelDeploymentConfig, RuntimeConfig
 from runtime.features import replay
 from runtime.metrics import Metrics
 from runtime.nats_source import subject_matches
@@ -37,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str
 
 def _pipeline(built: tuple[Path, str, dict[str, Any]], track: str = "stable") -> DeploymentPipeline:
     path, digest, window = built
-    config = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, digest, window, track=track)))
+    config = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, digest, window, track=track)))
     model = load_model(config, path.parent)
     return DeploymentPipeline(config, model, DeploymentWindows(config.deployment_id, 32, 1000), Metrics(), "z")
 
@@ -112,12 +112,12 @@ def test_shadow_results_never_go_to_production(built: tuple[Path, str, dict[str,
 
 def test_wrong_digest_or_io_is_refused(built: tuple[Path, str, dict[str, Any]], tmp_path: Path) -> None:
     path, _, window = built
-    wrong = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, "sha256:" + "0" * 64, window)))
+    wrong = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, "sha256:" + "0" * 64, window)))
     with pytest.raises(ModelLoadError, match="cannot read"):
         load_model(wrong, path.parent)
     (tmp_path / path.name).write_bytes(path.read_bytes())
     narrow = {**window, "features": window["features"][:3]}
-    config = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, built[1], narrow)))
+    config = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, built[1], narrow)))
     with pytest.raises(ModelLoadError, match=r"float \[batch, 3\]"):
         load_model(config, tmp_path)
 
