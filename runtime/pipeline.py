@@ -1,6 +1,6 @@
 """One deployment's batch step: decode -> window -> features -> inference -> outgoing messages.
 
-No I/O here: sources (`runtime.nats_source`, `runtime.mqtt_source`, `runtime.synthetic`) hand in `Incoming`
+No I/O here: sources (`runtime.sources`: JetStream, MQTT, synthetic traffic) hand in `Incoming`
 messages and publish the `Outgoing` ones this returns, so every source goes through the same code.
 
 A malformed message becomes a dead letter with a reason code (`invalid_json`, `not_an_object`,

@@ -11,7 +11,7 @@ from reconciler.app.desired import load_desired
 from reconciler.core.nats import naming
 from reconciler.core.render import RenderOptions, render_region
 from runtime.config import NatsConnectionConfig
-from runtime.service import MissingCredential, nats_credentials
+from runtime.nats_connection import MissingCredential, nats_credentials
 from tests.fixtures.template_repo import REPO_ROOT
 
 pytestmark = pytest.mark.unit

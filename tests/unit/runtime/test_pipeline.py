@@ -18,10 +18,10 @@ import pytest
 from runtime.config import ExecutionProvider, ModelDeploymentConfig, RuntimeConfig
 from runtime.features import replay
 from runtime.metrics import Metrics
-from runtime.nats_source import subject_matches
 from runtime.pipeline import DeploymentPipeline, Incoming
 from runtime.service import _hot_swappable
 from runtime.session import ModelLoadError, choose_providers, load_model
+from runtime.sources.jetstream import subject_matches
 from runtime.store import DeploymentWindows
 from tests.fixtures.edge_runtime import build_example_model, deployment
 
@@ -170,7 +170,7 @@ def test_only_version_and_artifact_changes_are_hot_swappable(built: tuple[Path, 
 def test_ack_subject_parsing_matches_the_client(reply: str) -> None:
     from nats.aio.msg import Msg
 
-    from runtime.nats_source import ack_reply_fields
+    from runtime.sources.jetstream import ack_reply_fields
 
     msg = Msg(_client=None, subject="in.x", reply=reply, data=b"", headers=None)  # type: ignore[arg-type]
     meta = msg.metadata

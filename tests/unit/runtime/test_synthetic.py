@@ -1,4 +1,4 @@
-"""Synthetic traffic (runtime.synthetic): with no data yet every draw is generated; with windows of the same model
+"""Synthetic traffic (runtime.sources.synthetic): with no data yet every draw is generated; with windows of the same model
 in the process, the blend follows `real_fraction` (all real at 1.0, all generated at 0.0) and real draws equal the
 features of a stored record; drawing never changes a window; emitted results go to the shadow subject only, with
 the Edgeops-Synthetic header, and are counted."""
@@ -17,8 +17,8 @@ from runtime.features import feature_vector
 from runtime.metrics import Metrics
 from runtime.pipeline import DeploymentPipeline
 from runtime.session import load_model
+from runtime.sources import SyntheticTraffic
 from runtime.store import DeploymentWindows
-from runtime.synthetic import SyntheticTraffic
 from tests.fixtures.edge_runtime import build_example_model, deployment
 
 pytestmark = pytest.mark.unit

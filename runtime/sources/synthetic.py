@@ -43,6 +43,7 @@ class SyntheticTraffic:
         self.stopping = stopping
         self.rng = random.Random(config.seed)  # noqa: S311 - traffic shaping, not security
         self.counter = itertools.count()
+        self.ready = True  # generates its own input
 
     def _recent_windows(self) -> list[Window]:
         name = self.pipeline.config.name
