@@ -10,8 +10,8 @@ Credentials are referenced by the name of an environment variable, never carried
 
     RuntimeConfig
     ├── zone, region, metrics_port, model_dir, feature_store, otel_service_name
-    ├── nats: NatsConnection {url, token_env | creds_file_env}
-    └── models: [ModelDeployment]
+    ├── nats: NatsConnectionConfig {url, token_env | creds_file_env}
+    └── models: [ModelDeploymentConfig]
         ├── name, version, track (stable | canary | shadow)
         ├── artifact {ref, digest, local_path?}
         ├── subjects {stream, input, durable, result, shadow, dead_letter}
@@ -75,7 +75,7 @@ class FeatureOp(StrEnum):
     ZSCORE = "zscore"  # (last - mean) / std; 0 when std is 0
 
 
-class FeatureSpec(_Strict):
+class FeatureConfig(_Strict):
     name: FieldName
     op: FeatureOp
     field: FieldName | None = None
@@ -89,12 +89,12 @@ class FeatureSpec(_Strict):
         return self
 
 
-class WindowSpec(_Strict):
+class WindowConfig(_Strict):
     """The sliding window: the last `size` records per `key`, turned into a float32 vector of `features`."""
 
     key: FieldName
     size: int = Field(ge=1, le=4096)
-    features: tuple[FeatureSpec, ...] = Field(min_length=1, max_length=1024)
+    features: tuple[FeatureConfig, ...] = Field(min_length=1, max_length=1024)
 
     @model_validator(mode="after")
     def _unique_feature_names(self) -> Self:
@@ -116,7 +116,7 @@ class WindowSpec(_Strict):
         return tuple(seen)
 
 
-class ArtifactRef(_Strict):
+class ArtifactConfig(_Strict):
     """`digest` is the sha256 of the ONNX file itself (its OCI layer digest); the runtime checks it."""
 
     ref: str = Field(min_length=1, max_length=512)
@@ -130,7 +130,7 @@ class ArtifactRef(_Strict):
         return model_dir / f"{self.digest.removeprefix('sha256:')}.onnx"
 
 
-class Subjects(_Strict):
+class SubjectsConfig(_Strict):
     stream: Token
     input: Subject
     durable: Token
@@ -139,7 +139,7 @@ class Subjects(_Strict):
     dead_letter: Subject
 
 
-class Batching(_Strict):
+class BatchingConfig(_Strict):
     """Adaptive micro-batching: take whatever is waiting, at most `max_batch_size`, and never hold the first
     message of a batch longer than `max_latency_ms` waiting for more."""
 
@@ -147,7 +147,7 @@ class Batching(_Strict):
     max_latency_ms: float = Field(default=1.0, ge=0.0, le=1000.0)
 
 
-class MqttSource(_Strict):
+class MqttSourceConfig(_Strict):
     """An MQTT 5 subscription (QoS 2, persistent session) feeding the same pipeline."""
 
     url: str = Field(pattern=r"^mqtts?://[^/\s]+(:\d+)?/?$")
@@ -157,7 +157,7 @@ class MqttSource(_Strict):
     password_env: EnvVarName | None = None
 
 
-class SyntheticTraffic(_Strict):
+class SyntheticTrafficConfig(_Strict):
     """Canary pre-analysis: a blend of recent real records replayed from the feature store (`real_fraction`)
     and generated ones, at `rate_per_s`; results go only to the shadow subject."""
 
@@ -166,33 +166,33 @@ class SyntheticTraffic(_Strict):
     seed: int = 0
 
 
-class PullWindow(_Strict):
+class PullWindowConfig(_Strict):
     """UTC maintenance window `start` to `end` (HH:MM); `end` before `start` wraps past midnight."""
 
     start: str = Field(pattern=_HHMM)
     end: str = Field(pattern=_HHMM)
 
 
-class PullSchedule(_Strict):
+class PullScheduleConfig(_Strict):
     interval_s: int = Field(default=300, ge=10, le=7 * 24 * 3600)
-    window: PullWindow | None = None
+    window: PullWindowConfig | None = None
 
 
-class ModelDeployment(_Strict):
+class ModelDeploymentConfig(_Strict):
     name: Name
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
     track: Track
-    artifact: ArtifactRef
-    subjects: Subjects
-    window: WindowSpec
-    batching: Batching = Batching()
+    artifact: ArtifactConfig
+    subjects: SubjectsConfig
+    window: WindowConfig
+    batching: BatchingConfig = BatchingConfig()
     providers: tuple[ExecutionProvider, ...] = Field(
         default=(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU), min_length=1
     )
     max_payload_bytes: int = Field(default=65536, ge=64, le=8 * 1024 * 1024)
-    mqtt: MqttSource | None = None
-    synthetic: SyntheticTraffic | None = None
-    pull: PullSchedule = PullSchedule()
+    mqtt: MqttSourceConfig | None = None
+    synthetic: SyntheticTrafficConfig | None = None
+    pull: PullScheduleConfig = PullScheduleConfig()
 
     @property
     def deployment_id(self) -> str:
@@ -200,7 +200,7 @@ class ModelDeployment(_Strict):
         return f"{self.name}.{self.track.value}"
 
 
-class NatsConnection(_Strict):
+class NatsConnectionConfig(_Strict):
     """How the runtime logs in: a user with a password, a token, or a creds file — each secret read at start
     from the environment variable named here, never carried in the config."""
 
@@ -236,8 +236,8 @@ class FeatureStoreConfig(_Strict):
 class RuntimeConfig(_Strict):
     zone: Name
     region: Name
-    nats: NatsConnection
-    models: tuple[ModelDeployment, ...] = Field(min_length=1)
+    nats: NatsConnectionConfig
+    models: tuple[ModelDeploymentConfig, ...] = Field(min_length=1)
     metrics_port: int = Field(default=9464, ge=0, le=65535)  # 0: pick a free port (tests)
     metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped by Prometheus from outside the pod
     model_dir: str = "/var/lib/edgeops/models"

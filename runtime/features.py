@@ -2,7 +2,7 @@
 
 A record is a JSON object. `record_values` pulls the window's numeric fields out of it (or says precisely
 why it cannot); a window is the sequence of those value rows, oldest first, the current record last;
-`feature_vector` turns a window into the model input in the order of `WindowSpec.features`.
+`feature_vector` turns a window into the model input in the order of `WindowConfig.features`.
 
 Arithmetic is float64 (Python floats) and the vector is cast to float32 only at the model boundary, so
 training (numpy over `replay`) and serving compute the same numbers.
@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runtime.config import FeatureOp, WindowSpec
+from runtime.config import FeatureOp, WindowConfig
 
 Row = tuple[float, ...]
 
@@ -29,7 +29,7 @@ class RecordError(ValueError):
         self.detail = detail
 
 
-def record_key(spec: WindowSpec, record: Mapping[str, Any]) -> str:
+def record_key(spec: WindowConfig, record: Mapping[str, Any]) -> str:
     value = record.get(spec.key)
     if value is None:
         raise RecordError("missing_field", f"window key {spec.key!r} is missing")
@@ -41,7 +41,7 @@ def record_key(spec: WindowSpec, record: Mapping[str, Any]) -> str:
     return text
 
 
-def record_values(spec: WindowSpec, record: Mapping[str, Any]) -> Row:
+def record_values(spec: WindowConfig, record: Mapping[str, Any]) -> Row:
     """The record's values for `spec.fields`; booleans count as 0/1, everything else must be a finite number."""
     values: list[float] = []
     for name in spec.fields:
@@ -60,7 +60,7 @@ def record_values(spec: WindowSpec, record: Mapping[str, Any]) -> Row:
     return tuple(values)
 
 
-def feature_vector(spec: WindowSpec, window: Sequence[Row]) -> list[float]:  # noqa: PLR0912 - flat dispatch is the hot path
+def feature_vector(spec: WindowConfig, window: Sequence[Row]) -> list[float]:  # noqa: PLR0912 - flat dispatch is the hot path
     """Features of a non-empty window (oldest row first, current record last)."""
     n = len(window)
     if n == 0:
@@ -75,7 +75,7 @@ def feature_vector(spec: WindowSpec, window: Sequence[Row]) -> list[float]:  # n
             out.append(float(n))
             continue
         name = feature.field
-        assert name is not None  # guaranteed by FeatureSpec
+        assert name is not None  # guaranteed by FeatureConfig
         xs = columns.get(name)
         if xs is None:
             i = index[name]
@@ -105,17 +105,17 @@ def feature_vector(spec: WindowSpec, window: Sequence[Row]) -> list[float]:  # n
     return out
 
 
-_INDEX_CACHE: dict[int, tuple[WindowSpec, dict[str, int]]] = {}
+_INDEX_CACHE: dict[int, tuple[WindowConfig, dict[str, int]]] = {}
 
 
-def _field_index(spec: WindowSpec) -> dict[str, int]:
+def _field_index(spec: WindowConfig) -> dict[str, int]:
     cached = _INDEX_CACHE.get(id(spec))
     if cached is None or cached[0] is not spec:  # the spec itself is kept, so its id cannot be reused
         cached = _INDEX_CACHE[id(spec)] = (spec, {name: i for i, name in enumerate(spec.fields)})
     return cached[1]
 
 
-def replay(spec: WindowSpec, records: Iterable[Mapping[str, Any]]) -> list[list[float]]:
+def replay(spec: WindowConfig, records: Iterable[Mapping[str, Any]]) -> list[list[float]]:
     """Feature vectors for records in arrival order, each over its key's window including itself.
 
     This is what serving computes for an uninterrupted stream; training uses it so both sides agree."""

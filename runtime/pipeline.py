@@ -1,6 +1,6 @@
 """One deployment's batch step: decode -> window -> features -> inference -> outgoing messages.
 
-No I/O here: sources (`runtime.nats_source`, `runtime.mqtt_source`, `runtime.synthetic`) hand in `Incoming`
+No I/O here: sources (`runtime.sources`: JetStream, MQTT, synthetic traffic) hand in `Incoming`
 messages and publish the `Outgoing` ones this returns, so every source goes through the same code.
 
 A malformed message becomes a dead letter with a reason code (`invalid_json`, `not_an_object`,
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.config import ModelDeployment, Track
+from runtime.config import ModelDeploymentConfig, Track
 from runtime.features import RecordError, feature_vector, record_key, record_values
 from runtime.metrics import Metrics
 from runtime.session import LoadedModel
@@ -61,7 +61,7 @@ class ModelUnavailableError(RuntimeError):
 
 class DeploymentPipeline:
     def __init__(
-        self, config: ModelDeployment, model: LoadedModel, windows: DeploymentWindows, metrics: Metrics, zone: str
+        self, config: ModelDeploymentConfig, model: LoadedModel, windows: DeploymentWindows, metrics: Metrics, zone: str
     ) -> None:
         self.config = config
         self.windows = windows

@@ -15,65 +15,24 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
-from runtime.config import ConfigError, ModelDeployment, NatsConnection, RuntimeConfig, load_runtime_config
+from runtime.checkpoint import Checkpointer
+from runtime.config import ConfigError, ModelDeploymentConfig, RuntimeConfig, load_runtime_config
 from runtime.metrics import Health, Metrics, serve_http
-from runtime.nats_source import JetStreamSource, Publisher, Settle
+from runtime.nats_connection import connect_nats
 from runtime.pipeline import DeploymentPipeline
+from runtime.publish import Publisher
 from runtime.session import LoadedModel, ModelLoadError, load_model
+from runtime.sources import JetStreamSource, MqttSource, Source, SyntheticTraffic
 from runtime.store import FeatureStore
 from runtime.tracing import setup_tracing, shutdown_tracing
 
 log = logging.getLogger("edgeops.runtime")
-
-ACK_SLICE = 16
-
-
-class Checkpointer:
-    """Writes changed windows to DuckDB every interval, then settles (acks) what that checkpoint covers."""
-
-    def __init__(self, store: FeatureStore, metrics: Metrics, executor: ThreadPoolExecutor) -> None:
-        self.store = store
-        self.metrics = metrics
-        self.executor = executor
-        self.pending: list[Settle] = []
-
-    def settle_later(self, settle: Settle) -> None:
-        self.pending.append(settle)
-
-    async def checkpoint(self) -> None:
-        # Snapshot and the settle list are taken together, synchronously: every settle in the list belongs to
-        # a message whose window change is already in memory, hence in this snapshot.
-        snapshot, settles = self.store.snapshot(), self.pending
-        self.pending = []
-        loop = asyncio.get_running_loop()
-        with self.metrics.checkpoint.time():
-            try:
-                await loop.run_in_executor(self.executor, self.store.write, snapshot)
-            except Exception:
-                log.exception("feature store checkpoint failed; retrying next interval, acks held back")
-                self.store.requeue(snapshot)
-                self.pending = settles + self.pending
-                return
-        for i, settle in enumerate(settles):
-            try:
-                await settle()
-            except Exception as exc:  # an ack lost now means a redelivery, which is deduplicated
-                log.debug("ack failed: %r", exc)
-            if i % ACK_SLICE == ACK_SLICE - 1:
-                await asyncio.sleep(0)  # let fetches and batches in between: a burst of acks is a latency spike
-
-    async def run(self, interval_s: float, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), interval_s)
-            await self.checkpoint()
 
 
 def _hot_swappable(old: RuntimeConfig, new: RuntimeConfig) -> bool:
@@ -86,66 +45,6 @@ def _hot_swappable(old: RuntimeConfig, new: RuntimeConfig) -> bool:
         o.model_copy(update={"version": n.version, "artifact": n.artifact}) == n
         for o, n in zip(old.models, new.models, strict=True)
     )
-
-
-class MissingCredential(RuntimeError):
-    """A credential's environment variable named in the config is not set."""
-
-
-def nats_credentials(nats: NatsConnection) -> dict[str, str]:
-    """nats-py connect options for the configured login, read from the environment at start."""
-
-    def read(env: str, what: str) -> str:
-        value = os.environ.get(env)
-        if not value:
-            raise MissingCredential(f"nats: {what} is read from ${env}, which is not set")
-        return value
-
-    if nats.user is not None and nats.password_env is not None:
-        return {"user": nats.user, "password": read(nats.password_env, f"the password of user {nats.user!r}")}
-    if nats.token_env:
-        return {"token": read(nats.token_env, "the token")}
-    if nats.creds_file_env:
-        return {"user_credentials": read(nats.creds_file_env, "the creds file path")}
-    return {}
-
-
-async def _connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
-    import nats
-
-    options: dict[str, Any] = {
-        "name": config.nats.name,
-        "max_reconnect_attempts": -1,
-        "reconnect_time_wait": 0.25,
-        "connect_timeout": 2,
-        # Subjects come from the validated config; per-publish regex checks cost ~10% of a message's CPU.
-        "skip_subject_validation": True,
-        "error_cb": _nats_error,
-        "disconnected_cb": _nats_event("disconnected"),
-        "reconnected_cb": _nats_event("reconnected"),
-    }
-    options.update(nats_credentials(config.nats))
-    delay = 0.2
-    while True:
-        try:
-            return await nats.connect(config.nats.url, **options)
-        except Exception as exc:
-            if stopping.is_set():
-                raise
-            log.warning("nats %s: cannot connect (%r); retrying", config.nats.url, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-
-async def _nats_error(exc: Exception) -> None:
-    log.debug("nats: %r", exc)
-
-
-def _nats_event(what: str) -> Any:
-    async def callback() -> None:
-        log.info("nats: %s", what)
-
-    return callback
 
 
 class Service:
@@ -162,15 +61,14 @@ class Service:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-store")
         self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-loader")
         self.pipelines: dict[str, DeploymentPipeline] = {}
-        self.sources: list[JetStreamSource] = []
-        self.extra_ready: list[Any] = []  # objects with a `bound` flag (MQTT sources)
+        self.sources: list[Source] = []
         self._background: set[asyncio.Task[Any]] = set()
 
-    async def _load(self, deployment: ModelDeployment) -> LoadedModel:
+    async def _load(self, deployment: ModelDeploymentConfig) -> LoadedModel:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.loader, load_model, deployment, Path(self.config.model_dir))
 
-    async def _load_until_ready(self, deployment: ModelDeployment) -> LoadedModel | None:
+    async def _load_until_ready(self, deployment: ModelDeploymentConfig) -> LoadedModel | None:
         delay = 1.0
         path = deployment.artifact.path_in(Path(self.config.model_dir))
         waiting_logged = False
@@ -208,7 +106,7 @@ class Service:
             self.executor, FeatureStore, Path(cfg.feature_store.path), cfg.feature_store.max_keys
         )
         checkpointer = Checkpointer(store, self.metrics, self.executor)
-        nc = await _connect_nats(cfg, self.stopping)
+        nc = await connect_nats(cfg, self.stopping)
         js = nc.jetstream()
         publisher = Publisher(js, self.stopping)
         tasks: list[asyncio.Task[Any]] = []
@@ -226,9 +124,8 @@ class Service:
                 pipeline = DeploymentPipeline(deployment, model, windows, self.metrics, cfg.zone)
                 self.pipelines[deployment.deployment_id] = pipeline
                 source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping)
-                self.sources.append(source)
-                tasks.append(asyncio.create_task(source.run(), name=f"source:{deployment.deployment_id}"))
-                tasks.extend(await self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
+                tasks.append(self._start(source, f"source:{deployment.deployment_id}"))
+                tasks.extend(self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
             # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
             # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
             await loop.run_in_executor(self.executor, store.hand_over_writes)
@@ -271,8 +168,7 @@ class Service:
         """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
         while not self.stopping.is_set():
             self.health.beat()
-            ready = bool(self.sources) and all(s.bound for s in self.sources)
-            ready = ready and all(getattr(x, "bound", True) for x in self.extra_ready)
+            ready = bool(self.sources) and all(s.ready for s in self.sources)
             self.health.ready = ready and len(self.pipelines) == len(self.config.models)
             self.metrics.ready.set(1 if self.health.ready else 0)
             for name, windows in store.deployments.items():
@@ -283,22 +179,21 @@ class Service:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), 0.5)
 
-    async def _optional_sources(
-        self, deployment: ModelDeployment, pipeline: DeploymentPipeline, publisher: Publisher,
+    def _start(self, source: Source, name: str) -> asyncio.Task[None]:
+        self.sources.append(source)
+        return asyncio.create_task(source.run(), name=name)
+
+    def _optional_sources(
+        self, deployment: ModelDeploymentConfig, pipeline: DeploymentPipeline, publisher: Publisher,
         checkpointer: Checkpointer, nc: Any,
-    ) -> list[asyncio.Task[Any]]:  # fmt: skip
-        tasks: list[asyncio.Task[Any]] = []
+    ) -> list[asyncio.Task[None]]:  # fmt: skip
+        tasks: list[asyncio.Task[None]] = []
         if deployment.mqtt is not None:
-            from runtime.mqtt_source import MqttSource
-
             mqtt = MqttSource(deployment.mqtt, pipeline, publisher, checkpointer.settle_later, self.stopping)
-            self.extra_ready.append(mqtt)
-            tasks.append(asyncio.create_task(mqtt.run(), name=f"mqtt:{deployment.deployment_id}"))
+            tasks.append(self._start(mqtt, f"mqtt:{deployment.deployment_id}"))
         if deployment.synthetic is not None:
-            from runtime.synthetic import SyntheticTraffic
-
             synthetic = SyntheticTraffic(deployment.synthetic, pipeline, nc, self.pipelines, self.stopping)
-            tasks.append(asyncio.create_task(synthetic.run(), name=f"synthetic:{deployment.deployment_id}"))
+            tasks.append(self._start(synthetic, f"synthetic:{deployment.deployment_id}"))
         return tasks
 
     async def _watch_config(self) -> None:
@@ -343,7 +238,7 @@ class Service:
             except ModelLoadError as exc:
                 log.error("%s: new model not loaded, keeping %s: %s", new_dep.deployment_id, old_dep.version, exc)
 
-    async def _on_pulled(self, deployment: ModelDeployment, path: Path) -> None:
+    async def _on_pulled(self, deployment: ModelDeploymentConfig, path: Path) -> None:
         """The puller's hand-over: swap if this deployment serves another digest (raises if the load fails)."""
         pipeline = self.pipelines.get(deployment.deployment_id)
         if pipeline is None or pipeline.digest == deployment.artifact.digest:
@@ -355,7 +250,7 @@ class Service:
                       pipeline.config.version, exc)  # fmt: skip
             raise
 
-    async def _swap_one(self, new_dep: ModelDeployment) -> None:
+    async def _swap_one(self, new_dep: ModelDeploymentConfig) -> None:
         """Load, check and warm up beside the serving model, then swap between batches; on failure the old
         model keeps serving and the failure is counted."""
         pipeline = self.pipelines.get(new_dep.deployment_id)

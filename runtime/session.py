@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from runtime.config import ExecutionProvider, ModelDeployment
+from runtime.config import ExecutionProvider, ModelDeploymentConfig
 
 INPUT_NAME = "features"
 OUTPUT_NAME = "score"
@@ -86,7 +86,7 @@ def _session_options() -> Any:
     return options
 
 
-def load_model(deployment: ModelDeployment, model_dir: Path) -> LoadedModel:
+def load_model(deployment: ModelDeploymentConfig, model_dir: Path) -> LoadedModel:
     import onnxruntime as ort
 
     path = deployment.artifact.path_in(model_dir)

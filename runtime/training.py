@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from runtime.config import WindowSpec
+from runtime.config import WindowConfig
 from runtime.features import replay
 
 OPSET = 17
@@ -150,14 +150,14 @@ def round_records(records: list[dict[str, Any]], digits: int = 3) -> list[dict[s
 
 
 def train_window_model(
-    window: WindowSpec, records: list[dict[str, Any]], labels: list[int], *, hidden: int, epochs: int, seed: int
+    window: WindowConfig, records: list[dict[str, Any]], labels: list[int], *, hidden: int, epochs: int, seed: int
 ) -> Mlp:
     """Featurise records exactly as serving does (`replay` over the window) and train on their 0/1 labels."""
     x = np.asarray(replay(window, records), dtype=np.float64)
     return train_mlp(x, np.asarray(labels, dtype=np.float64), hidden=hidden, epochs=epochs, seed=seed)
 
 
-def golden_document(name: str, window: WindowSpec, mlp: Mlp, records: list[dict[str, Any]]) -> dict[str, Any]:
+def golden_document(name: str, window: WindowConfig, mlp: Mlp, records: list[dict[str, Any]]) -> dict[str, Any]:
     """golden.json: records (replayed in order through the window), their feature vectors and expected scores."""
     features = np.asarray(replay(window, records), dtype=np.float32)
     scores = mlp.predict(features)

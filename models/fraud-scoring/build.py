@@ -35,12 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from runtime.config import WindowSpec
+from runtime.config import WindowConfig
 from runtime.training import Mlp, build_main, golden_document, round_records, to_onnx, train_window_model
 
 NAME = "fraud-scoring"
 SEED = 20240611
-WINDOW = WindowSpec.model_validate(
+WINDOW = WindowConfig.model_validate(
     {
         "key": "card_id",
         "size": 32,

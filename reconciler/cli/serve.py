@@ -24,7 +24,7 @@ def serve_command(
     SIGTERM drains in-flight work and exits 0. Exit codes: 0 clean shutdown, 1 runtime failure,
     2 invalid or unreadable config.
     """
-    from runtime.config import ConfigError, load_runtime_config
+    from runtime import ConfigError, load_runtime_config
     from runtime.service import serve
 
     logging.basicConfig(

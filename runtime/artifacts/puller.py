@@ -1,6 +1,6 @@
 """`ModelPuller.ensure(ref, digest) -> Path`: a verified local copy of the artifact, from the cache or fetched.
 
-The cache is content-addressed: `<model_dir>/<sha256-hex>.onnx` (`ArtifactRef.path_in`), or the deployment's
+The cache is content-addressed: `<model_dir>/<sha256-hex>.onnx` (`ArtifactConfig.path_in`), or the deployment's
 `local_path`. A file is only ever placed by an atomic rename of a fully downloaded, fsynced and verified temp file
 in the same directory, so the model manager never opens a partial or unverified model. Files already present are
 re-hashed before use (once per change of size/mtime), so a corrupted cache entry is replaced, not served.

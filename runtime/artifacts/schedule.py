@@ -16,11 +16,11 @@ from pathlib import Path
 
 from runtime.artifacts.errors import PullError
 from runtime.artifacts.puller import ModelPuller
-from runtime.config import ModelDeployment, PullWindow
+from runtime.config import ModelDeploymentConfig, PullWindowConfig
 
 log = logging.getLogger(__name__)
 
-OnUpdate = Callable[[ModelDeployment, Path], Awaitable[None]]
+OnUpdate = Callable[[ModelDeploymentConfig, Path], Awaitable[None]]
 
 
 def _hhmm(text: str) -> time:
@@ -28,7 +28,7 @@ def _hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def in_window(now: datetime, window: PullWindow | None) -> bool:
+def in_window(now: datetime, window: PullWindowConfig | None) -> bool:
     """Is `now` (converted to UTC) inside [start, end)? `end` before `start` wraps past midnight; start == end
     means the whole day."""
     if window is None:
@@ -49,7 +49,7 @@ class PullScheduler:
     def __init__(
         self,
         puller: ModelPuller,
-        deployments: Sequence[ModelDeployment],
+        deployments: Sequence[ModelDeploymentConfig],
         on_update: OnUpdate,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -60,15 +60,15 @@ class PullScheduler:
         self._clock = clock
         self._serving: dict[str, str] = {}  # deployment_id -> digest handed over successfully
 
-    def reconfigure(self, deployments: Sequence[ModelDeployment]) -> None:
+    def reconfigure(self, deployments: Sequence[ModelDeploymentConfig]) -> None:
         """A new runtime config: the next attempt per deployment pulls its (possibly new) digest; what is serving
         keeps serving until that succeeds. Takes effect in `run()` loops on their next interval."""
         self.deployments = tuple(deployments)
 
-    def serving_digest(self, deployment: ModelDeployment) -> str | None:
+    def serving_digest(self, deployment: ModelDeploymentConfig) -> str | None:
         return self._serving.get(deployment.deployment_id)
 
-    async def pull_once(self, deployment: ModelDeployment) -> bool:
+    async def pull_once(self, deployment: ModelDeploymentConfig) -> bool:
         """One scheduled attempt; True when the configured digest is what the model manager now serves."""
         wanted = deployment.artifact.digest
         current = self._serving.get(deployment.deployment_id)

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from reconciler.app.modelops.model_yaml import ModelDocument
 from runtime.artifacts import ModelPuller, PullMetrics
-from runtime.config import ModelDeployment
+from runtime.config import ModelDeploymentConfig
 from runtime.session import load_model
 from tests.fixtures.registry import LocalRegistry
 
@@ -57,7 +57,7 @@ async def test_release_and_edge_pull_of_fraud_scoring(oci_registry: LocalRegistr
     assert release.artifact.placeholder is False
     assert (release.compat.cpu.result, release.compat.wasm.result) == ("pass", "pass")
 
-    deployment = ModelDeployment.model_validate_json(
+    deployment = ModelDeploymentConfig.model_validate_json(
         json.dumps(
             {
                 "name": model.name,

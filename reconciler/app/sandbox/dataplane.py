@@ -34,7 +34,7 @@ from reconciler.core.render.runtimecfg import runtime_config
 from reconciler.core.spec import FleetSpec, Model, ModelAssignment, Zone
 from reconciler.shells.localproc import LocalProcess, LocalProcessError
 from reconciler.shells.nats import NatsEndpoint
-from runtime.config import FeatureStoreConfig, RuntimeConfig, Track
+from runtime import FeatureStoreConfig, RuntimeConfig, Track
 
 
 class DataplaneError(Exception):

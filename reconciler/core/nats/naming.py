@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from runtime.config import Track
+from runtime import Track
 
 
 class Route(StrEnum):
@@ -116,7 +116,7 @@ def dead_letter_stream_subject(zone: str) -> str:
 
 @dataclass(frozen=True)
 class TrackNames:
-    """What one runtime deployment (model + track) consumes and publishes; mirrors `runtime.config.Subjects`."""
+    """What one runtime deployment (model + track) consumes and publishes; mirrors `runtime.SubjectsConfig`."""
 
     track: Track
     stream: str

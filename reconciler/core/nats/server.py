@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from reconciler.core.nats import naming
 from reconciler.core.nats.naming import Route
 from reconciler.core.spec import FleetSpec, ModelAssignment, Zone
-from runtime.config import Track
+from runtime import Track
 
 Config = dict[str, object]
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 from reconciler.core.nats import naming
 from reconciler.core.render.labels import NATS_RELEASE
 from reconciler.core.spec import FleetSpec, Model, ModelAssignment, ModelVersion, Zone
-from runtime.config import (
-    ArtifactRef,
+from runtime import (
+    ArtifactConfig,
     ExecutionProvider,
+    FeatureConfig,
     FeatureOp,
-    FeatureSpec,
-    ModelDeployment,
-    NatsConnection,
+    ModelDeploymentConfig,
+    NatsConnectionConfig,
     RuntimeConfig,
-    Subjects,
-    SyntheticTraffic,
+    SubjectsConfig,
+    SyntheticTrafficConfig,
     Track,
-    WindowSpec,
+    WindowConfig,
 )
 
 METRICS_PORT = 9464
@@ -62,32 +62,32 @@ def nats_url(namespace: str) -> str:
 
 def model_deployment(
     spec: FleetSpec, zone: Zone, assignment: ModelAssignment, model: Model, *, track: str
-) -> ModelDeployment:
+) -> ModelDeploymentConfig:
     version_name = assignment.version if track == "stable" else _canary_version(assignment)
     version = model.spec.version(version_name)
     if version is None:  # the loader's cross-reference rules make this unreachable for a loaded spec
         raise ValueError(f"zone {zone.name}: model {model.name} has no version {version_name}")
     window = model.spec.window
     run_track = runtime_track(assignment, track)
-    return ModelDeployment(
+    return ModelDeploymentConfig(
         name=model.name,
         version=version.version,
         track=run_track,
-        artifact=ArtifactRef(ref=artifact_ref(spec, zone, version.artifact.ref), digest=version.artifact.digest),
+        artifact=ArtifactConfig(ref=artifact_ref(spec, zone, version.artifact.ref), digest=version.artifact.digest),
         subjects=_subjects(zone, assignment, run_track),
-        window=WindowSpec(
+        window=WindowConfig(
             key=assignment.window_key or window.key,
             size=window.size,
-            features=tuple(FeatureSpec(name=f.name, op=FeatureOp(f.op), field=f.field) for f in window.features),
+            features=tuple(FeatureConfig(name=f.name, op=FeatureOp(f.op), field=f.field) for f in window.features),
         ),
         providers=providers_for(zone, version),
         synthetic=_synthetic(spec, assignment) if run_track is Track.SHADOW else None,
     )
 
 
-def _subjects(zone: Zone, assignment: ModelAssignment, track: Track) -> Subjects:
+def _subjects(zone: Zone, assignment: ModelAssignment, track: Track) -> SubjectsConfig:
     names = naming.track_names(zone.name, assignment.model, assignment.input, assignment.output, track)
-    return Subjects(
+    return SubjectsConfig(
         stream=names.stream,
         input=names.input,
         durable=names.durable,
@@ -103,7 +103,7 @@ def runtime_config(
     return RuntimeConfig(
         zone=zone.name,
         region=zone.spec.region,
-        nats=NatsConnection(
+        nats=NatsConnectionConfig(
             url=nats_url(namespace),
             user=naming.RUNTIME_USER,
             password_env=naming.PASSWORD_ENV[naming.RUNTIME_USER],
@@ -118,9 +118,9 @@ def _canary_version(assignment: ModelAssignment) -> str:
     return assignment.canary.version
 
 
-def _synthetic(spec: FleetSpec, assignment: ModelAssignment) -> SyntheticTraffic | None:
+def _synthetic(spec: FleetSpec, assignment: ModelAssignment) -> SyntheticTrafficConfig | None:
     policy = spec.policy_for(assignment)
     if policy is None or policy.spec.shadow is None or policy.spec.shadow.synthetic_ratio == 0:
         return None
     # Synthetic load tops up mirrored traffic; its rate is modest so the shadow never starves stable pods.
-    return SyntheticTraffic(rate_per_s=10.0, real_fraction=round(1.0 - policy.spec.shadow.synthetic_ratio, 6))
+    return SyntheticTrafficConfig(rate_per_s=10.0, real_fraction=round(1.0 - policy.spec.shadow.synthetic_ratio, 6))

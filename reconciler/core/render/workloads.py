@@ -20,7 +20,7 @@ from reconciler.core.render.labels import (
 )
 from reconciler.core.render.runtimecfg import CONFIG_DIR, CONFIG_FILE, METRICS_PORT
 from reconciler.core.spec import ModelAssignment, Zone
-from runtime.config import RuntimeConfig
+from runtime import RuntimeConfig
 
 # Rolling updates: keep every serving replica until its replacement is ready (edge sites have little spare room,
 # so maxSurge stays at one pod).

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from reconciler.app.modelops.push import PushOutcome, push_model_version
 from reconciler.shells.registry import parse_registry
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler, RegistryUnavailable
-from runtime.config import ModelDeployment
+from runtime.config import ModelDeploymentConfig
 from runtime.session import LoadedModel, load_model
 from tests.fixtures.model_source import make_model_dir
 from tests.fixtures.registry import LocalRegistry
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 FEATURES = np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32)
 
 
-def _deployment(ref: str, digest: str, window: dict[str, str] | None = None) -> ModelDeployment:
+def _deployment(ref: str, digest: str, window: dict[str, str] | None = None) -> ModelDeploymentConfig:
     doc: dict[str, Any] = {
         "name": "tiny-scorer",
         "version": "1.0.0",
@@ -55,7 +55,7 @@ def _deployment(ref: str, digest: str, window: dict[str, str] | None = None) -> 
         "providers": ["cpu"],
         "pull": {"interval_s": 10, "window": window},
     }
-    return ModelDeployment.model_validate_json(json.dumps(doc))
+    return ModelDeploymentConfig.model_validate_json(json.dumps(doc))
 
 
 class ServingSlot:
@@ -67,7 +67,7 @@ class ServingSlot:
         self.loaded: list[Path] = []
         self.refuse = refuse or set()
 
-    async def on_update(self, deployment: ModelDeployment, path: Path) -> None:
+    async def on_update(self, deployment: ModelDeploymentConfig, path: Path) -> None:
         if deployment.artifact.digest in self.refuse:
             raise RuntimeError("refusing this model in the test")
         model = load_model(deployment, path.parent)

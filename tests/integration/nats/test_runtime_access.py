@@ -1,4 +1,4 @@
-"""The runtime's NATS user against the assets, doing what `runtime/nats_source.py` does.
+"""The runtime's NATS user against the assets, doing what `runtime/sources/jetstream.py` does.
 
 Matrix: bind to its durable (stable, canary), fetch, read the consumer's state, read the unacked tail straight from
 the stream, publish results and dead letters, ack | refused: managing streams, publishing sensor input | interest retention: once every track has

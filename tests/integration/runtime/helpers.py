@@ -14,7 +14,7 @@ import nats.errors
 import numpy as np
 import onnxruntime as ort
 
-from runtime.config import WindowSpec
+from runtime.config import WindowConfig
 from runtime.features import Row, record_key, record_values, replay
 from tests.fixtures.edge_runtime import load_build_module
 
@@ -43,14 +43,14 @@ async def publish_records(js: Any, subject: str, records: list[dict[str, Any]], 
     await asyncio.gather(*futures)
 
 
-def expected_scores(model_path: Path, window: WindowSpec, records: list[dict[str, Any]]) -> np.ndarray:
+def expected_scores(model_path: Path, window: WindowConfig, records: list[dict[str, Any]]) -> np.ndarray:
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     features = np.asarray(replay(window, records), dtype=np.float32)
     (scores,) = session.run(["score"], {"features": features})
     return np.asarray(scores[:, 0])
 
 
-def expected_windows(window: WindowSpec, records: list[dict[str, Any]]) -> dict[str, tuple[list[int], list[Row]]]:
+def expected_windows(window: WindowConfig, records: list[dict[str, Any]]) -> dict[str, tuple[list[int], list[Row]]]:
     """Final window per key when record i has stream sequence i + 1."""
     out: dict[str, tuple[list[int], list[Row]]] = {}
     for seq, record in enumerate(records, start=1):

@@ -16,7 +16,7 @@ import nats
 import numpy as np
 import pytest
 
-from runtime.config import WindowSpec
+from runtime.config import WindowConfig
 from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.nats import NatsServer
@@ -43,7 +43,7 @@ async def _run_with_disruptions(
     disrupt: Callable[[int], None], thresholds: tuple[int, ...],
 ) -> None:  # fmt: skip
     model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
-    window = WindowSpec.model_validate(window_doc, strict=False)
+    window = WindowConfig.model_validate(window_doc, strict=False)
     runtime_config(proc.config_path, server.url, [deployment(MODEL, digest, window_doc, input_subject="in.tx")],
                    tmp_path)  # fmt: skip
     records = example_records(MODEL, seed=11, count=N, keys=200)
@@ -92,7 +92,7 @@ async def _run_with_disruptions(
     _assert_windows_equal(tmp_path / "features.duckdb", window, records)
 
 
-def _assert_windows_equal(db_path: Path, window: WindowSpec, records: list[dict[str, Any]]) -> None:
+def _assert_windows_equal(db_path: Path, window: WindowConfig, records: list[dict[str, Any]]) -> None:
     """What a restarted runtime restores from DuckDB equals the windows of an uninterrupted run."""
     expected = expected_windows(window, records)
     store = FeatureStore(db_path, max_keys=100_000)

@@ -4,10 +4,12 @@ rows that slid out of their window are deleted at the next checkpoint, so the fi
 restore with a smaller key cap keeps the most recent keys; rows a held record's window needs (records at or
 above the checkpoint's low-water mark) survive checkpoint and restore, and a clean mark restores plain windows; the
 stored mark is never above the true one (a risen mark is refreshed every MARK_REFRESH_WRITES checkpoints); a failed write is re-queued; after the hand-over to
-the writer process checkpoints behave the same, its failures are reported and a dead writer is restarted."""
+the writer process checkpoints behave the same, its failures are reported and a dead writer is restarted; the writer process loads DuckDB and Arrow but not pydantic."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,10 @@ def test_writer_process_failure_is_reported_and_a_dead_writer_is_restarted(tmp_p
     store.write(store.snapshot())  # a new writer process
     store.close()
     assert _state(FeatureStore(path, max_keys=10), "m.stable", 3) == {"a": ([1, 2], [(1.0,), (2.0,)])}
+
+
+def test_the_writer_process_imports_no_config_model() -> None:
+    """What the writer's `python -c` imports (runtime, runtime.store) stays free of pydantic: it starts faster."""
+    probe = "import sys; import runtime.store.writer_process; print(sorted(m for m in ('pydantic', 'runtime.config', 'duckdb') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['duckdb']"

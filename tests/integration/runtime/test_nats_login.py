@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.core.nats import naming
 from reconciler.core.render.runtimecfg import runtime_config
-from runtime.service import nats_credentials
+from runtime.nats_connection import nats_credentials
 from tests.fixtures.nats_fleet import NatsFleet
 
 pytestmark = pytest.mark.integration

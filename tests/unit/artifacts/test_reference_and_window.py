@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from runtime.artifacts import BadReference, in_window, parse_reference
-from runtime.config import PullWindow
+from runtime.config import PullWindowConfig
 
 pytestmark = pytest.mark.unit
 
@@ -56,12 +56,12 @@ def test_no_window_means_always() -> None:
 
 
 def test_plain_window_is_half_open() -> None:
-    window = PullWindow(start="01:00", end="05:00")
+    window = PullWindowConfig(start="01:00", end="05:00")
     assert [in_window(_at(h), window) for h in (0, 1, 4, 5, 12)] == [False, True, True, False, False]
 
 
 def test_window_wrapping_past_midnight() -> None:
-    window = PullWindow(start="22:30", end="02:00")
+    window = PullWindowConfig(start="22:30", end="02:00")
     assert in_window(_at(23), window)
     assert in_window(_at(1, 59), window)
     assert not in_window(_at(22, 29), window)
@@ -69,10 +69,10 @@ def test_window_wrapping_past_midnight() -> None:
 
 
 def test_equal_start_and_end_is_the_whole_day() -> None:
-    assert in_window(_at(13), PullWindow(start="03:00", end="03:00"))
+    assert in_window(_at(13), PullWindowConfig(start="03:00", end="03:00"))
 
 
 def test_local_times_are_converted_to_utc() -> None:
-    window = PullWindow(start="01:00", end="02:00")
+    window = PullWindowConfig(start="01:00", end="02:00")
     plus_two = timezone(timedelta(hours=2))
     assert in_window(datetime(2026, 3, 4, 3, 30, tzinfo=plus_two), window)  # 01:30 UTC

@@ -16,7 +16,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from runtime.config import WindowSpec
+from runtime.config import WindowConfig
 from runtime.features import replay
 from runtime.training import OPSET, PRODUCER_NAME
 
@@ -64,7 +64,7 @@ def test_io_signature_and_pinned_fields(built: tuple[ModuleType, bytes, dict[str
 
 def test_golden_features_match_shared_feature_code(built: tuple[ModuleType, bytes, dict[str, Any]]) -> None:
     module, _, golden = built
-    window = WindowSpec.model_validate(golden["window"], strict=False)
+    window = WindowConfig.model_validate(golden["window"], strict=False)
     assert window == module.WINDOW
     expected = np.asarray(golden["features"], dtype=np.float32)
     got = np.asarray(replay(window, golden["records"]), dtype=np.float32)

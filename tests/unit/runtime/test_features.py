@@ -8,17 +8,17 @@ import math
 
 import pytest
 
-from runtime.config import FeatureOp, FeatureSpec, WindowSpec
+from runtime.config import FeatureConfig, FeatureOp, WindowConfig
 from runtime.features import RecordError, feature_vector, record_key, record_values, replay
 
 pytestmark = pytest.mark.unit
 
 
-def _spec(*ops: FeatureOp, size: int = 4) -> WindowSpec:
+def _spec(*ops: FeatureOp, size: int = 4) -> WindowConfig:
     features = tuple(
-        FeatureSpec(name=f"f{i}", op=op, field=None if op is FeatureOp.COUNT else "x") for i, op in enumerate(ops)
+        FeatureConfig(name=f"f{i}", op=op, field=None if op is FeatureOp.COUNT else "x") for i, op in enumerate(ops)
     )
-    return WindowSpec(key="k", size=size, features=features)
+    return WindowConfig(key="k", size=size, features=features)
 
 
 ALL_OPS = tuple(FeatureOp)
@@ -51,14 +51,14 @@ def test_every_op_over_a_window(xs: list[float], expected: list[float]) -> None:
 
 
 def test_features_follow_spec_order_and_fields() -> None:
-    spec = WindowSpec(
+    spec = WindowConfig(
         key="card_id",
         size=32,
         features=(
-            FeatureSpec(name="amount", op=FeatureOp.LAST, field="amount"),
-            FeatureSpec(name="amount_mean", op=FeatureOp.MEAN, field="amount"),
-            FeatureSpec(name="tx_count", op=FeatureOp.COUNT),
-            FeatureSpec(name="gap_s", op=FeatureOp.DELTA, field="ts"),
+            FeatureConfig(name="amount", op=FeatureOp.LAST, field="amount"),
+            FeatureConfig(name="amount_mean", op=FeatureOp.MEAN, field="amount"),
+            FeatureConfig(name="tx_count", op=FeatureOp.COUNT),
+            FeatureConfig(name="gap_s", op=FeatureOp.DELTA, field="ts"),
         ),
     )
     assert spec.fields == ("amount", "ts")

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from reconciler.app.desired import load_desired
 from reconciler.core.nats import naming
 from reconciler.core.render import RenderOptions, render_region
-from runtime.config import NatsConnection
-from runtime.service import MissingCredential, nats_credentials
+from runtime.config import NatsConnectionConfig
+from runtime.nats_connection import MissingCredential, nats_credentials
 from tests.fixtures.template_repo import REPO_ROOT
 
 pytestmark = pytest.mark.unit
@@ -20,7 +20,7 @@ URL = "nats://127.0.0.1:4222"
 
 def test_user_login_reads_the_password_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME_PW", "s3cret-value")
-    login = NatsConnection(url=URL, user="runtime", password_env="RUNTIME_PW")
+    login = NatsConnectionConfig(url=URL, user="runtime", password_env="RUNTIME_PW")
     assert nats_credentials(login) == {"user": "runtime", "password": "s3cret-value"}
     assert "s3cret-value" not in login.model_dump_json()
 
@@ -28,11 +28,11 @@ def test_user_login_reads_the_password_from_the_environment(monkeypatch: pytest.
 def test_missing_variable_is_a_clear_start_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNTIME_PW", raising=False)
     with pytest.raises(MissingCredential, match=r"\$RUNTIME_PW, which is not set"):
-        nats_credentials(NatsConnection(url=URL, user="runtime", password_env="RUNTIME_PW"))
+        nats_credentials(NatsConnectionConfig(url=URL, user="runtime", password_env="RUNTIME_PW"))
 
 
 def test_no_login_connects_anonymously() -> None:
-    assert nats_credentials(NatsConnection(url=URL)) == {}
+    assert nats_credentials(NatsConnectionConfig(url=URL)) == {}
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_no_login_connects_anonymously() -> None:
 )
 def test_invalid_logins_are_refused(fields: dict[str, str], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        NatsConnection(url=URL, **fields)
+        NatsConnectionConfig(url=URL, **fields)
 
 
 def test_rendered_runtime_logs_in_as_the_runtime_user_from_the_users_secret() -> None:

@@ -15,13 +15,13 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from runtime.config import ExecutionProvider, ModelDeployment, RuntimeConfig
+from runtime.config import ExecutionProvider, ModelDeploymentConfig, RuntimeConfig
 from runtime.features import replay
 from runtime.metrics import Metrics
-from runtime.nats_source import subject_matches
 from runtime.pipeline import DeploymentPipeline, Incoming
 from runtime.service import _hot_swappable
 from runtime.session import ModelLoadError, choose_providers, load_model
+from runtime.sources.jetstream import subject_matches
 from runtime.store import DeploymentWindows
 from tests.fixtures.edge_runtime import build_example_model, deployment
 
@@ -37,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str
 
 def _pipeline(built: tuple[Path, str, dict[str, Any]], track: str = "stable") -> DeploymentPipeline:
     path, digest, window = built
-    config = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, digest, window, track=track)))
+    config = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, digest, window, track=track)))
     model = load_model(config, path.parent)
     return DeploymentPipeline(config, model, DeploymentWindows(config.deployment_id, 32, 1000), Metrics(), "z")
 
@@ -112,12 +112,12 @@ def test_shadow_results_never_go_to_production(built: tuple[Path, str, dict[str,
 
 def test_wrong_digest_or_io_is_refused(built: tuple[Path, str, dict[str, Any]], tmp_path: Path) -> None:
     path, _, window = built
-    wrong = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, "sha256:" + "0" * 64, window)))
+    wrong = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, "sha256:" + "0" * 64, window)))
     with pytest.raises(ModelLoadError, match="cannot read"):
         load_model(wrong, path.parent)
     (tmp_path / path.name).write_bytes(path.read_bytes())
     narrow = {**window, "features": window["features"][:3]}
-    config = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, built[1], narrow)))
+    config = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, built[1], narrow)))
     with pytest.raises(ModelLoadError, match=r"float \[batch, 3\]"):
         load_model(config, tmp_path)
 
@@ -170,7 +170,7 @@ def test_only_version_and_artifact_changes_are_hot_swappable(built: tuple[Path, 
 def test_ack_subject_parsing_matches_the_client(reply: str) -> None:
     from nats.aio.msg import Msg
 
-    from runtime.nats_source import ack_reply_fields
+    from runtime.sources.jetstream import ack_reply_fields
 
     msg = Msg(_client=None, subject="in.x", reply=reply, data=b"", headers=None)  # type: ignore[arg-type]
     meta = msg.metadata

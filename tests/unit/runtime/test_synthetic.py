@@ -1,4 +1,4 @@
-"""Synthetic traffic (runtime.synthetic): with no data yet every draw is generated; with windows of the same model
+"""Synthetic traffic (runtime.sources.synthetic): with no data yet every draw is generated; with windows of the same model
 in the process, the blend follows `real_fraction` (all real at 1.0, all generated at 0.0) and real draws equal the
 features of a stored record; drawing never changes a window; emitted results go to the shadow subject only, with
 the Edgeops-Synthetic header, and are counted."""
@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from runtime.config import SyntheticTraffic as SyntheticConfig
+from runtime.config import SyntheticTrafficConfig
 from runtime.features import feature_vector
 from runtime.metrics import Metrics
 from runtime.pipeline import DeploymentPipeline
 from runtime.session import load_model
+from runtime.sources import SyntheticTraffic
 from runtime.store import DeploymentWindows
-from runtime.synthetic import SyntheticTraffic
 from tests.fixtures.edge_runtime import build_example_model, deployment
 
 pytestmark = pytest.mark.unit
@@ -39,15 +39,15 @@ class Recorder:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> DeploymentPipeline:
     path, digest, window = build_example_model(MODEL, tmp_path_factory.mktemp("models"))
-    from runtime.config import ModelDeployment
+    from runtime.config import ModelDeploymentConfig
 
-    config = ModelDeployment.model_validate_json(json.dumps(deployment(MODEL, digest, window, track="canary")))
+    config = ModelDeploymentConfig.model_validate_json(json.dumps(deployment(MODEL, digest, window, track="canary")))
     model = load_model(config, Path(path).parent)
     return DeploymentPipeline(config, model, DeploymentWindows(config.deployment_id, 32, 100), Metrics(), "z")
 
 
 def _traffic(pipeline: DeploymentPipeline, real_fraction: float, peers: dict[str, Any]) -> SyntheticTraffic:
-    config = SyntheticConfig(rate_per_s=100.0, real_fraction=real_fraction, seed=1)
+    config = SyntheticTrafficConfig(rate_per_s=100.0, real_fraction=real_fraction, seed=1)
     return SyntheticTraffic(config, pipeline, Recorder(), peers, asyncio.Event())
 
 

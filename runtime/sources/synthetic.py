@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.config import SyntheticTraffic as SyntheticConfig
+from runtime.config import SyntheticTrafficConfig
 from runtime.features import Row, feature_vector
 from runtime.pipeline import DeploymentPipeline
 from runtime.store import Window
@@ -33,7 +33,7 @@ RECENT_KEYS = 256
 
 class SyntheticTraffic:
     def __init__(
-        self, config: SyntheticConfig, pipeline: DeploymentPipeline, nc: Any,
+        self, config: SyntheticTrafficConfig, pipeline: DeploymentPipeline, nc: Any,
         pipelines: dict[str, DeploymentPipeline], stopping: asyncio.Event,
     ) -> None:  # fmt: skip
         self.config = config
@@ -43,6 +43,7 @@ class SyntheticTraffic:
         self.stopping = stopping
         self.rng = random.Random(config.seed)  # noqa: S311 - traffic shaping, not security
         self.counter = itertools.count()
+        self.ready = True  # generates its own input
 
     def _recent_windows(self) -> list[Window]:
         name = self.pipeline.config.name

@@ -5,10 +5,10 @@ Exactly-once effect, in three rules:
    the input's own `Nats-Msg-Id` or `<stream>:<sequence>`; JetStream drops a second copy inside the result
    stream's duplicate window, so a redelivery never produces a second result.
 2. An input is acked only after its result is acknowledged by JetStream *and* the window change it caused is
-   in a DuckDB checkpoint (`runtime.service.Checkpointer`); until then a crash means redelivery, never loss.
+   in a DuckDB checkpoint (`runtime.checkpoint.Checkpointer`); until then a crash means redelivery, never loss.
 3. On start, before fetching, the unacknowledged tail of the consumer (ack floor .. last delivered) is read
    straight from the stream in sequence order and re-applied. Windows are idempotent per sequence
-   (`runtime.store.Window`), so this rebuilds exactly the windows an uninterrupted run would hold before any
+   (`runtime.store.windows.Window`), so this rebuilds exactly the windows an uninterrupted run would hold before any
    newer message is scored; the redeliveries that follow are then no-ops with deduplicated results.
 
 One runtime process owns a durable consumer (two processes on one durable would interleave windows).
@@ -19,17 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from runtime.pipeline import SENSOR_TS_HEADER, DeploymentPipeline, Incoming, ModelUnavailableError, Outgoing
-from runtime.pipeline import parse_sensor_ts as _sensor_ts
+from runtime.pipeline import (
+    SENSOR_TS_HEADER,
+    DeploymentPipeline,
+    Incoming,
+    ModelUnavailableError,
+    Outgoing,
+    parse_sensor_ts,
+)
+from runtime.publish import Publisher
+from runtime.sources.protocol import SettleLater
 
 log = logging.getLogger("edgeops.runtime.nats")
 
-PUBLISH_TIMEOUT_S = 5.0
 MAX_RECOVERY = 100_000
-Settle = Callable[[], Awaitable[None]]
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -59,65 +64,13 @@ def ack_reply_fields(msg: Any) -> tuple[str, int, float]:
     return meta.stream, meta.sequence.stream, meta.timestamp.timestamp()
 
 
-class Publisher:
-    """Publishes a batch's outgoing messages and waits for every JetStream ack, retrying failures with the
-    same Nats-Msg-Id (so a retry after a lost ack is deduplicated, not duplicated)."""
-
-    def __init__(self, js: Any, stopping: asyncio.Event) -> None:
-        self.js = js
-        self.stopping = stopping
-
-    async def send(self, items: list[Outgoing]) -> list[asyncio.Future[Any]]:
-        """Hand every message to the connection now (the latency path); the acks come later."""
-        futures = []
-        for item in items:
-            try:
-                futures.append(await self.js.publish_async(item.subject, item.payload, headers=item.headers))
-            except Exception as exc:  # connection closed/stalled: retried by `confirm`
-                futures.append(_failed(exc))
-        return futures
-
-    async def confirm(self, items: list[Outgoing], futures: list[asyncio.Future[Any]]) -> bool:
-        """Wait for every JetStream ack, re-sending failures; True when all were acknowledged, False if
-        shutdown interrupted the retries."""
-        pending = items
-        delay = 0.05
-        while pending:
-            # One wait for the whole batch; a future still open at the deadline counts as failed (the server
-            # may have restarted and lost the reply) and is cancelled, releasing its publish slot.
-            _, late = await asyncio.wait(futures, timeout=PUBLISH_TIMEOUT_S)
-            for future in late:
-                future.cancel()
-            failed = [item for item, f in zip(pending, futures, strict=True) if f.cancelled() or f.exception()]
-            if failed:
-                first = next(f for f in futures if f.cancelled() or f.exception())
-                reason = "timeout" if first.cancelled() else type(first.exception()).__name__
-                log.warning("publish: %d of %d not acknowledged (%s); retrying", len(failed), len(pending), reason)
-                if self.stopping.is_set() and delay > 1.0:
-                    return False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                futures = await self.send(failed)
-            pending = failed
-        return True
-
-    async def publish_all(self, items: list[Outgoing]) -> bool:
-        return await self.confirm(items, await self.send(items))
-
-
-def _failed(exc: Exception) -> asyncio.Future[Any]:
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    future.set_exception(exc)
-    return future
-
-
 class JetStreamSource:
     def __init__(
         self,
         js: Any,
         pipeline: DeploymentPipeline,
         publisher: Publisher,
-        settle_later: Callable[[Settle], None],
+        settle_later: SettleLater,
         stopping: asyncio.Event,
         *,
         max_inflight: int = 4,
@@ -129,13 +82,13 @@ class JetStreamSource:
         self.stopping = stopping
         self.inflight = asyncio.Semaphore(max_inflight)
         self.tasks: set[asyncio.Task[None]] = set()
-        self.bound = False
+        self.ready = False  # the consumer is bound and its unacked tail re-applied
 
     async def run(self) -> None:
         subjects = self.pipeline.config.subjects
         psub = await self._bind()
         await self._recover_tail(subjects.stream, subjects.durable)
-        self.bound = True
+        self.ready = True
         batching = self.pipeline.config.batching
         while not self.stopping.is_set():
             try:
@@ -212,7 +165,7 @@ class JetStreamSource:
             input_id=headers.get("Nats-Msg-Id") or f"{stream}:{seq}",
             source=msg.subject,
             stream_ts=stream_ts,
-            sensor_ts=_sensor_ts(headers.get(SENSOR_TS_HEADER)),
+            sensor_ts=parse_sensor_ts(headers.get(SENSOR_TS_HEADER)),
             traceparent=headers.get("traceparent"),
             settle=msg.ack,
             retry=lambda: msg.nak(delay=1.0),
@@ -220,7 +173,7 @@ class JetStreamSource:
 
     def _incoming_raw(self, stream: str, raw: Any) -> Incoming:
         headers = raw.headers or {}
-        sensor_ts = _sensor_ts(headers.get(SENSOR_TS_HEADER))
+        sensor_ts = parse_sensor_ts(headers.get(SENSOR_TS_HEADER))
         return Incoming(
             payload=raw.data or b"",
             seq=raw.seq,

@@ -15,13 +15,13 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from runtime.config import MqttSource as MqttConfig
-from runtime.nats_source import Publisher, Settle
+from runtime.config import MqttSourceConfig
 from runtime.pipeline import SENSOR_TS_HEADER, DeploymentPipeline, Incoming, ModelUnavailableError, parse_sensor_ts
+from runtime.publish import Publisher
+from runtime.sources.protocol import SettleLater
 
 log = logging.getLogger("edgeops.runtime.mqtt")
 
@@ -30,15 +30,15 @@ SESSION_EXPIRY_S = 3600
 
 class MqttSource:
     def __init__(
-        self, config: MqttConfig, pipeline: DeploymentPipeline, publisher: Publisher,
-        settle_later: Callable[[Settle], None], stopping: asyncio.Event,
+        self, config: MqttSourceConfig, pipeline: DeploymentPipeline, publisher: Publisher,
+        settle_later: SettleLater, stopping: asyncio.Event,
     ) -> None:  # fmt: skip
         self.config = config
         self.pipeline = pipeline
         self.publisher = publisher
         self.settle_later = settle_later
         self.stopping = stopping
-        self.bound = False
+        self.ready = False  # subscribed (QoS 2 granted) on a live connection
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
 
     def _client(self, loop: asyncio.AbstractEventLoop) -> Any:
@@ -64,10 +64,10 @@ class MqttSource:
             c.subscribe(self.config.topic, qos=2)
 
         def on_subscribe(_c: Any, _u: Any, _mid: Any, reasons: Any, _p: Any) -> None:
-            self.bound = all(not r.is_failure for r in reasons)
+            self.ready = all(not r.is_failure for r in reasons)
 
         def on_disconnect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-            self.bound = False
+            self.ready = False
             log.info("mqtt disconnected: %s", reason)
 
         def on_message(_c: Any, _u: Any, msg: Any) -> None:
