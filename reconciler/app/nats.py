@@ -1,24 +1,33 @@
 """Plan and apply a zone's NATS state (and a region hub's): JetStream assets through the JetStream API, and for
-servers run directly the config file plus a reload signal.
+servers run directly the config file plus a reload signal. `apply_nats` and `apply_hub` do both (`write=False`:
+plan only); `plan_nats` and `plan_region_nats` are their planning faces for `edgeops plan --nats`.
 
 Results never raise for an unreachable server: `NatsZoneResult.status` is `Degraded` with the error, so the
-region loop marks that zone and moves on (one zone never blocks the others). Unreachable servers are retried with
+region pass marks that zone and moves on (one zone never blocks the others). Unreachable servers are retried with
 backoff inside one pass (`RetryPolicy`); the region loop's next pass retries again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from reconciler.core.nats import NatsRenderError, ServerSettings, render_conf, server_config
 from reconciler.core.nats.assets import JetStreamAssets, hub_assets, zone_assets
-from reconciler.core.nats.diff import SYSTEM, Op, Step, plan_jetstream
-from reconciler.core.plan import Action, Change, ChangeSet
+from reconciler.core.plan import (
+    NATS_SYSTEM,
+    Action,
+    Change,
+    ChangeSet,
+    NatsStatus,
+    NatsZoneResult,
+    Op,
+    Step,
+    plan_jetstream,
+)
 from reconciler.core.spec import FleetSpec, Zone
 from reconciler.shells.nats import (
     JetStreamAdmin,
@@ -30,10 +39,21 @@ from reconciler.shells.nats import (
     write_config,
 )
 
-
-class NatsStatus(StrEnum):
-    READY = "Ready"
-    DEGRADED = "Degraded"  # NATS unreachable or refused a change; the rest of the zone is unaffected
+__all__ = [  # the result types are the core's, named here too for callers of these functions
+    "DEFAULT_RETRY",
+    "ONCE",
+    "DirectServer",
+    "NatsOptions",
+    "NatsStatus",
+    "NatsZoneResult",
+    "RetryPolicy",
+    "apply_hub",
+    "apply_nats",
+    "hub_name",
+    "plan_nats",
+    "plan_region_nats",
+    "through_hub",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,17 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+ONCE = RetryPolicy(attempts=1)  # planning: report an unreachable server at once
+
+
+@dataclass(frozen=True)
+class NatsOptions:
+    """NATS in a region pass: every zone's JetStream assets through the region hub (by the zone's domain), then
+    the hub's own stream. Streams holding messages are deleted (pruned or recreated) only when allowed."""
+
+    hub: NatsEndpoint
+    allow_stream_delete: bool = False
+    retry: RetryPolicy = DEFAULT_RETRY
 
 
 @dataclass(frozen=True)
@@ -55,22 +86,9 @@ class DirectServer:
     settings: ServerSettings
 
 
-@dataclass(frozen=True)
-class NatsZoneResult:
-    zone: str
-    status: NatsStatus
-    changes: ChangeSet
-    error: str | None = None
-    blocked: tuple[Change, ...] = ()
-
-    @property
-    def degraded(self) -> bool:
-        return self.status is NatsStatus.DEGRADED
-
-
 def _config_change(name: str, current: str | None, desired: str) -> Change:
     if current == desired:
-        return Change(Action.UNCHANGED, "ServerConfig", "", name, system=SYSTEM)
+        return Change(Action.UNCHANGED, "ServerConfig", "", name, system=NATS_SYSTEM)
     diff = "".join(
         difflib.unified_diff(
             (current or "").splitlines(keepends=True),
@@ -79,7 +97,7 @@ def _config_change(name: str, current: str | None, desired: str) -> Change:
             f"desired/{name}",
         )
     )
-    return Change(Action.CREATE if current is None else Action.CONFIGURE, "ServerConfig", "", name, diff, SYSTEM)
+    return Change(Action.CREATE if current is None else Action.CONFIGURE, "ServerConfig", "", name, diff, NATS_SYSTEM)
 
 
 def _sync_server_config(spec: FleetSpec, zone: Zone, server: DirectServer, *, write: bool) -> Change:
@@ -135,49 +153,24 @@ async def _with_retries(
     return NatsZoneResult(name, NatsStatus.DEGRADED, ChangeSet(before), f"NATS unreachable: {last}")
 
 
-async def plan_nats(
-    spec: FleetSpec,
-    zone: Zone,
-    endpoint: NatsEndpoint,
-    *,
-    server: DirectServer | None = None,
-    allow_stream_delete: bool = False,
-    retry: RetryPolicy = RetryPolicy(attempts=1),
-) -> NatsZoneResult:
-    """What applying would change; writes nothing."""
-    try:
-        desired = zone_assets(zone)
-        before = (_sync_server_config(spec, zone, server, write=False),) if server is not None else ()
-    except (NatsRenderError, NatsError) as exc:
-        return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
-    return await _with_retries(
-        zone.name,
-        desired,
-        endpoint,
-        revision=None,
-        allow_stream_delete=allow_stream_delete,
-        write=False,
-        retry=retry,
-        before=before,
-    )
-
-
 async def apply_nats(
     spec: FleetSpec,
     zone: Zone,
     endpoint: NatsEndpoint,
     *,
     revision: str | None,
+    write: bool = True,
     server: DirectServer | None = None,
     allow_stream_delete: bool = False,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> NatsZoneResult:
-    """Bring the zone's server config (direct servers only) and JetStream assets to the desired state."""
+    """Bring the zone's server config (direct servers only) and JetStream assets to the desired state
+    (`write=False`: only say what that would change)."""
     before: tuple[Change, ...] = ()
     try:
         desired = zone_assets(zone)  # refuses bad subjects before anything is written
         if server is not None:
-            before = (_sync_server_config(spec, zone, server, write=True),)
+            before = (_sync_server_config(spec, zone, server, write=write),)
     except (NatsRenderError, NatsError) as exc:
         return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
     return await _with_retries(
@@ -186,10 +179,42 @@ async def apply_nats(
         endpoint,
         revision=revision,
         allow_stream_delete=allow_stream_delete,
-        write=True,
+        write=write,
         retry=retry,
         before=before,
     )
+
+
+async def plan_nats(
+    spec: FleetSpec,
+    zone: Zone,
+    endpoint: NatsEndpoint,
+    *,
+    server: DirectServer | None = None,
+    allow_stream_delete: bool = False,
+    retry: RetryPolicy = ONCE,
+) -> NatsZoneResult:
+    """What applying would change; writes nothing."""
+    return await apply_nats(
+        spec,
+        zone,
+        endpoint,
+        revision=None,
+        write=False,
+        server=server,
+        allow_stream_delete=allow_stream_delete,
+        retry=retry,
+    )
+
+
+def through_hub(hub: NatsEndpoint, zone: Zone) -> NatsEndpoint:
+    """The zone's JetStream domain addressed through the region hub and the zone's leafnode."""
+    return dataclasses.replace(hub, domain=zone.spec.nats.domain)
+
+
+def hub_name(region: str) -> str:
+    """How the hub appears next to the zones in plans and results."""
+    return f"hub-{region}"
 
 
 async def apply_hub(
@@ -200,11 +225,11 @@ async def apply_hub(
     revision: str | None,
     write: bool = True,
     allow_stream_delete: bool = False,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> NatsZoneResult:
     """The region hub's stream sourcing every zone's results (`write=False`: plan only)."""
     return await _with_retries(
-        f"hub-{region}",
+        hub_name(region),
         hub_assets(spec, region),
         endpoint,
         revision=revision,
@@ -214,32 +239,18 @@ async def apply_hub(
     )
 
 
-async def apply_region_nats(
-    spec: FleetSpec,
-    zones: Sequence[Zone],
-    endpoints: Mapping[str, NatsEndpoint],
-    *,
-    revision: str | None,
-    servers: Mapping[str, DirectServer] | None = None,
-    allow_stream_delete: bool = False,
-    retry: RetryPolicy = RetryPolicy(),
-) -> dict[str, NatsZoneResult]:
-    """Every zone at once; a zone without an endpoint, or whose NATS is down, is Degraded alone."""
-    servers = servers or {}
-
-    async def one(zone: Zone) -> NatsZoneResult:
-        endpoint = endpoints.get(zone.name)
-        if endpoint is None:
-            return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), "no NATS endpoint configured")
-        return await apply_nats(
-            spec,
-            zone,
-            endpoint,
-            revision=revision,
-            server=servers.get(zone.name),
-            allow_stream_delete=allow_stream_delete,
-            retry=retry,
+async def plan_region_nats(
+    spec: FleetSpec, region: str, hub: NatsEndpoint, *, zone: str | None = None, allow_stream_delete: bool = False
+) -> list[NatsZoneResult]:
+    """One plan per zone of the region (or just `zone`) through the hub, then the hub's own (`hub-<region>`);
+    `reconciler.core.plan.with_nats` folds them into the Kubernetes plans."""
+    zones = [z for z in spec.zones_in(region) if zone is None or z.name == zone]
+    plans = [plan_nats(spec, z, through_hub(hub, z), allow_stream_delete=allow_stream_delete) for z in zones]
+    results = list(await asyncio.gather(*plans))
+    if zone is None:
+        results.append(
+            await apply_hub(
+                spec, region, hub, revision=None, write=False, retry=ONCE, allow_stream_delete=allow_stream_delete
+            )
         )
-
-    results = await asyncio.gather(*(one(z) for z in zones))
-    return {r.zone: r for r in results}
+    return results

@@ -1,4 +1,5 @@
-"""`edgeops apply`: one staged server-side apply pass over a region's zones.
+"""`edgeops apply`: one region pass (`reconciler.app.reconcile.apply_region`, the pass the region loop runs) over a
+region's zones: staged server-side apply, and with `--nats` each zone's JetStream assets through the hub.
 
 Exit codes: 0 every zone Synced; 1 error (desired state invalid: nothing applied anywhere); 4 some zone is not
 Synced (OutOfSync, Progressing, Degraded or Unreachable; the table says which and why).
@@ -56,47 +57,37 @@ def apply_command(
     ] = False,
 ) -> None:
     """Plan, apply in stages (namespaces, CRD kinds and RBAC; config; workloads), prune, and wait for health."""
-    from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, run_once
+    import asyncio
+
+    from reconciler.app.nats import NatsOptions
+    from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, apply_region
     from reconciler.core.plan import ZoneStatus, format_text
     from reconciler.core.render import RenderOptions
+    from reconciler.shells.nats import NatsEndpoint
 
     load = load_or_exit(repo, rev)
     options = RegionOptions(
         kubeconfig=kubeconfig_path(kubeconfig),
         render=RenderOptions(namespace=namespace),
         apply=ApplyOptions(prune=prune, adopt=adopt, health_timeout_s=health_timeout),
+        nats=NatsOptions(NatsEndpoint(nats), allow_stream_delete=allow_stream_delete) if nats is not None else None,
     )
     try:
-        results = run_once(load, region, options, zone)
+        done = asyncio.run(apply_region(load, region, options, zone))
     except DesiredStateInvalid as error:
         typer.echo(f"error: {error}; nothing was applied", err=True)
         raise typer.Exit(EXIT_ERROR) from error
-    typer.echo(format_text([r.plan for r in results], diffs=False), nl=False)
-    for result in results:
+    typer.echo(format_text([r.plan for r in done.zones], diffs=False), nl=False)
+    for result in done.zones:
         typer.echo(result.line())
     nats_degraded = False
-    if nats is not None and load.spec is not None:
-        import asyncio
-
-        from reconciler.app.nats_region import apply_region_via_hub
-        from reconciler.shells.nats import NatsEndpoint
-
-        for outcome in asyncio.run(
-            apply_region_via_hub(
-                load.spec,
-                region,
-                NatsEndpoint(nats),
-                revision=load.revision,
-                zone=zone,
-                allow_stream_delete=allow_stream_delete,
-            )
-        ):
-            typer.echo(
-                f"nats {outcome.zone}: {outcome.status.value} ({outcome.changes.summary()})"
-                + (f": {outcome.error}" if outcome.error else "")
-            )
-            for change in outcome.blocked:
-                typer.echo(f"  blocked {change.ref}: {change.detail}")
-            nats_degraded = nats_degraded or outcome.degraded or bool(outcome.blocked)
-    if nats_degraded or any(r.status is not ZoneStatus.SYNCED for r in results):
+    for outcome in (*done.nats, *([done.hub] if done.hub is not None else [])):
+        typer.echo(
+            f"nats {outcome.zone}: {outcome.status.value} ({outcome.changes.summary()})"
+            + (f": {outcome.error}" if outcome.error else "")
+        )
+        for change in outcome.blocked:
+            typer.echo(f"  blocked {change.ref}: {change.detail}")
+        nats_degraded = nats_degraded or outcome.degraded or bool(outcome.blocked)
+    if nats_degraded or any(r.status is not ZoneStatus.SYNCED for r in done.zones):
         raise typer.Exit(EXIT_NOT_SYNCED)

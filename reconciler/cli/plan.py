@@ -76,7 +76,8 @@ def plan_command(
     if nats is not None and load.spec is not None:
         import asyncio
 
-        from reconciler.app.nats_region import plan_region_nats, with_nats
+        from reconciler.app.nats import plan_region_nats
+        from reconciler.core.plan import with_nats
         from reconciler.shells.nats import NatsEndpoint
 
         results = asyncio.run(plan_region_nats(load.spec, region, NatsEndpoint(nats), zone=zone))

@@ -1,5 +1,5 @@
 """`edgeops reconcile`: the region loop (fetch, reconcile every zone, repeat), with leader election, `/metrics`,
-OpenTelemetry spans and JSON logs.
+OpenTelemetry spans and JSON logs; put together by `reconciler.app.reconcile.wiring`.
 
 Exit codes: 0 stopped by SIGTERM/SIGINT (or, with --once, every zone Synced); 1 error (bad arguments, the
 repository cannot be read, or the desired state is invalid with --once: nothing applied); 4 with --once, some
@@ -8,11 +8,6 @@ zone is not Synced.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
-import signal
-import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -83,62 +78,39 @@ def reconcile_command(
     ] = False,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
+    from reconciler.app.nats import NatsOptions
     from reconciler.app.reconcile import ApplyOptions, RegionOptions
-    from reconciler.app.reconcile.leader import LeaderElector
-    from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
-    from reconciler.app.reconcile.source import RepoSource
-    from reconciler.app.reconcile.telemetry import LoopMetrics, configure_json_logs, configure_tracing
+    from reconciler.app.reconcile.wiring import ReconcilerSettings, run_reconciler
     from reconciler.core.plan import ZoneStatus
     from reconciler.core.render import RenderOptions
-    from reconciler.shells.kube import KubeConfigError, ZoneClient
+    from reconciler.shells.kube import KubeConfigError
     from reconciler.shells.nats import NatsEndpoint
 
-    configure_json_logs()
-    tracing = configure_tracing()
-    config = kubeconfig_path(kubeconfig)
-    options = LoopOptions(
+    settings = ReconcilerSettings(
         region=region,
+        repo=repo,
+        branch=branch,
         interval_s=_seconds(interval),
         region_options=RegionOptions(
-            kubeconfig=config,
+            kubeconfig=kubeconfig_path(kubeconfig),
             render=RenderOptions(namespace=namespace),
             apply=ApplyOptions(health_timeout_s=health_timeout),
             concurrency=concurrency,
+            nats=NatsOptions(NatsEndpoint(nats), allow_stream_delete=allow_stream_delete) if nats is not None else None,
         ),
-        nats_hub=NatsEndpoint(nats) if nats is not None else None,
-        allow_stream_delete=allow_stream_delete,
+        leader_elect=leader_elect,
+        lease_context=lease_context,
+        lease_namespace=lease_namespace,
+        identity=identity,
+        cache_dir=cache_dir,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
-    url = str(Path(repo).resolve()) if Path(repo).exists() else repo
-    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    clone = (cache_dir or Path.home() / ".cache" / "edgeops" / "repos") / f"{region}-{digest}.git"
-    source = RepoSource(url, clone, branch)
-    elector = None
-    if leader_elect:
-        try:
-            lease_client = ZoneClient.connect("lease", lease_context, config)
-        except KubeConfigError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(EXIT_ERROR) from error
-        name = identity or f"{socket.gethostname()}-{os.getpid()}"
-        elector = LeaderElector(lease_client, lease_namespace, f"edgeops-reconciler-{region}", name)
-    metrics = LoopMetrics(region)
-    server = metrics.serve(metrics_port, metrics_host) if metrics_port else None
-    loop = RegionLoop(source.fetch, options, elector, metrics=metrics)
-
-    async def main() -> None:
-        running = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            running.add_signal_handler(sig, loop.stop)
-        await loop.run(once=once)
-
     try:
-        asyncio.run(main())
-    finally:
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if tracing is not None:
-            tracing.shutdown()
+        loop = run_reconciler(settings, once=once)
+    except KubeConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
     if once:
         if loop.last_error is not None:
             typer.echo(f"error: {loop.last_error}", err=True)

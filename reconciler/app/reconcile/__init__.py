@@ -3,11 +3,15 @@
 Public API (what the CLI, the region loop and the canary / PR-bot code call):
 
     plan_region(load, region, options)         -> list[ZonePlan]      (format with reconciler.core.plan.format_*)
-    run_once(load, region, options)            -> list[ZoneResult]    one pass over every zone, concurrently
+    apply_region(load, region, options)        -> RegionPass          the region pass: every zone, concurrently,
+                                                                      with NATS through the hub when configured
+    run_once(load, region, options)            -> list[ZoneResult]    the same pass, synchronously
     apply_zone(client, rendered, options)      -> ZoneResult          one zone, with a ZoneClient you hold
     render_desired(load, region, options)      -> tuple[RenderedZone, ...]
 
-`DesiredStateInvalid` is raised before any zone is contacted when the revision does not load or render.
+`edgeops apply` and every pass of the region loop (`loop.RegionLoop`) are `apply_region`; `edgeops reconcile`
+is wired in `wiring`. `DesiredStateInvalid` is raised before any zone is contacted when the revision does not
+load or render.
 """
 
 from reconciler.app.reconcile.apply import ApplyOptions, apply_zone
@@ -18,13 +22,11 @@ from reconciler.app.reconcile.region import (
     WORKING_TREE,
     DesiredStateInvalid,
     RegionOptions,
-    apply_one,
-    apply_region,
     plan_one,
     plan_region,
     render_desired,
-    run_once,
 )
+from reconciler.app.reconcile.regionpass import PassObserver, RegionPass, apply_one, apply_region, run_once
 from reconciler.app.reconcile.zones import connect_zone, context_for
 
 __all__ = [
@@ -34,7 +36,9 @@ __all__ = [
     "Inventory",
     "InventoryUnreadable",
     "LiveState",
+    "PassObserver",
     "RegionOptions",
+    "RegionPass",
     "apply_one",
     "apply_region",
     "apply_zone",

@@ -1,5 +1,5 @@
-"""The region loop: every `interval`, fetch the repository, then reconcile every zone of the region
-concurrently (bounded), healing drift on every pass.
+"""The region loop: every `interval`, fetch the repository, then run one region pass (`apply_region`, the same
+pass as `edgeops apply`) over the zones that are due, healing drift on every pass.
 
 - Only the replica holding the region's Lease acts (`LeaderElector`); the Lease is renewed in the background
   while a pass runs, and a replica that loses it stops waiting on health and starts no further pass.
@@ -19,18 +19,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from reconciler.app.nats import apply_hub, apply_nats
-from reconciler.app.nats_region import merge_zone_result
+from reconciler.app.nats import NatsOptions
 from reconciler.app.reconcile.leader import LeaderElector
-from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, apply_one, render_desired
+from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions
+from reconciler.app.reconcile.regionpass import apply_region
 from reconciler.app.reconcile.source import Fetched
-from reconciler.app.reconcile.telemetry import LoopMetrics, Spans
-from reconciler.core.load import LoadResult
+from reconciler.app.reconcile.telemetry import LoopMetrics, PassSpans, Spans
 from reconciler.core.plan import ZoneResult, ZoneStatus
-from reconciler.core.render import RenderedZone
 from reconciler.shells.nats import NatsEndpoint
 
 log = logging.getLogger("edgeops.reconcile")
@@ -73,6 +70,14 @@ class LoopOptions:
     lease_retry_s: float = 2.0
     nats_hub: NatsEndpoint | None = None  # the region hub's client URL: also apply JetStream assets, by domain
     allow_stream_delete: bool = False
+
+    @property
+    def pass_options(self) -> RegionOptions:
+        """What each pass runs with: `region_options`, with `nats_hub` (when set) as its NATS."""
+        if self.nats_hub is None:
+            return self.region_options
+        nats = NatsOptions(self.nats_hub, allow_stream_delete=self.allow_stream_delete)
+        return dataclasses.replace(self.region_options, nats=nats)
 
 
 class RegionLoop:
@@ -163,7 +168,8 @@ class RegionLoop:
                 await self._lead()
 
     async def run_pass(self) -> list[ZoneResult]:
-        """One pass; the results of the zones that were due (zones in backoff keep their last result)."""
+        """One region pass (`apply_region`, as `edgeops apply` runs it) over the zones that are due; zones in
+        backoff keep their last result."""
         started = self._clock()
         region = self.options.region
         fetched = await asyncio.to_thread(self._fetch)
@@ -172,8 +178,19 @@ class RegionLoop:
             self.last_error = f"nothing to reconcile yet: {fetched.error}"
             log.error("repository unreadable", extra={"region": region, "error": fetched.error})
             return []
+        now = self._clock()
         try:
-            rendered = render_desired(fetched.load, region, self.options.region_options.render)
+            with self._spans.span(
+                "reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}
+            ):
+                done = await apply_region(
+                    fetched.load,
+                    region,
+                    self.options.pass_options,
+                    only=lambda zone: self.backoff.due(zone, now),
+                    observer=PassSpans(self._spans, region),
+                    stopping=self._must_stop_waiting,
+                )
         except DesiredStateInvalid as error:
             self.last_error = str(error)
             log.error(
@@ -182,82 +199,21 @@ class RegionLoop:
             )
             return []
         self.last_error = None
-        now = self._clock()
-        due = [r for r in rendered if self.backoff.due(r.zone, now)]
-        limit = asyncio.Semaphore(self._concurrency(fetched))
-        load = fetched.load
-
-        async def one(item: RenderedZone) -> ZoneResult | None:
-            async with limit:
-                if self._must_stop_waiting():
-                    return None  # stopping, or the Lease was lost meanwhile: start no further zone
-                result = await asyncio.to_thread(self._apply_zone, load, item)
-                return await self._apply_zone_nats(load, result)
-
-        with self._spans.span(
-            "reconcile pass", **{"edgeops.region": region, "edgeops.revision": fetched.revision or ""}
-        ):
-            results = [r for r in await asyncio.gather(*(one(r) for r in due)) if r is not None]
-            if results:
-                await self._apply_hub_nats(load, fetched.revision)
         finished = self._clock()
-        for result in results:
+        for result in done.zones:
             self.backoff.record(result, finished)
             self.results[result.zone] = result
             self.metrics.record(result)
             self._log(result)
+        if done.hub is not None:
+            log.log(
+                logging.WARNING if done.hub.degraded else logging.INFO,
+                "hub streams reconciled",
+                extra={"region": region, "status": done.hub.status.value, "detail": done.hub.error},
+            )
         self.metrics.pass_duration.labels(region).observe(finished - started)
         self.passes += 1
-        return results
-
-    def _apply_zone(self, load: LoadResult, rendered: RenderedZone) -> ZoneResult:
-        region = self.options.region
-
-        def observe(stage: str) -> AbstractContextManager[object]:
-            return self._spans.span(f"stage {stage}", **{"edgeops.region": region, "edgeops.zone": rendered.zone})
-
-        with self._spans.zone(region, rendered.zone, rendered.revision):
-            return apply_one(load, rendered, self.options.region_options, observe, self._must_stop_waiting)
-
-    async def _apply_zone_nats(self, load: LoadResult, result: ZoneResult) -> ZoneResult:
-        """After the zone's Kubernetes apply, its JetStream assets through the hub (by the zone's domain); an
-        unreachable NATS makes that zone Degraded alone and is retried on the next pass."""
-        hub, spec = self.options.nats_hub, load.spec
-        zone = spec.zone(result.zone) if spec is not None else None
-        if hub is None or spec is None or zone is None:
-            return result
-        nats = await apply_nats(
-            spec,
-            zone,
-            dataclasses.replace(hub, domain=zone.spec.nats.domain),
-            revision=result.revision,
-            allow_stream_delete=self.options.allow_stream_delete,
-        )
-        return merge_zone_result(result, nats)
-
-    async def _apply_hub_nats(self, load: LoadResult, revision: str | None) -> None:
-        """The hub's stream sourcing the zones, once per pass."""
-        if self.options.nats_hub is None or load.spec is None:
-            return
-        hub = await apply_hub(
-            load.spec,
-            self.options.region,
-            self.options.nats_hub,
-            revision=revision,
-            allow_stream_delete=self.options.allow_stream_delete,
-        )
-        log.log(
-            logging.WARNING if hub.degraded else logging.INFO,
-            "hub streams reconciled",
-            extra={"region": self.options.region, "status": hub.status.value, "detail": hub.error},
-        )
-
-    def _concurrency(self, fetched: Fetched) -> int:
-        if self.options.region_options.concurrency is not None:
-            return max(1, self.options.region_options.concurrency)
-        spec = fetched.load.spec if fetched.load is not None else None
-        found = spec.region(self.options.region) if spec is not None else None
-        return found.reconcile.concurrency if found is not None else 4
+        return list(done.zones)
 
     def _log(self, result: ZoneResult) -> None:
         level = logging.INFO if result.status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING) else logging.WARNING

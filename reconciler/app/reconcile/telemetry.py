@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from reconciler.core.plan import ZoneResult, ZoneStatus
+from reconciler.core.render import RenderedZone
 
 TRACER_NAME = "edgeops.reconciler"
 
@@ -107,6 +108,21 @@ class Spans:
         attributes = {"edgeops.region": region, "edgeops.zone": zone, "edgeops.revision": revision or ""}
         with self.span("reconcile zone", **attributes) as current:
             yield current
+
+
+class PassSpans:
+    """A region pass watched as spans (a `regionpass.PassObserver`): `reconcile zone` per zone, `stage <name>`
+    inside it per stage."""
+
+    def __init__(self, spans: Spans, region: str) -> None:
+        self._spans = spans
+        self._region = region
+
+    def zone(self, rendered: RenderedZone) -> AbstractContextManager[object]:
+        return self._spans.zone(self._region, rendered.zone, rendered.revision)
+
+    def stage(self, rendered: RenderedZone, stage: str) -> AbstractContextManager[object]:
+        return self._spans.span(f"stage {stage}", **{"edgeops.region": self._region, "edgeops.zone": rendered.zone})
 
 
 def configure_tracing(service_name: str = "edgeops-reconciler") -> Any:

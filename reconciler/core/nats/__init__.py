@@ -1,5 +1,6 @@
 """NATS desired state, pure: names (`naming`), the zone server's config (`server`, `conf`, `helm`) and the
-JetStream assets with their comparison against what a server reports (`assets`, `diff`)."""
+JetStream assets (`assets`); their comparison against what a server reports is planning
+(`reconciler.core.plan.nats_diff`)."""
 
 from reconciler.core.nats.conf import ConfRenderError, render_conf
 from reconciler.core.nats.helm import helm_values

@@ -10,7 +10,7 @@ Per zone:
 Per region hub:
     results-<region>       sources each zone's `results-<zone>` through `$JS.<domain>.API` across the leafnode
 
-`to_api()` gives the JetStream API JSON the server stores; `reconciler.core.nats.diff` compares exactly those keys
+`to_api()` gives the JetStream API JSON the server stores; `reconciler.core.plan.nats_diff` compares exactly those keys
 with what the server reports.
 """
 

@@ -1,11 +1,12 @@
-"""What one pass did to a zone, and the state it left it in."""
+"""What one pass did to a zone, and the state it left it in; `NatsZoneResult` is the same for the zone's NATS
+(or the region hub's), before `merge_zone_result` folds it into the zone's `ZoneResult`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from reconciler.core.plan.changeset import ZonePlan
+from reconciler.core.plan.changeset import Change, ChangeSet, ZonePlan
 
 
 class ZoneStatus(StrEnum):
@@ -36,3 +37,21 @@ class ZoneResult:
         return (
             f"{self.zone:<16} {self.status.value:<12} @{revision}  applied {self.applied}, pruned {self.pruned}{tail}"
         )
+
+
+class NatsStatus(StrEnum):
+    READY = "Ready"
+    DEGRADED = "Degraded"  # NATS unreachable or refused a change; the rest of the zone is unaffected
+
+
+@dataclass(frozen=True)
+class NatsZoneResult:
+    zone: str  # a zone's name, or `hub-<region>` for the region hub
+    status: NatsStatus
+    changes: ChangeSet
+    error: str | None = None
+    blocked: tuple[Change, ...] = ()  # deletions refused because the stream holds messages
+
+    @property
+    def degraded(self) -> bool:
+        return self.status is NatsStatus.DEGRADED

@@ -20,8 +20,8 @@ import nats.js.errors
 from nats.js import api
 
 from reconciler.core.nats.assets import MANAGED_BY, MANAGER, REVISION
-from reconciler.core.nats.diff import LiveConsumer, LiveJetStream, LiveStream, Op, Step
 from reconciler.core.nats.naming import js_api_prefix
+from reconciler.core.plan import LiveConsumer, LiveJetStream, LiveStream, Op, Step
 from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsUnreachable
 
 _UNREACHABLE = (

@@ -1,14 +1,18 @@
-"""Publishing and counting helpers for the NATS integration tests (real servers, nats-py clients)."""
+"""Publishing and counting helpers for the NATS integration tests (real servers, nats-py clients), and the options
+for a region pass that only reaches NATS."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import nats
 
+from reconciler.app.nats import NatsOptions, RetryPolicy
+from reconciler.app.reconcile import RegionOptions
 from reconciler.shells.nats import NatsEndpoint
 
 POLL_TIMEOUT_S = 60.0
@@ -61,3 +65,10 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, timeout_
             pass
         await asyncio.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def nats_side_of_a_pass(hub: NatsEndpoint, retry: RetryPolicy, tmp_path: Path) -> RegionOptions:
+    """Options for a region pass (`apply_region`) of which these tests watch the NATS side: each zone's JetStream
+    through `hub`, then the hub's stream. The kubeconfig does not exist, so every zone's Kubernetes side is
+    Unreachable at once (it never reaches a cluster) and the NATS side still runs, as it does for such a zone."""
+    return RegionOptions(kubeconfig=tmp_path / "no-such-kubeconfig", nats=NatsOptions(hub, retry=retry))

@@ -12,8 +12,7 @@ import pytest
 
 from reconciler.app.nats import NatsStatus, apply_nats, plan_nats
 from reconciler.core.nats.assets import NS_PER_S, zone_assets
-from reconciler.core.nats.diff import Op, plan_jetstream
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, Op, plan_jetstream
 from reconciler.shells.nats import JetStreamAdmin
 from tests.fixtures.nats_fleet import NatsFleet
 

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.app.nats import NatsStatus, NatsZoneResult
-from reconciler.app.nats_region import merge_zone_result, with_nats
-from reconciler.core.plan import Action, Change, ChangeSet, ZonePlan
+from reconciler.core.plan import (
+    Action,
+    Change,
+    ChangeSet,
+    NatsStatus,
+    NatsZoneResult,
+    ZonePlan,
+    merge_zone_result,
+    with_nats,
+)
 from reconciler.core.plan.status import ZoneResult, ZoneStatus
 
 pytestmark = pytest.mark.unit

@@ -16,8 +16,7 @@ import pytest
 
 from reconciler.app.desired import load_desired
 from reconciler.core.nats.assets import MANAGED_BY, REVISION, hub_assets, zone_assets
-from reconciler.core.nats.diff import LiveConsumer, LiveJetStream, LiveStream, Op, plan_jetstream
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, LiveConsumer, LiveJetStream, LiveStream, Op, plan_jetstream
 
 pytestmark = pytest.mark.unit
 

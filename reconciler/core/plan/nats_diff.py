@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from reconciler.core.nats.assets import MANAGED_BY, MANAGER, ConsumerAsset, JetStreamAssets, StreamAsset
-from reconciler.core.plan import Action, Change
+from reconciler.core.plan.changeset import Action, Change
 
 SYSTEM = "nats"
 # Settings a server refuses to change on an existing stream or consumer.

@@ -1,0 +1,101 @@
+"""`edgeops reconcile` put together: where the repository clone is kept, the region's Lease and this replica's
+name in it, and the region loop run with `/metrics`, traces, JSON logs and SIGTERM/SIGINT as a graceful stop.
+
+    loop = run_reconciler(ReconcilerSettings(region="eu-west", repo=url, region_options=options), once=True)
+    loop.results, loop.last_error                      # what the CLI reports and turns into an exit code
+
+`build_loop` raises `KubeConfigError` when the cluster holding the Lease cannot be used; nothing has started then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import signal
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.app.reconcile.leader import LeaderElector
+from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
+from reconciler.app.reconcile.region import RegionOptions
+from reconciler.app.reconcile.source import RepoSource
+from reconciler.app.reconcile.telemetry import configure_json_logs, configure_tracing
+from reconciler.shells.kube import ZoneClient
+
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "edgeops" / "repos"
+
+
+@dataclass(frozen=True)
+class ReconcilerSettings:
+    region: str
+    repo: str  # clone URL, or path of a local repository
+    branch: str = "main"
+    interval_s: float = 30.0
+    region_options: RegionOptions = field(default_factory=RegionOptions)  # what every pass runs with
+    leader_elect: bool = True
+    lease_context: str | None = None  # kubeconfig context of the cluster holding the Lease (None: current)
+    lease_namespace: str = "kube-system"
+    identity: str | None = None  # this replica's name in the Lease (default: host and pid)
+    cache_dir: Path | None = None  # where the clone is kept (default: ~/.cache/edgeops/repos)
+    metrics_port: int = 9465  # 0: no /metrics
+    metrics_host: str = "127.0.0.1"
+
+
+def repo_url(repo: str) -> str:
+    """A local path as an absolute one (the clone's remote must not depend on the working directory)."""
+    return str(Path(repo).resolve()) if Path(repo).exists() else repo
+
+
+def clone_path(cache_dir: Path | None, region: str, url: str) -> Path:
+    """One bare clone per region and remote, so replicas of different regions can share a cache."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return (cache_dir or DEFAULT_CACHE_DIR) / f"{region}-{digest}.git"
+
+
+def lease_name(region: str) -> str:
+    return f"edgeops-reconciler-{region}"
+
+
+def replica_identity() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def build_loop(settings: ReconcilerSettings) -> RegionLoop:
+    url = repo_url(settings.repo)
+    source = RepoSource(url, clone_path(settings.cache_dir, settings.region, url), settings.branch)
+    elector = None
+    if settings.leader_elect:
+        client = ZoneClient.connect("lease", settings.lease_context, settings.region_options.kubeconfig)
+        identity = settings.identity or replica_identity()
+        elector = LeaderElector(client, settings.lease_namespace, lease_name(settings.region), identity)
+    options = LoopOptions(
+        region=settings.region, interval_s=settings.interval_s, region_options=settings.region_options
+    )
+    return RegionLoop(source.fetch, options, elector)
+
+
+async def run_until_signalled(loop: RegionLoop, *, once: bool = False) -> None:
+    """Run the loop; SIGTERM or SIGINT stops it after the writes in flight (the Lease is released)."""
+    running = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        running.add_signal_handler(sig, loop.stop)
+    await loop.run(once=once)
+
+
+def run_reconciler(settings: ReconcilerSettings, *, once: bool = False) -> RegionLoop:
+    """Build the loop and run it until stopped (`once`: one pass); returns it for its results."""
+    configure_json_logs()
+    loop = build_loop(settings)
+    tracing = configure_tracing()
+    server = loop.metrics.serve(settings.metrics_port, settings.metrics_host) if settings.metrics_port else None
+    try:
+        asyncio.run(run_until_signalled(loop, once=once))
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if tracing is not None:
+            tracing.shutdown()
+    return loop
