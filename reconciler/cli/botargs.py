@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.app.canary import Bot
+from reconciler.app.gitops import Bot
 from reconciler.shells.forge import Forge, ForgeError
 from reconciler.shells.git import GitError, Workspace
 

@@ -16,8 +16,9 @@ from typing import Annotated
 
 import typer
 
-from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region, note_hold, propose
+from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
+from reconciler.app.gitops import note_hold, propose
 from reconciler.cli.botargs import (
     EXIT_ERROR,
     EXIT_USAGE,

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pygit2
 
-from reconciler.app.canary import Bot
 from reconciler.app.desired import load_desired
-from reconciler.app.reconcile.inventory import InventoryUnreadable, read_inventory
-from reconciler.app.reconcile.zones import connect_zone
+from reconciler.app.gitops import Bot
+from reconciler.app.reconcile import InventoryUnreadable, connect_zone, read_inventory
 from reconciler.core.bot import code, inline
 from reconciler.core.plan import ZoneStatus
 from reconciler.core.render import DEFAULT_NAMESPACE

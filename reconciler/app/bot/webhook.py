@@ -27,7 +27,7 @@ from typing import Any
 from reconciler.app.bot.command import handle_comment
 from reconciler.app.bot.deploy import report_deploy
 from reconciler.app.bot.pull import PullOptions, handle_pull
-from reconciler.app.canary import Bot
+from reconciler.app.gitops import Bot
 from reconciler.core.render import DEFAULT_NAMESPACE
 
 log = logging.getLogger("edgeops.bot")
