@@ -38,8 +38,9 @@ _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
 from benchmarks.machine import machine  # noqa: E402
-from reconciler.app.canary import AnalyzeOptions, Bot, analyze_region, propose  # noqa: E402
+from reconciler.app.canary import AnalyzeOptions, analyze_region  # noqa: E402
 from reconciler.app.desired import load_desired  # noqa: E402
+from reconciler.app.gitops import Bot, propose  # noqa: E402
 from reconciler.app.reconcile import run_once  # noqa: E402
 from reconciler.app.reconcile.region import RegionOptions  # noqa: E402
 from reconciler.core.canary import Decision  # noqa: E402

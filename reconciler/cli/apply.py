@@ -12,17 +12,8 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.fleetargs import (
-    EXIT_ERROR,
-    Kubeconfig,
-    Namespace,
-    Region,
-    RepoPath,
-    Rev,
-    ZoneOpt,
-    kubeconfig_path,
-    load_or_exit,
-)
+from reconciler.cli.desired import load_or_exit
+from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, RepoPath, Rev, ZoneOpt, kubeconfig_path
 
 EXIT_NOT_SYNCED = 4
 

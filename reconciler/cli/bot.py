@@ -13,35 +13,29 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from reconciler.app.bot import PullOptions, handle_comment, handle_pull, make_server, report_deploy
-from reconciler.cli.botargs import (
-    EXIT_ERROR,
-    EXIT_USAGE,
-    Base,
-    CloneUrl,
-    GitHubUrl,
-    Repository,
-    RequireCheck,
-    Workdir,
-    make_bot,
-)
-from reconciler.shells.forge import ForgeError
-from reconciler.shells.git import GitError
+from reconciler.cli.gitops import RepositoryOptions, guarded
+from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, BotKubeconfig, Namespace, RequireCheck, option_group
 
 EXIT_REFUSED = 3
-Kubeconfig = Annotated[
-    Path | None,
-    typer.Option(
-        "--kubeconfig", help="plan against live clusters with this kubeconfig (default: render against the base)"
-    ),
-]
-Namespace = Annotated[str, typer.Option("--namespace", help="namespace edgeops uses in every zone (as for reconcile)")]
 Number = Annotated[int | None, typer.Option("--pr", help="pull request number (default: from $GITHUB_EVENT_PATH)")]
+
+
+@dataclass(frozen=True)
+class BotOptions(RepositoryOptions):
+    """What every `edgeops bot` command takes: the repository, and the clusters whose plan and rollout it reports."""
+
+    kubeconfig: BotKubeconfig = None
+    namespace: Namespace = "edgeops"
+
+    def pull_options(self) -> PullOptions:
+        return PullOptions(kubeconfig=self.kubeconfig, namespace=self.namespace)
 
 
 def _event() -> dict[str, object]:
@@ -63,30 +57,11 @@ def _number(given: int | None, event: dict[str, object]) -> int:
     raise typer.Exit(EXIT_USAGE)
 
 
-def pr_command(
-    *,
-    pr: Number = None,
-    kubeconfig: Kubeconfig = None,
-    namespace: Namespace = "edgeops",
-    repository: Repository = None,
-    github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None,
-    workdir: Workdir = None,
-    base: Base = "main",
-) -> None:
-    bot = make_bot(
-        repository=repository,
-        github_url=github_url,
-        clone_url=clone_url,
-        workdir=workdir,
-        base=base,
-        require_check=None,
-    )
-    try:
-        report = handle_pull(bot, _number(pr, _event()), PullOptions(kubeconfig=kubeconfig, namespace=namespace))
-    except (ForgeError, GitError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_ERROR) from error
+@guarded
+@option_group("options", BotOptions)
+def pr_command(options: BotOptions, *, pr: Number = None) -> None:
+    bot = options.open()
+    report = handle_pull(bot, _number(pr, _event()), options.pull_options())
     typer.echo(report.annotations, nl=False)
     typer.echo(
         f"#{report.number} at {report.head_sha[:12]}: {'valid' if report.valid else 'INVALID'}; "
@@ -96,18 +71,14 @@ def pr_command(
         raise typer.Exit(EXIT_ERROR)
 
 
+@guarded
+@option_group("options", BotOptions)
 def comment_command(
+    options: BotOptions,
     *,
     pr: Number = None,
     author: Annotated[str | None, typer.Option("--author", help="comment author (default: from the event)")] = None,
     body: Annotated[str | None, typer.Option("--body", help="comment text (default: from the event)")] = None,
-    kubeconfig: Kubeconfig = None,
-    namespace: Namespace = "edgeops",
-    repository: Repository = None,
-    github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None,
-    workdir: Workdir = None,
-    base: Base = "main",
     require_check: RequireCheck = None,
 ) -> None:
     event = _event()
@@ -118,21 +89,8 @@ def comment_command(
     if not author:
         typer.echo("error: --author is required outside an issue_comment event", err=True)
         raise typer.Exit(EXIT_USAGE)
-    bot = make_bot(
-        repository=repository,
-        github_url=github_url,
-        clone_url=clone_url,
-        workdir=workdir,
-        base=base,
-        require_check=require_check,
-    )
-    try:
-        result = handle_comment(
-            bot, _number(pr, event), author, body, PullOptions(kubeconfig=kubeconfig, namespace=namespace)
-        )
-    except (ForgeError, GitError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_ERROR) from error
+    bot = options.open(require_check)
+    result = handle_comment(bot, _number(pr, event), author, body, options.pull_options())
     if result is None:
         typer.echo("no /edgeops command")
         return
@@ -141,41 +99,26 @@ def comment_command(
         raise typer.Exit(EXIT_REFUSED)
 
 
+@guarded
+@option_group("options", BotOptions)
 def deploy_command(
+    options: BotOptions,
     *,
     sha: Annotated[str | None, typer.Option("--sha", help="merged commit (default: $GITHUB_SHA)")] = None,
     pr: Annotated[int | None, typer.Option("--pr", help="pull request to report on (optional)")] = None,
     wait: Annotated[float, typer.Option("--wait", help="seconds to keep polling until every region is done")] = 0.0,
     poll: Annotated[float, typer.Option("--poll", help="seconds between polls with --wait")] = 15.0,
-    kubeconfig: Kubeconfig = None,
-    namespace: Namespace = "edgeops",
-    repository: Repository = None,
-    github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None,
-    workdir: Workdir = None,
-    base: Base = "main",
 ) -> None:
     sha = sha or os.environ.get("GITHUB_SHA")
     if not sha:
         typer.echo("error: --sha is required outside GitHub Actions", err=True)
         raise typer.Exit(EXIT_USAGE)
-    bot = make_bot(
-        repository=repository,
-        github_url=github_url,
-        clone_url=clone_url,
-        workdir=workdir,
-        base=base,
-        require_check=None,
-    )
+    bot = options.open()
     deadline = time.monotonic() + wait
     while True:
-        try:
-            regions = report_deploy(bot, sha, number=pr, kubeconfig=kubeconfig, namespace=namespace)
-        except (ForgeError, GitError) as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(EXIT_ERROR) from error
+        regions = report_deploy(bot, sha, number=pr, kubeconfig=options.kubeconfig, namespace=options.namespace)
         # Without credentials nothing will change by waiting; with them, poll until every region settled.
-        settled = kubeconfig is None or all(r.state != "pending" for r in regions)
+        settled = options.kubeconfig is None or all(r.state != "pending" for r in regions)
         if settled or time.monotonic() + poll > deadline:
             break
         time.sleep(poll)
@@ -183,36 +126,27 @@ def deploy_command(
         typer.echo(f"edgeops/{r.region}: {r.state} ({r.description})")
 
 
+@guarded
+@option_group("options", BotOptions)
 def serve_command(
+    options: BotOptions,
     *,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8088,
     secret_env: Annotated[
         str, typer.Option("--secret-env", help="variable holding the webhook secret")
     ] = "EDGEOPS_WEBHOOK_SECRET",  # noqa: S107 (a variable name)
-    kubeconfig: Kubeconfig = None,
-    namespace: Namespace = "edgeops",
-    repository: Repository = None,
-    github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None,
-    workdir: Workdir = None,
-    base: Base = "main",
     require_check: RequireCheck = None,
 ) -> None:
     secret = os.environ.get(secret_env, "")
     if not secret:
         typer.echo(f"error: set the webhook secret in ${secret_env}", err=True)
         raise typer.Exit(EXIT_USAGE)
-    bot = make_bot(
-        repository=repository,
-        github_url=github_url,
-        clone_url=clone_url,
-        workdir=workdir,
-        base=base,
-        require_check=require_check,
-    )
+    bot = options.open(require_check)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    server = make_server(lambda: bot, secret.encode(), host=host, port=port, kubeconfig=kubeconfig, namespace=namespace)
+    server = make_server(
+        lambda: bot, secret.encode(), host=host, port=port, kubeconfig=options.kubeconfig, namespace=options.namespace
+    )
     typer.echo(f"listening on http://{host}:{server.server_address[1]}/")
     try:
         server.serve_forever()

@@ -10,32 +10,21 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region, note_hold, propose
+from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
-from reconciler.cli.botargs import (
-    EXIT_ERROR,
-    EXIT_USAGE,
-    Base,
-    CloneUrl,
-    GitHubUrl,
-    Repository,
-    RequireCheck,
-    Workdir,
-    make_bot,
-)
+from reconciler.app.gitops import note_hold, propose
+from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
+from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
 from reconciler.core.spec.base import parse_duration
-from reconciler.shells.forge import ForgeError
-from reconciler.shells.git import GitError
 from reconciler.shells.prometheus import Prometheus
-from reconciler.shells.tree import TreeReadError
 
-Region = Annotated[str, typer.Option("--region", help="the region whose canaries to analyse")]
 PrometheusUrl = Annotated[str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://prometheus:9090")]
 Window = Annotated[
     str | None, typer.Option("--window", help="analysis window (default: the policy's analysisInterval)")
@@ -54,6 +43,21 @@ def _duration(text: str | None) -> timedelta | None:
         raise typer.BadParameter(str(error)) from error
     assert isinstance(value, timedelta)
     return value
+
+
+@dataclass(frozen=True)
+class CanaryOptions:
+    """What both canary commands take: the region, where to measure, and how to judge."""
+
+    region: Region
+    prometheus: PrometheusUrl
+    window: Window = None
+    ignore_maintenance_windows: IgnoreWindows = False
+
+    def analyze_options(self) -> AnalyzeOptions:
+        return AnalyzeOptions(
+            window=_duration(self.window), respect_maintenance_windows=not self.ignore_maintenance_windows
+        )
 
 
 def _line(a: Analysis) -> str:
@@ -85,63 +89,47 @@ def _json(a: Analysis) -> dict[str, object]:
     }
 
 
+@guarded
+@option_group("canary", CanaryOptions)
 def analyze_command(
+    canary: CanaryOptions,
     *,
-    region: Region,
-    prometheus: PrometheusUrl,
-    repo: Annotated[Path, typer.Option("--repo", help="fleet repository (working tree or git)")] = Path("."),
-    rev: Annotated[str | None, typer.Option("--rev", help="git revision (default: the working tree)")] = None,
-    window: Window = None,
-    ignore_maintenance_windows: IgnoreWindows = False,
+    repo: RepoPath = Path("."),
+    rev: Rev = None,
     output: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
     if output not in ("text", "json"):
         raise typer.BadParameter("--format is text or json")
-    try:
-        load = load_desired(repo, rev)
-    except TreeReadError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_ERROR) from error
+    load = load_desired(repo, rev)
     if load.spec is None:
         for problem in load.errors:
             typer.echo(str(problem), err=True)
         raise typer.Exit(EXIT_ERROR)
-    options = AnalyzeOptions(window=_duration(window), respect_maintenance_windows=not ignore_maintenance_windows)
-    results = analyze_region(load.spec, region, Prometheus(prometheus), datetime.now(UTC), options)
+    options = canary.analyze_options()
+    results = analyze_region(load.spec, canary.region, Prometheus(canary.prometheus), datetime.now(UTC), options)
     if output == "json":
         typer.echo(json.dumps([_json(a) for a in results], indent=2))
     else:
         for a in results:
             typer.echo(_line(a))
         if not results:
-            typer.echo(f"no active canary in region {region}")
+            typer.echo(f"no active canary in region {canary.region}")
 
 
+@guarded
+@option_group("target", RepositoryOptions)
+@option_group("canary", CanaryOptions)
 def run_command(
+    canary: CanaryOptions,
+    target: RepositoryOptions,
     *,
-    region: Region,
-    prometheus: PrometheusUrl,
-    repository: Repository = None,
-    github_url: GitHubUrl = None,
-    clone_url: CloneUrl = None,
-    workdir: Workdir = None,
-    base: Base = "main",
     require_check: RequireCheck = None,
-    window: Window = None,
-    ignore_maintenance_windows: IgnoreWindows = False,
     interval: Annotated[str, typer.Option("--interval", help="time between analyses in the loop")] = "60s",
     once: Annotated[bool, typer.Option("--once", help="one analysis, then exit (for scheduled workflows)")] = False,
 ) -> None:
-    bot = make_bot(
-        repository=repository,
-        github_url=github_url,
-        clone_url=clone_url,
-        workdir=workdir,
-        base=base,
-        require_check=require_check,
-    )
-    prom = Prometheus(prometheus)
-    options = AnalyzeOptions(window=_duration(window), respect_maintenance_windows=not ignore_maintenance_windows)
+    bot = target.open(require_check)
+    prom = Prometheus(canary.prometheus)
+    options = canary.analyze_options()
     pause = _duration(interval)
     if pause is None or pause.total_seconds() <= 0:
         raise typer.Exit(EXIT_USAGE)
@@ -152,20 +140,20 @@ def run_command(
         failed = False
         try:
             bot.workspace.fetch()
-            load = load_desired(Path(bot.workspace.repo.path), f"origin/{base}")
+            load = load_desired(Path(bot.workspace.repo.path), f"origin/{bot.base}")
             if load.spec is None:
                 typer.echo(
-                    f"{base} does not load; nothing done: " + "; ".join(str(p) for p in load.errors[:3]), err=True
+                    f"{bot.base} does not load; nothing done: " + "; ".join(str(p) for p in load.errors[:3]), err=True
                 )
             else:
-                for a in analyze_region(load.spec, region, prom, datetime.now(UTC), options):
+                for a in analyze_region(load.spec, canary.region, prom, datetime.now(UTC), options):
                     typer.echo(_line(a))
                     try:
                         if not a.verdict.decision.changes_git:
                             note_hold(bot, a.group, a.verdict)
                             continue
                         proposal = propose(bot, load.spec, a.group, a.verdict)
-                    except (ForgeError, GitError, ValueError, KeyError) as error:
+                    except GITOPS_ERRORS as error:
                         # One canary's failure never blocks the others; the next interval retries it.
                         typer.echo(f"  error: {error}", err=True)
                         failed = True
@@ -174,7 +162,7 @@ def run_command(
                         f"  → #{proposal.pull.number} {proposal.pull.title}: "
                         f"{'merged' if proposal.merged else proposal.note}"
                     )
-        except (ForgeError, GitError) as error:
+        except GITOPS_ERRORS as error:
             typer.echo(f"error: {error}", err=True)
             failed = True
         if once and failed:

@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE
 
 model_app = typer.Typer(
     name="model",
@@ -28,7 +27,7 @@ ModelDir = Annotated[Path, typer.Argument(help="the model folder, e.g. models/fr
 
 def _bad_input(error: Exception) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
+    return typer.Exit(EXIT_USAGE)
 
 
 @model_app.command("build")
@@ -87,7 +86,7 @@ def compat_command(
     elif record:
         typer.echo("not recorded in model.yaml: no version has this digest (push adds it with these results)")
     if overall(run.results) == "fail":
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_ERROR)
 
 
 @model_app.command("push")
@@ -131,7 +130,7 @@ def push_command(
         )
     except RegistryError as error:
         typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_FAILED) from error
+        raise typer.Exit(EXIT_ERROR) from error
     except (ValueError, ModelSourceError, ManifestError, ModelYamlError, PushConfigError) as error:
         raise _bad_input(error) from error
     for pushed in outcome.pushed:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.fleetargs import EXIT_ERROR, Kubeconfig, Namespace, Region, kubeconfig_path
+from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, kubeconfig_path
 
 EXIT_NOT_SYNCED = 4
 

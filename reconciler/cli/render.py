@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.fleetargs import EXIT_ERROR, Namespace, Region, RepoPath, Rev, ZoneOpt, load_or_exit
+from reconciler.cli.desired import load_or_exit
+from reconciler.cli.options import EXIT_ERROR, Namespace, Region, RepoPath, Rev, ZoneOpt
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE
 
 
 def serve_command(
@@ -35,12 +35,12 @@ def serve_command(
         load_runtime_config(config)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
+        raise typer.Exit(EXIT_USAGE) from exc
     try:
         code = asyncio.run(serve(config))
     except Exception as exc:
         logging.getLogger("edgeops.runtime").exception("runtime failed: %s", exc)
-        raise typer.Exit(EXIT_FAILED) from exc
+        raise typer.Exit(EXIT_ERROR) from exc
     raise typer.Exit(code)
 
 

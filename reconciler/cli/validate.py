@@ -12,10 +12,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from reconciler.app.desired import load_desired
+from reconciler.cli import options
+from reconciler.cli.options import Rev
 from reconciler.core.load import LoadResult, Problem, Severity
 from reconciler.shells.tree import TreeReadError
 
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+# validate's names for the shared exit codes (the sandbox reports a desired state with them too)
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE = options.EXIT_OK, options.EXIT_ERROR, options.EXIT_USAGE
 
 
 class OutputFormat(StrEnum):
@@ -79,9 +82,7 @@ def _print_text(result: LoadResult, console: Console) -> None:
 
 def validate(
     path: Annotated[Path, typer.Argument(help="repository root (default: current directory)")] = Path("."),
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="read this commit (SHA, branch, 'HEAD') instead of the working tree")
-    ] = None,
+    rev: Rev = None,
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json, or GitHub annotations")] = (
         OutputFormat.TEXT
     ),

@@ -13,8 +13,9 @@ import pygit2
 import pytest
 
 from reconciler.app.bot import report_deploy, rollout
-from reconciler.app.canary import AnalyzeOptions, Bot, analyze_region, propose
+from reconciler.app.canary import AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
+from reconciler.app.gitops import Bot, propose
 from reconciler.app.reconcile import run_once
 from reconciler.core.canary import Decision
 from reconciler.shells.forge import Forge

@@ -12,10 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from reconciler.app.bot.pull import PullOptions, handle_pull
-from reconciler.app.canary import Bot, propose
 from reconciler.app.desired import load_desired
-from reconciler.core.bot import CommandError, code, inline, parse_command
-from reconciler.core.bot.commands import USAGE
+from reconciler.app.gitops import Bot, propose
+from reconciler.core.bot import USAGE, CommandError, code, inline, parse_command
 from reconciler.core.canary import Decision, Verdict, canary_groups, thresholds_for
 
 WRITE_LEVELS = ("admin", "maintain", "write")

@@ -12,12 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
-
-from reconciler.app.canary import Bot
 from reconciler.app.desired import load_desired
-from reconciler.app.reconcile.inventory import InventoryUnreadable, read_inventory
-from reconciler.app.reconcile.zones import connect_zone
+from reconciler.app.gitops import Bot
+from reconciler.app.reconcile import InventoryUnreadable, connect_zone, read_inventory
 from reconciler.core.bot import code, inline
 from reconciler.core.plan import ZoneStatus
 from reconciler.core.render import DEFAULT_NAMESPACE
@@ -69,21 +66,11 @@ def _zone_seen(bot: Bot, zone: Zone, sha: str, kubeconfig: Path, namespace: str)
     if inventory.revision is None:
         return "not applied yet"
     at = f"@{inventory.revision[:12]}"
-    if not _contains(bot, inventory.revision, sha):
+    if not bot.workspace.contains(inventory.revision, sha):
         return f"not yet ({inventory.status or 'unknown'} {at})"
     if inventory.status == ZoneStatus.SYNCED.value:
         return f"in sync {at}"
     return f"{inventory.status or 'unknown'} {at}"
-
-
-def _contains(bot: Bot, applied: str, merged: str) -> bool:
-    """Whether the applied revision is the merged one or a later commit containing it."""
-    if applied == merged:
-        return True
-    try:
-        return bool(bot.workspace.repo.descendant_of(applied, merged))
-    except (ValueError, KeyError, pygit2.GitError):
-        return False
 
 
 def report_deploy(

@@ -11,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.app.canary import Bot
-from reconciler.app.canary.act import VALIDATE_CONTEXT
 from reconciler.app.desired import load_desired
-from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions, plan_region
-from reconciler.core.bot import code, inline
-from reconciler.core.bot.annotations import workflow_commands
-from reconciler.core.bot.preview import preview_region
+from reconciler.app.gitops import Bot, report_validation
+from reconciler.app.reconcile import DesiredStateInvalid, RegionOptions, plan_region
+from reconciler.core.bot import code, inline, preview_region, workflow_commands
 from reconciler.core.load import LoadResult
-from reconciler.core.plan.format import format_markdown
+from reconciler.core.plan import format_markdown
 from reconciler.core.render import DEFAULT_NAMESPACE, RenderOptions
 from reconciler.shells.forge import upsert
 
@@ -102,10 +99,5 @@ def handle_pull(bot: Bot, number: int, options: PullOptions | None = None) -> Pu
             [header, ":white_check_mark: The desired state is valid.", *warnings, "", plan_markdown(bot, load, options)]
         )
     ids = upsert(bot.forge, number, PLAN_MARKER, body)
-    bot.forge.set_status(
-        head,
-        context=VALIDATE_CONTEXT,
-        state="success" if load.ok else "failure",
-        description="desired state valid" if load.ok else f"{len(load.errors)} problem(s) in the desired state",
-    )
+    report_validation(bot, head, load)
     return PullReport(number, head, load.ok, ids, workflow_commands(load.problems), body)

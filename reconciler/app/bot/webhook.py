@@ -10,6 +10,7 @@ deliveries get 401 and change nothing. Handled events:
     ping                                             → 200
 
 Deliveries are handled one at a time (a lock), so two pushes in quick succession cannot race on the comment.
+A delivery that is not JSON, or lacks a field its event needs, gets 400; a failure while acting on it, 500.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from reconciler.app.bot.command import handle_comment
 from reconciler.app.bot.deploy import report_deploy
 from reconciler.app.bot.pull import PullOptions, handle_pull
-from reconciler.app.canary import Bot
+from reconciler.app.gitops import Bot
 from reconciler.core.render import DEFAULT_NAMESPACE
 
 log = logging.getLogger("edgeops.bot")
@@ -41,31 +42,63 @@ def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
+class UnusablePayload(Exception):
+    """The delivery lacks a field its event needs, or holds one of the wrong type."""
+
+
+def _field(payload: Any, *path: str) -> Any:
+    value = payload
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            raise UnusablePayload(f"no {'.'.join(path)}")
+        value = value[key]
+    return value
+
+
+def _object(payload: Any, *path: str) -> dict[str, Any]:
+    value = _field(payload, *path)
+    if not isinstance(value, dict):
+        raise UnusablePayload(f"{'.'.join(path)} is not an object")
+    return value
+
+
+def _number(payload: Any, *path: str) -> int:
+    value = _field(payload, *path)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise UnusablePayload(f"{'.'.join(path)} is not a number")
+    return int(value)
+
+
 def dispatch(
     bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE
 ) -> str:
+    """Act on one delivery; `UnusablePayload` when it lacks what its event needs."""
     options = PullOptions(kubeconfig=kubeconfig, namespace=namespace)
     if event == "ping":
         return "pong"
+    if not isinstance(payload, dict):
+        raise UnusablePayload("not a JSON object")
     if event == "pull_request":
-        action, pr = payload.get("action"), payload["pull_request"]
+        action, pr = payload.get("action"), _object(payload, "pull_request")
         if action in ("opened", "synchronize", "reopened"):
-            report = handle_pull(bot, int(pr["number"]), options)
+            report = handle_pull(bot, _number(payload, "pull_request", "number"), options)
             return f"planned #{report.number} ({'valid' if report.valid else 'invalid'})"
         if action == "closed" and pr.get("merged"):
-            sha = str(pr.get("merge_commit_sha") or pr["head"]["sha"])
-            report_deploy(bot, sha, number=int(pr["number"]), kubeconfig=kubeconfig, namespace=namespace)
+            sha = str(pr.get("merge_commit_sha") or _field(payload, "pull_request", "head", "sha"))
+            report_deploy(
+                bot, sha, number=_number(payload, "pull_request", "number"), kubeconfig=kubeconfig, namespace=namespace
+            )
             return f"reported rollout of {sha[:12]}"
         return f"ignored pull_request {action}"
     if event == "issue_comment":
-        issue = payload["issue"]
+        issue = _object(payload, "issue")
         if payload.get("action") != "created" or "pull_request" not in issue:
             return "ignored issue_comment"
         result = handle_comment(
             bot,
-            int(issue["number"]),
-            str(payload["comment"]["user"]["login"]),
-            str(payload["comment"]["body"]),
+            _number(payload, "issue", "number"),
+            str(_field(payload, "comment", "user", "login")),
+            str(_field(payload, "comment", "body")),
             options,
         )
         return "no command" if result is None else f"{result.verb}: {'done' if result.accepted else 'refused'}"
@@ -98,9 +131,13 @@ def make_server(
             event = self.headers.get("X-GitHub-Event", "")
             try:
                 payload = json.loads(body)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                self._answer(400, f"unusable {event} payload: {error}")
+                return
+            try:
                 with lock:
                     outcome = dispatch(bot_factory(), event, payload, kubeconfig, namespace)
-            except (ValueError, KeyError, TypeError) as error:
+            except UnusablePayload as error:
                 self._answer(400, f"unusable {event} payload: {error}")
                 return
             except Exception as error:  # report, keep serving

@@ -1,21 +1,7 @@
-"""The canary controller: analyse (Prometheus → decide) and act (git + pull requests)."""
+"""The canary controller's analysis: measure every canary of a region in Prometheus and decide. Acting on a
+verdict (pull requests, merges) goes through `reconciler.app.gitops`."""
 
-from reconciler.app.canary.act import Bot, Proposal, checks_green, note_hold, propose, zone_path
 from reconciler.app.canary.analyze import Analysis, AnalyzeOptions, analyze_region, state_of
-from reconciler.app.canary.guard import GuardrailRefused, guardrail_problems, merge_guarded
+from reconciler.app.canary.measure import measure_group, measure_zone
 
-__all__ = [
-    "Analysis",
-    "AnalyzeOptions",
-    "Bot",
-    "GuardrailRefused",
-    "Proposal",
-    "analyze_region",
-    "checks_green",
-    "guardrail_problems",
-    "merge_guarded",
-    "note_hold",
-    "propose",
-    "state_of",
-    "zone_path",
-]
+__all__ = ["Analysis", "AnalyzeOptions", "analyze_region", "measure_group", "measure_zone", "state_of"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reconciler.app.canary.measure import measure_group
 from reconciler.core.canary import (
     CanaryGroup,
     CanaryState,
@@ -15,7 +16,7 @@ from reconciler.core.canary import (
     thresholds_for,
 )
 from reconciler.core.spec import FleetSpec
-from reconciler.shells.prometheus import Prometheus, measure_group
+from reconciler.shells.prometheus import Prometheus
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,34 @@
-"""The PR bot's pure parts: safe markdown, comment commands, the canary-only merge guardrail, canary PR text."""
+"""The PR bot's pure parts: safe markdown, comment commands, workflow annotations and the credential-free plan
+preview. What a canary pull request says and the canary-only merge guardrail live with the canary core."""
 
-from reconciler.core.bot.canary_pr import body, commit_message, labels, title
-from reconciler.core.bot.commands import Command, CommandError, parse_command
-from reconciler.core.bot.guard import canary_only_problems
-from reconciler.core.bot.markdown import COMMENT_LIMIT, code, inline, marker, mermaid_label, split_comment, with_parts
+from reconciler.core.bot.annotations import annotation, workflow_commands
+from reconciler.core.bot.commands import USAGE, Command, CommandError, parse_command
+from reconciler.core.bot.markdown import (
+    COMMENT_LIMIT,
+    code,
+    inline,
+    marker,
+    mermaid_label,
+    part_marker,
+    split_comment,
+    with_parts,
+)
+from reconciler.core.bot.preview import preview_region
 
 __all__ = [
     "COMMENT_LIMIT",
+    "USAGE",
     "Command",
     "CommandError",
-    "body",
-    "canary_only_problems",
+    "annotation",
     "code",
-    "commit_message",
     "inline",
-    "labels",
     "marker",
     "mermaid_label",
     "parse_command",
+    "part_marker",
+    "preview_region",
     "split_comment",
-    "title",
     "with_parts",
+    "workflow_commands",
 ]

@@ -7,8 +7,7 @@ objects only `main` renders are shown as pruned.
 
 from __future__ import annotations
 
-from reconciler.core.plan import ZonePlan
-from reconciler.core.plan.kube import plan_kubernetes
+from reconciler.core.plan import ZonePlan, plan_kubernetes
 from reconciler.core.render import RenderError, RenderOptions, render_region
 from reconciler.core.spec import FleetSpec
 

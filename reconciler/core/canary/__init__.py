@@ -1,4 +1,5 @@
-"""The canary controller's pure core: PromQL text, measurements, the `decide` judgement, waves and zone-file edits.
+"""The canary controller's pure core: PromQL text, measurements, the `decide` judgement, waves, zone-file edits,
+the canary-only merge guardrail and what a canary pull request says.
 
 verdict = decide(policy.spec, thresholds_for(spec, policy, model), state, measurements)
 verdict.decision      advance | promote | hold | rollback
@@ -6,6 +7,7 @@ verdict.evidence      per zone: values, failed checks, PromQL, p95 series
 """
 
 from reconciler.core.canary.decide import CanaryState, decide, judge_window, zone_evidence
+from reconciler.core.canary.guard import canary_only_problems
 from reconciler.core.canary.measurements import (
     NO_DATA,
     Measurements,
@@ -14,30 +16,46 @@ from reconciler.core.canary.measurements import (
     WindowSample,
     ZoneMeasurement,
 )
+from reconciler.core.canary.promql import Selector, TrackQueries
+from reconciler.core.canary.pull_request import CANARY_MARKER, body, commit_message, labels, title
 from reconciler.core.canary.verdict import Decision, HoldReason, Thresholds, Verdict, WindowStatus, ZoneEvidence
 from reconciler.core.canary.waves import CanaryGroup, canary_groups, thresholds_for, wave_of
 from reconciler.core.canary.windows import inside_window
+from reconciler.core.canary.zonefile import ZoneFileError, parse_zone, promote, rollback, set_step
 
 __all__ = [
+    "CANARY_MARKER",
     "NO_DATA",
     "CanaryGroup",
     "CanaryState",
     "Decision",
     "HoldReason",
     "Measurements",
+    "Selector",
     "SeriesPoint",
     "Thresholds",
+    "TrackQueries",
     "TrackSample",
     "Verdict",
     "WindowSample",
     "WindowStatus",
     "ZoneEvidence",
+    "ZoneFileError",
     "ZoneMeasurement",
+    "body",
     "canary_groups",
+    "canary_only_problems",
+    "commit_message",
     "decide",
     "inside_window",
     "judge_window",
+    "labels",
+    "parse_zone",
+    "promote",
+    "rollback",
+    "set_step",
     "thresholds_for",
+    "title",
     "wave_of",
     "zone_evidence",
 ]

@@ -3,8 +3,7 @@ marker), split into numbered parts when it would exceed GitHub's 65,536-characte
 
 from __future__ import annotations
 
-from reconciler.core.bot import marker
-from reconciler.core.bot.markdown import part_marker, with_parts
+from reconciler.core.bot import marker, part_marker, with_parts
 from reconciler.shells.forge.client import Forge
 
 UNUSED = "_(This part is no longer needed.)_"

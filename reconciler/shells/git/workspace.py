@@ -104,6 +104,15 @@ class Workspace:
             raise GitRefError(f"{path} at {rev} is not a file")
         return blob.data.decode("utf-8")
 
+    def contains(self, later: str, earlier: str) -> bool:
+        """Whether commit `later` is `earlier` or a descendant of it; False when either is unknown here."""
+        if later == earlier:
+            return True
+        try:
+            return bool(self.repo.descendant_of(later, earlier))
+        except (ValueError, KeyError, pygit2.GitError):
+            return False
+
     def merge_base(self, a: str, b: str) -> str:
         base = self.repo.merge_base(self._commit(a).id, self._commit(b).id)
         if base is None:

@@ -1,4 +1,5 @@
-"""Prometheus: the canary analysis's measurements (see `errors` for the error tree)."""
+"""Prometheus: instant and range queries with our own errors (see `errors` for the error tree). What to measure
+for a canary is the app's business (`reconciler.app.canary.measure`)."""
 
 from reconciler.shells.prometheus.client import Prometheus
 from reconciler.shells.prometheus.errors import (
@@ -7,7 +8,6 @@ from reconciler.shells.prometheus.errors import (
     PrometheusResponseError,
     PrometheusUnreachable,
 )
-from reconciler.shells.prometheus.measure import measure_group, measure_zone
 
 __all__ = [
     "Prometheus",
@@ -15,6 +15,4 @@ __all__ = [
     "PrometheusQueryError",
     "PrometheusResponseError",
     "PrometheusUnreachable",
-    "measure_group",
-    "measure_zone",
 ]

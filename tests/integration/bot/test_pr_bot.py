@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.app.bot import handle_comment, handle_pull, make_server, upsert
-from reconciler.app.canary import Bot
+from reconciler.app.gitops import Bot
 from reconciler.core.canary.zonefile import parse_zone
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace

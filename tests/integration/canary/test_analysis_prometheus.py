@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reconciler.app.canary import measure_group
 from reconciler.core.canary import CanaryGroup, CanaryState, Decision, HoldReason, WindowStatus, decide
 from reconciler.core.canary.verdict import Thresholds
 from reconciler.core.spec.policy import CanaryPolicy
 from reconciler.core.spec.zone import Canary
-from reconciler.shells.prometheus import Prometheus, PrometheusUnreachable, measure_group
+from reconciler.shells.prometheus import Prometheus, PrometheusUnreachable
 from tests.fixtures.prometheus import Exporter, PrometheusServer, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.app.canary import (
-    AnalyzeOptions,
-    Bot,
-    GuardrailRefused,
-    analyze_region,
-    merge_guarded,
-    note_hold,
-    propose,
-)
+from reconciler.app.canary import AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
+from reconciler.app.gitops import Bot, GuardrailRefused, merge_guarded, note_hold, propose
 from reconciler.core.canary import Decision, HoldReason
 from reconciler.core.canary.zonefile import parse_zone
 from reconciler.shells.forge import Forge

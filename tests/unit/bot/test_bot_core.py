@@ -14,13 +14,10 @@ from reconciler.core.bot import (
     COMMENT_LIMIT,
     Command,
     CommandError,
-    body,
-    canary_only_problems,
     inline,
     mermaid_label,
     parse_command,
     split_comment,
-    title,
     with_parts,
 )
 from reconciler.core.canary import (
@@ -32,6 +29,9 @@ from reconciler.core.canary import (
     Verdict,
     WindowStatus,
     ZoneEvidence,
+    body,
+    canary_only_problems,
+    title,
 )
 from reconciler.core.canary.zonefile import promote, rollback, set_step
 from reconciler.core.spec.policy import CanaryPolicy

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.core.canary.zonefile import ZoneFileError, parse_zone
-from reconciler.core.spec.zone import Zone
+from reconciler.core.spec import Zone
 
 
 def _normalized(zone: Zone, promoted: Mapping[str, str]) -> dict[str, Any]:

@@ -8,28 +8,34 @@ pushed commit and the open PR (a restart between push and PR creation just creat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.app.canary.guard import GuardrailRefused, merge_guarded
 from reconciler.app.desired import load_desired
-from reconciler.core.bot import body, commit_message, inline, labels, title
-from reconciler.core.canary import CanaryGroup, Decision, Verdict
-from reconciler.core.canary.zonefile import promote, rollback, set_step
+from reconciler.app.gitops.guard import GuardrailRefused, merge_guarded
+from reconciler.app.gitops.handle import Bot, checks_green, report_validation
+from reconciler.core.bot import inline
+from reconciler.core.canary import (
+    CanaryGroup,
+    Decision,
+    Verdict,
+    ZoneFileError,
+    body,
+    commit_message,
+    labels,
+    promote,
+    rollback,
+    set_step,
+    title,
+)
 from reconciler.core.spec import FleetSpec
-from reconciler.shells.forge import Forge, MergeRefused, PullInfo, upsert
-from reconciler.shells.git import Workspace, branch_for_canary
-
-VALIDATE_CONTEXT = "edgeops/validate"
+from reconciler.shells.forge import MergeRefused, PullInfo, upsert
+from reconciler.shells.git import branch_for_canary
 
 
-@dataclass
-class Bot:
-    workspace: Workspace
-    forge: Forge
-    base: str = "main"
-    required_checks: Sequence[str] = ("edgeops/validate",)
+class CannotPropose(Exception):
+    """The change cannot be written on the base: a zone or its file is missing there, or the file does not
+    parse as a zone. Nothing was pushed."""
 
 
 @dataclass(frozen=True)
@@ -44,17 +50,20 @@ class Proposal:
 def zone_path(spec: FleetSpec, zone: str) -> str:
     found = spec.zone(zone)
     if found is None:
-        raise KeyError(f"no zone {zone!r} in the desired state")
+        raise CannotPropose(f"no zone {zone!r} in the desired state")
     return f"zones/{found.spec.region}/{zone}.yaml"
 
 
 def _edit(path: str, text: str, model: str, verdict: Verdict) -> str:
-    if verdict.decision is Decision.ROLLBACK:
-        return rollback(path, text, model)
-    if verdict.decision is Decision.PROMOTE:
-        return promote(path, text, model)
-    if verdict.decision is Decision.ADVANCE and verdict.next_weight is not None:
-        return set_step(path, text, model, phase=verdict.next_phase or "live", weight=verdict.next_weight)
+    try:
+        if verdict.decision is Decision.ROLLBACK:
+            return rollback(path, text, model)
+        if verdict.decision is Decision.PROMOTE:
+            return promote(path, text, model)
+        if verdict.decision is Decision.ADVANCE and verdict.next_weight is not None:
+            return set_step(path, text, model, phase=verdict.next_phase or "live", weight=verdict.next_weight)
+    except ZoneFileError as error:
+        raise CannotPropose(str(error)) from error
     raise ValueError(f"nothing to write for a {verdict.decision.value} verdict")
 
 
@@ -62,24 +71,8 @@ def validate_commit(bot: Bot, sha: str) -> bool:
     """Run the same validation as the PR workflow on our own commit and report it as `edgeops/validate` (pull
     requests opened with a workflow token trigger no workflows, and a rollback must not wait for one)."""
     load = load_desired(Path(bot.workspace.repo.path), sha)
-    errors = len(load.errors)
-    bot.forge.set_status(
-        sha,
-        context=VALIDATE_CONTEXT,
-        state="success" if load.ok else "failure",
-        description="desired state valid" if load.ok else f"{errors} problem(s) in the desired state",
-    )
+    report_validation(bot, sha, load)
     return load.ok
-
-
-def checks_green(bot: Bot, sha: str) -> tuple[bool, str]:
-    state, contexts = bot.forge.combined_status(sha)
-    missing = [c for c in bot.required_checks if contexts.get(c) != "success"]
-    if state in ("failure", "error"):
-        return False, f"checks failing ({state})"
-    if missing:
-        return False, f"waiting for {', '.join(missing)}"
-    return True, "checks green"
 
 
 def note_hold(bot: Bot, group: CanaryGroup, verdict: Verdict) -> int | None:
@@ -107,7 +100,7 @@ def propose(
         path = zone_path(spec, zone)
         text = ws.read(base, path)
         if text is None:
-            raise KeyError(f"{path} is not on {bot.base}")
+            raise CannotPropose(f"{path} is not on {bot.base}")
         files[path] = _edit(path, text, group.model, verdict)
     branch = branch_for_canary(group.key, group.model)
     head = ws.commit_on_branch(branch, base, files, commit_message(group, verdict, manual=manual_by is not None))

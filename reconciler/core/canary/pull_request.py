@@ -3,8 +3,9 @@ table per zone, the PromQL that produced it and a mermaid chart of p95 against t
 
 from __future__ import annotations
 
-from reconciler.core.bot.markdown import code, inline, marker, mermaid_label
-from reconciler.core.canary import CanaryGroup, Decision, Verdict, ZoneEvidence
+from reconciler.core.bot import code, inline, marker, mermaid_label
+from reconciler.core.canary.verdict import Decision, Verdict, ZoneEvidence
+from reconciler.core.canary.waves import CanaryGroup
 
 CANARY_MARKER = "canary"
 LABELS = {

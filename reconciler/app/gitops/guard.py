@@ -1,9 +1,9 @@
 """The merge guardrail with I/O: the PR must be ours, and its change canary-only — judged by loading both
-versions of every changed file from git (`reconciler.core.bot.guard`), not by the file names."""
+versions of every changed file from git (`reconciler.core.canary.guard`), not by the file names."""
 
 from __future__ import annotations
 
-from reconciler.core.bot import canary_only_problems
+from reconciler.core.canary import canary_only_problems
 from reconciler.shells.forge import Forge, PullInfo
 from reconciler.shells.git import Workspace
 

@@ -1,5 +1,7 @@
 """Measure a canary group: per zone, canary and stable over the newest analysis windows, and the p95 series.
 
+The measuring policy lives here — which queries (the canary or shadow track against stable), how many windows
+(enough for the policy's failure limit), how fine the chart's series; the Prometheus shell only runs queries.
 A zone that cannot be measured (any `PrometheusError`) carries the error; `decide` then holds.
 """
 
@@ -10,14 +12,14 @@ from datetime import datetime, timedelta
 from reconciler.core.canary import (
     CanaryGroup,
     Measurements,
+    Selector,
     SeriesPoint,
+    TrackQueries,
     TrackSample,
     WindowSample,
     ZoneMeasurement,
 )
-from reconciler.core.canary.promql import Selector, TrackQueries
-from reconciler.shells.prometheus.client import Prometheus
-from reconciler.shells.prometheus.errors import PrometheusError
+from reconciler.shells.prometheus import Prometheus, PrometheusError
 
 SERIES_POINTS = 20
 

@@ -1,37 +1,15 @@
-"""Options shared by `render`, `plan`, `apply` and `reconcile`, and loading the desired state for them."""
+"""Loading the desired state for the fleet commands (`render`, `plan`, `apply`), with their way of reporting it."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from reconciler.app.desired import load_desired
+from reconciler.cli.options import EXIT_ERROR
 from reconciler.core.load import LoadResult
 from reconciler.shells.tree import TreeReadError
-
-EXIT_ERROR = 1
-
-Region = Annotated[str, typer.Option("--region", help="the region whose zones to act on")]
-ZoneOpt = Annotated[str | None, typer.Option("--zone", help="only this zone of the region")]
-Rev = Annotated[
-    str | None, typer.Option("--rev", help="git revision to read (SHA, branch, HEAD); default: the working tree")
-]
-RepoPath = Annotated[Path, typer.Option("--repo", help="the fleet repository (working tree)")]
-Namespace = Annotated[str, typer.Option("--namespace", help="namespace edgeops uses in every zone")]
-Kubeconfig = Annotated[
-    Path | None,
-    typer.Option("--kubeconfig", help="kubeconfig holding a context per zone (default: $KUBECONFIG)"),
-]
-
-
-def kubeconfig_path(value: Path | None) -> Path | None:
-    if value is not None:
-        return value
-    env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    return Path(env) if env else None
 
 
 def load_or_exit(repo: Path, rev: str | None) -> LoadResult:
