@@ -1,8 +1,17 @@
-"""One server process in its own process group, with its output in a log file.
+"""Server processes of our own on loopback, and the free ports they listen on.
 
-Each process is started with `start_new_session=True` so that stopping it signals the whole group (a component
-that forks leaves nothing behind). Every live process is also tracked module-wide and killed at interpreter exit,
-so an interrupted test run leaves no orphans even when a fixture's teardown never ran.
+A `ServerProcess` is started with `start_new_session=True` so that stopping it signals the whole process group
+(a server that forks leaves nothing behind). Its output goes to a log file that is appended across restarts, each
+run after a start marker. Every live process is also tracked module-wide and killed at interpreter exit, so an
+interrupted run leaves no orphans even when a fixture's teardown never ran.
+
+A port found free by `free_port()` can be taken by another process before our server binds it; callers retry the
+start with a new port when `log_says_port_in_use(...)`.
+
+Errors:
+
+    ServerProcessError   the program could not be started, exited while awaited, or was not ready in time
+                         (the message carries the log tail)
 """
 
 from __future__ import annotations
@@ -11,33 +20,46 @@ import atexit
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 
 _START_MARKER = "---- start"
-_live: set[ManagedProcess] = set()
+_live: set[ServerProcess] = set()
 _live_lock = threading.Lock()
 
 
-class ManagedProcess:
-    """A named server process; `start` may be called again after `stop` (same argv, log appended)."""
+class ServerProcessError(Exception):
+    """The process could not be started, or did not become ready."""
+
+
+class ServerProcess:
+    """A named server process; `start` may be called again after `stop` (same argv, log appended).
+
+    `env` is laid over this process's environment; `noise` lists substrings of log lines that tails leave out
+    (the full log keeps them).
+    """
 
     def __init__(
         self,
         name: str,
         argv: Sequence[str],
         log_path: Path,
+        *,
         env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
         noise: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self._env = dict(env) if env is not None else None
-        # Substrings of log lines left out of tails (the full log keeps them).
+        self._cwd = cwd
         self._noise = tuple(noise)
         self._popen: subprocess.Popen[bytes] | None = None
 
@@ -51,43 +73,75 @@ class ManagedProcess:
 
     @property
     def exit_code(self) -> int | None:
+        return self.poll()
+
+    def poll(self) -> int | None:
+        """The exit code once the process has exited (None while it runs or before it started), as `Popen.poll`."""
         return self._popen.poll() if self._popen is not None else None
 
-    def start(self) -> None:
+    def start(self) -> ServerProcess:
+        """Start the process unless it is running; does not wait for it to serve (see `wait_ready`)."""
         if self.running:
-            return
+            return self
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             log.write(f"{_START_MARKER} {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
             log.flush()
             env = {**os.environ, **self._env} if self._env is not None else None
-            self._popen = subprocess.Popen(
-                self.argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env=env,
-            )
+            try:
+                self._popen = subprocess.Popen(
+                    self.argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    env=env,
+                    cwd=self._cwd,
+                )
+            except OSError as exc:
+                raise ServerProcessError(f"{self.name}: cannot start {self.argv[0]}: {exc}") from exc
         with _live_lock:
             _live.add(self)
+        return self
 
-    def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM the process group, SIGKILL it after `grace_s`; idempotent."""
+    def wait_ready(
+        self, ready: Callable[[], bool], timeout_s: float, *, every_s: float = 0.1, what: str = "ready"
+    ) -> None:
+        """Poll `ready()` (an OSError counts as not yet) until true; raise if the process exits or time runs out.
+
+        The process is left as it is on failure: stopping it is the caller's choice.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.running:
+                raise ServerProcessError(self.describe_failure(f"exited while waiting for {what}"))
+            with contextlib.suppress(OSError):
+                if ready():
+                    return
+            if time.monotonic() > deadline:
+                raise ServerProcessError(self.describe_failure(f"not {what} after {timeout_s:.0f} s"))
+            time.sleep(every_s)
+
+    def stop(
+        self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 10.0, kill_timeout_s: float = 30.0
+    ) -> int | None:
+        """Send `sig` to the process group, SIGKILL it after `timeout_s`; idempotent. The exit code (None when the
+        process was never started)."""
         popen = self._popen
         if popen is None:
-            return
+            return None
         if popen.poll() is None:
-            _signal_group(popen.pid, signal.SIGTERM)
+            _signal_group(popen.pid, sig)
             try:
-                popen.wait(timeout=grace_s)
+                popen.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 _signal_group(popen.pid, signal.SIGKILL)
-                popen.wait(timeout=30)
+                popen.wait(timeout=kill_timeout_s)
         # The leader may be gone while a child of it lives on in the group.
         _signal_group(popen.pid, signal.SIGKILL)
         with _live_lock:
             _live.discard(self)
+        return popen.returncode
 
     def output_since_start(self) -> str:
         """What the current run has logged so far (the log file is appended across restarts)."""
@@ -109,6 +163,40 @@ class ManagedProcess:
         status = "running" if self.running else f"exited with code {self.exit_code}"
         return f"{self.name}: {what} ({status}); last {lines} lines of {self.log_path}:\n{self.log_tail(lines)}"
 
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def http_ok(url: str, timeout_s: float = 1.0) -> bool:
+    """Whether `url` (one of our own loopback servers) answers 200; a refused connection or an HTTP error is no."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as reply:  # noqa: S310 - our own loopback URL
+            return bool(reply.status == 200)
+    except OSError:  # URLError and HTTPError included
+        return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_accepts(port: int, timeout_s: float = 0.5) -> bool:
+    """Whether something listens on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def log_says_port_in_use(log_tail: str) -> bool:
+    return "address already in use" in log_tail.lower()
+
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     # The group may already be empty: that is the state we want.
@@ -120,7 +208,7 @@ def _kill_all_at_exit() -> None:
     with _live_lock:
         leftovers = list(_live)
     for process in leftovers:
-        process.stop(grace_s=2.0)
+        process.stop(timeout_s=2.0)
 
 
 atexit.register(_kill_all_at_exit)
