@@ -2,7 +2,7 @@
 
     python benchmarks/apply_pass.py [--repeat 3]
 
-Three zones (reconciler.shells.localkube), each with both template models (replicas 0, so health is
+Three zones (reconciler.sandbox.localkube), each with both template models (replicas 0, so health is
 judged as soon as the deployment controller has observed them). Measured, median of `--repeat`:
 
 - edgeops no-change pass: `run_once` over the 3 zones (read live, dry-run, compare, inventory, health; no writes)
@@ -31,7 +31,7 @@ from reconciler.app.desired import load_desired  # noqa: E402
 from reconciler.app.reconcile import ApplyOptions, RegionOptions, render_desired, run_once  # noqa: E402
 from reconciler.core.plan import ZoneStatus  # noqa: E402
 from reconciler.core.render import RenderOptions  # noqa: E402
-from reconciler.shells.localkube import LocalKube, find_binaries  # noqa: E402
+from reconciler.sandbox.localkube import LocalKube, find_binaries  # noqa: E402
 from tests.fixtures.fleet_repo import ModelDef, ZoneDef, write_fleet  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "apply-pass.md"

@@ -2,7 +2,7 @@
 
     python benchmarks/canary_rollback.py [--trials 3] [--reconcile-interval 30s] [--analysis-interval 10s]
 
-Real components on loopback: a zone cluster (kube-apiserver + controller-manager, localkube), Prometheus
+Real components on loopback: a zone cluster (kube-apiserver + controller-manager, reconciler.sandbox.localkube), Prometheus
 scraping an exporter process whose canary track is slow (p95 95 ms against the 30 ms SLO), the local GitHub
 (OpenAPI-validated) with a bare git remote, and the region loop as users run it (`edgeops reconcile`, a
 separate process, at the fleet's interval). The canary controller runs here on the default policy (standard:
@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,14 +43,15 @@ from reconciler.app.reconcile import run_once  # noqa: E402
 from reconciler.app.reconcile.region import RegionOptions  # noqa: E402
 from reconciler.core.canary import Decision  # noqa: E402
 from reconciler.core.render import RenderOptions  # noqa: E402
+from reconciler.sandbox import ServerProcess, free_port  # noqa: E402
+from reconciler.sandbox.localkube import BinariesMissing, LocalKube  # noqa: E402
 from reconciler.shells.forge import Forge  # noqa: E402
 from reconciler.shells.git import Workspace  # noqa: E402
 from reconciler.shells.kube import ZoneClient  # noqa: E402
-from reconciler.shells.localkube import BinariesMissing, LocalKube  # noqa: E402
 from reconciler.shells.prometheus import Prometheus  # noqa: E402
 from tests.fixtures.fleet_repo import ModelDef, ZoneDef, write_fleet  # noqa: E402
 from tests.fixtures.github import BOT_TOKEN, NAME, OWNER, GitHubRemote, seed_bare  # noqa: E402
-from tests.fixtures.prometheus import EXPORTER, free_port, wait_for  # noqa: E402
+from tests.fixtures.prometheus import EXPORTER, wait_for  # noqa: E402
 from tests.support.github.openapi import OpenApi  # noqa: E402
 from tests.support.github.server import GitHubHttpServer  # noqa: E402
 from tests.support.github.state import FakeGitHub  # noqa: E402
@@ -62,22 +61,20 @@ ZONE_FILE = f"zones/{REGION}/{ZONE}.yaml"
 
 
 class Processes:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir, self.started = workdir, []  # type: ignore[var-annotated]
+    """The benchmark's servers, each in its own process group, killed at the end."""
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
-        )
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.started: list[ServerProcess] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> ServerProcess:
+        proc = ServerProcess(name, argv, self.workdir / f"{name}.log", env=env).start()
         self.started.append(proc)
         return proc
 
     def close(self) -> None:
         for proc in reversed(self.started):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+            proc.stop(signal.SIGKILL, timeout_s=30)
 
 
 def canaries(client: ZoneClient) -> set[str]:
@@ -227,8 +224,7 @@ def main() -> None:  # noqa: PLR0915 (one linear scenario reads best top to bott
         # Baseline: the same rollback revision applied directly, once the canary is back.
         remote.human_push("main", {ZONE_FILE: with_canary}, "restore the canary for the baseline")
         wait_for(lambda: bool(canaries(client)), "the canary for the baseline", timeout=180, every=0.2)
-        procs.started[-1].send_signal(signal.SIGTERM)  # stop the loop: the baseline pass must be alone
-        procs.started[-1].wait(timeout=60)
+        procs.started[-1].stop(signal.SIGTERM, timeout_s=60)  # stop the loop: the baseline pass must be alone
         rollback_sha = remote.human_push("baseline", {ZONE_FILE: with_canary.split("      canary:")[0]}, "rollback")
         load = load_desired(bare, rollback_sha)
         options = RegionOptions(kubeconfig=kube.kubeconfig, render=RenderOptions(namespace=NAMESPACE))

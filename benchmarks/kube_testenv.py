@@ -1,4 +1,4 @@
-"""Start time and resident memory of local zone clusters (reconciler.shells.localkube).
+"""Start time and resident memory of local zone clusters (reconciler.sandbox.localkube).
 
     python benchmarks/kube_testenv.py [--zones 3] [--settle 15] [--build]
 
@@ -25,7 +25,7 @@ _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
 from benchmarks.machine import machine  # noqa: E402
-from reconciler.shells.localkube import LocalKube, LocalZone  # noqa: E402
+from reconciler.sandbox.localkube import LocalKube, LocalZone  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "kube-testenv.md"
 

@@ -37,8 +37,8 @@ from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.desired import load_desired  # noqa: E402
 from reconciler.app.nats import apply_nats  # noqa: E402
 from reconciler.core.nats import ServerSettings, naming, render_conf, server_config  # noqa: E402
+from reconciler.sandbox import free_port  # noqa: E402
 from reconciler.shells.nats import JetStreamAdmin, NatsEndpoint  # noqa: E402
-from tests.fixtures.nats import free_port  # noqa: E402
 from tests.fixtures.nats_fleet import RenderedNatsServer  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "nats-routing.md"

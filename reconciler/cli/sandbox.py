@@ -19,13 +19,18 @@ from rich.table import Table
 
 from reconciler.app.desired import load_desired
 from reconciler.app.reconcile import DesiredStateInvalid
-from reconciler.app.sandbox import SandboxClusters, reconcile_passes
-from reconciler.app.sandbox.clusters import PassReport
-from reconciler.app.sandbox.dataplane import DataplaneError, run_dataplane
 from reconciler.cli.validate import EXIT_INVALID, EXIT_USAGE, summary
 from reconciler.core.plan import Action, ZoneResult, ZoneStatus
 from reconciler.core.spec import FleetSpec
-from reconciler.shells.localkube import BinariesMissing, LocalKubeError
+from reconciler.sandbox import (
+    BinariesMissing,
+    DataplaneError,
+    LocalKubeError,
+    PassReport,
+    SandboxClusters,
+    reconcile_passes,
+    run_dataplane,
+)
 from reconciler.shells.tree import TreeReadError
 
 _SIGNS = (("+", Action.CREATE), ("~", Action.CONFIGURE), ("=", Action.UNCHANGED), ("-", Action.PRUNE))

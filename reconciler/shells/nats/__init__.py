@@ -1,15 +1,19 @@
-"""The NATS shell: JetStream management (`jetstream`) and config files of directly run servers (`serverconf`).
-Error tree: `reconciler.shells.nats.errors`."""
+"""The NATS shell: JetStream management (`jetstream`), publish/subscribe (`messaging`) and config files of directly
+run servers (`serverconf`). Error tree: `reconciler.shells.nats.errors`."""
 
 from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsServerConfigError, NatsUnreachable
 from reconciler.shells.nats.jetstream import JetStreamAdmin, NatsEndpoint
+from reconciler.shells.nats.messaging import MessageHandler, NatsClient, NatsMessage
 from reconciler.shells.nats.serverconf import read_config, signal_reload, write_config
 
 __all__ = [
     "JetStreamAdmin",
+    "MessageHandler",
     "NatsApiError",
+    "NatsClient",
     "NatsEndpoint",
     "NatsError",
+    "NatsMessage",
     "NatsServerConfigError",
     "NatsUnreachable",
     "read_config",

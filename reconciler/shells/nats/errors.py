@@ -8,6 +8,9 @@ NatsError                      anything that went wrong talking to NATS or manag
 
 from __future__ import annotations
 
+import nats.errors
+import nats.js.errors
+
 
 class NatsError(Exception):
     """Base of every error the NATS shell raises."""
@@ -29,3 +32,30 @@ class NatsApiError(NatsError):
 
 class NatsServerConfigError(NatsError):
     """Writing a server's config file or sending it the reload signal failed."""
+
+
+_UNREACHABLE = (
+    nats.errors.NoServersError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.ServiceUnavailableError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def wrap_client_error(exc: BaseException, doing: str) -> NatsError:
+    """nats-py's `exc` as one of ours, for this package's modules to raise `from exc`."""
+    if isinstance(exc, nats.js.errors.APIError) and not isinstance(exc, nats.js.errors.ServiceUnavailableError):
+        return NatsApiError(
+            f"{doing}: {exc.description or exc} (code {exc.code}, err_code {exc.err_code})",
+            code=exc.code,
+            err_code=exc.err_code,
+            description=exc.description or "",
+        )
+    if isinstance(exc, _UNREACHABLE):
+        return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc or 'no answer in time'}")
+    return NatsError(f"{doing}: {type(exc).__name__}: {exc}")

@@ -15,26 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import nats
-import nats.errors
-import nats.js.errors
 from nats.js import api
 
 from reconciler.core.nats.assets import MANAGED_BY, MANAGER, REVISION
 from reconciler.core.nats.naming import js_api_prefix
 from reconciler.core.plan import LiveConsumer, LiveJetStream, LiveStream, Op, Step
-from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsUnreachable
-
-_UNREACHABLE = (
-    nats.errors.NoServersError,
-    nats.errors.TimeoutError,
-    nats.errors.NoRespondersError,
-    nats.errors.ConnectionClosedError,
-    nats.errors.StaleConnectionError,
-    nats.js.errors.ServiceUnavailableError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
+from reconciler.shells.nats.errors import NatsError, wrap_client_error
 
 
 @dataclass(frozen=True)
@@ -46,19 +32,6 @@ class NatsEndpoint:
     user: str | None = None
     password: str | None = None
     timeout_s: float = 5.0
-
-
-def _wrap(exc: BaseException, doing: str) -> NatsError:
-    if isinstance(exc, nats.js.errors.APIError) and not isinstance(exc, nats.js.errors.ServiceUnavailableError):
-        return NatsApiError(
-            f"{doing}: {exc.description or exc} (code {exc.code}, err_code {exc.err_code})",
-            code=exc.code,
-            err_code=exc.err_code,
-            description=exc.description or "",
-        )
-    if isinstance(exc, _UNREACHABLE):
-        return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc or 'no answer in time'}")
-    return NatsError(f"{doing}: {type(exc).__name__}: {exc}")
 
 
 def _with_revision(config: Mapping[str, object], revision: str | None) -> dict[str, Any]:
@@ -97,7 +70,7 @@ class JetStreamAdmin:
             # nats-py keeps retrying a refused first connection on its own; bound it so a down zone fails fast.
             nc = await asyncio.wait_for(nats.connect(**options), timeout=endpoint.timeout_s * 2)
         except Exception as exc:
-            raise _wrap(exc, f"connect to {endpoint.url}") from exc
+            raise wrap_client_error(exc, f"connect to {endpoint.url}") from exc
         return cls(nc, endpoint)
 
     async def close(self) -> None:
@@ -123,14 +96,14 @@ class JetStreamAdmin:
                 for consumer in await self._jsm.consumers_info(info.config.name):
                     consumers.append(LiveConsumer(info.config.name, consumer.config.as_dict()))
         except Exception as exc:
-            raise _wrap(exc, f"read JetStream assets of {where}") from exc
+            raise wrap_client_error(exc, f"read JetStream assets of {where}") from exc
         return LiveJetStream(streams, tuple(consumers))
 
     async def stream_config(self, name: str) -> dict[str, Any]:
         try:
             info = await self._jsm.stream_info(name)
         except Exception as exc:
-            raise _wrap(exc, f"stream info {name}") from exc
+            raise wrap_client_error(exc, f"stream info {name}") from exc
         config: dict[str, Any] = info.config.as_dict()
         return config
 
@@ -146,7 +119,7 @@ class JetStreamAdmin:
         except NatsError:
             raise
         except Exception as exc:
-            raise _wrap(exc, f"{step.op.value} {step.change.ref}") from exc
+            raise wrap_client_error(exc, f"{step.op.value} {step.change.ref}") from exc
 
     async def _stream(self, step: Step, revision: str | None) -> None:
         if step.op in (Op.DELETE, Op.RECREATE):

@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli.main import app
+from reconciler.sandbox import free_port
 from tests.fixtures.github import BOT_TOKEN, GitHubRemote
-from tests.fixtures.prometheus import Exporter, PrometheusServer, free_port
+from tests.fixtures.prometheus import Exporter, PrometheusServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,9 @@ from reconciler.core.canary import CanaryGroup, CanaryState, Decision, HoldReaso
 from reconciler.core.canary.verdict import Thresholds
 from reconciler.core.spec.policy import CanaryPolicy
 from reconciler.core.spec.zone import Canary
+from reconciler.sandbox import free_port
 from reconciler.shells.prometheus import Prometheus, PrometheusUnreachable
-from tests.fixtures.prometheus import Exporter, PrometheusServer, free_port
+from tests.fixtures.prometheus import Exporter, PrometheusServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 import pytest
 from kubernetes import client
 
-from reconciler.shells.localkube import LocalKube
+from reconciler.sandbox.localkube import LocalKube
 from tests.fixtures.kube import admin_client
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kubernetes.dynamic.exceptions import DynamicApiError, UnprocessibleEntityError
 
-from reconciler.shells.localkube import FALLBACK_CRD_DIR, LocalKube, ZoneOptions
+from reconciler.sandbox.localkube import FALLBACK_CRD_DIR, LocalKube, ZoneOptions
 from tests.fixtures.kube import KubeFactory, dynamic_client
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from reconciler.shells.localkube import LocalKube
+from reconciler.sandbox.localkube import LocalKube
 from tests.fixtures.kube import admin_client
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from reconciler.shells.localkube import LIMITED_USER, LocalKube
+from reconciler.sandbox.localkube import LIMITED_USER, LocalKube
 from tests.fixtures.kube import limited_client
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes.dynamic.exceptions import ConflictError
 
-from reconciler.shells.localkube import LocalKube
+from reconciler.sandbox.localkube import LocalKube
 from tests.fixtures.kube import dynamic_client
 
 pytestmark = pytest.mark.integration

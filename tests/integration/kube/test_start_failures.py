@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.shells.localkube import FALLBACK_CRD_DIR, KubeBinaries, LocalKube, ZoneStartError
+from reconciler.sandbox.localkube import FALLBACK_CRD_DIR, KubeBinaries, LocalKube, ZoneStartError
 
 pytestmark = pytest.mark.integration
 

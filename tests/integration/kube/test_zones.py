@@ -17,7 +17,7 @@ import pytest
 import urllib3
 from kubernetes import client, config
 
-from reconciler.shells.localkube import LocalKube, ZoneOptions
+from reconciler.sandbox.localkube import LocalKube, ZoneOptions
 from tests.fixtures.kube import KUBE_ZONES, KubeFactory, admin_client
 
 pytestmark = pytest.mark.integration

@@ -24,8 +24,8 @@ from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
 from reconciler.app.reconcile.source import Fetched, RepoSource
 from reconciler.core.plan import ZoneStatus
 from reconciler.core.render import RenderOptions
+from reconciler.sandbox.localkube import LocalKube
 from reconciler.shells.kube import ZoneClient
-from reconciler.shells.localkube import LocalKube
 from tests.fixtures.fleet_repo import ModelDef, ReconcileEnv, ZoneDef, write_fleet
 from tests.fixtures.template_repo import commit_all
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.app.desired import load_desired
-from reconciler.app.sandbox.dataplane import run_dataplane
+from reconciler.sandbox import run_dataplane
 
 pytestmark = pytest.mark.integration
 

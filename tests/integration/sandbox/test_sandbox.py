@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli.main import app
-from reconciler.shells.localkube import KubeBinaries
+from reconciler.sandbox.localkube import KubeBinaries
 
 pytestmark = pytest.mark.integration
 

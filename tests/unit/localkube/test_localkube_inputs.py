@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from reconciler.shells.localkube import (
+from reconciler.sandbox.localkube import (
     FALLBACK_CRD_DIR,
     UPSTREAM_CRD_DIR,
     BinariesMissing,
@@ -26,7 +26,7 @@ from reconciler.shells.localkube import (
     find_binaries,
     load_crds,
 )
-from reconciler.shells.localkube.pki import write_zone_pki
+from reconciler.sandbox.localkube.pki import write_zone_pki
 
 pytestmark = pytest.mark.unit
 

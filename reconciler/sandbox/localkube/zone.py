@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from reconciler.shells.localkube.api import AdminApi
-from reconciler.shells.localkube.binaries import KubeBinaries
-from reconciler.shells.localkube.crds import install_crds
-from reconciler.shells.localkube.errors import PortInUse, ZoneStartError
-from reconciler.shells.localkube.kubeconfig import write_kubeconfig
-from reconciler.shells.localkube.pki import ZonePki, write_zone_pki, zone_pki_paths
-from reconciler.shells.localkube.ports import free_port, log_says_port_in_use, port_accepts
-from reconciler.shells.localkube.process import ManagedProcess
+from reconciler.sandbox.localkube.api import AdminApi
+from reconciler.sandbox.localkube.binaries import KubeBinaries
+from reconciler.sandbox.localkube.crds import install_crds
+from reconciler.sandbox.localkube.errors import PortInUse, ZoneStartError
+from reconciler.sandbox.localkube.kubeconfig import write_kubeconfig
+from reconciler.sandbox.localkube.pki import ZonePki, write_zone_pki, zone_pki_paths
+from reconciler.sandbox.process import ServerProcess, free_port, log_says_port_in_use, port_accepts
 
 LIMITED_USER = "edgeops-limited"
 # Harmless lines that would crowd the log tail in failure reports: the etcd client's gRPC channels being closed
@@ -68,9 +67,9 @@ class LocalZone:
         self.limited_token = self._ensure_token()
         self.port = 0
         self._kine_port = 0
-        self._kine: ManagedProcess | None = None
-        self._apiserver: ManagedProcess | None = None
-        self._controllers: list[ManagedProcess] = []
+        self._kine: ServerProcess | None = None
+        self._apiserver: ServerProcess | None = None
+        self._controllers: list[ServerProcess] = []
         # Seconds the last `start()` took (reported by benchmarks and in failure reports).
         self.last_start_s: float | None = None
         self._cancelled = threading.Event()
@@ -86,7 +85,7 @@ class LocalZone:
         return self.options.limited_namespace
 
     @property
-    def processes(self) -> Mapping[str, ManagedProcess]:
+    def processes(self) -> Mapping[str, ServerProcess]:
         found = [self._kine, self._apiserver, *self._controllers]
         return {p.name: p for p in found if p is not None}
 
@@ -158,7 +157,7 @@ class LocalZone:
             return
         for _ in range(_PORT_ATTEMPTS):
             port = free_port()
-            kine = ManagedProcess(f"{self.name}/kine", self._kine_argv(port), self.log_dir / "kine.log")
+            kine = ServerProcess(f"{self.name}/kine", self._kine_argv(port), self.log_dir / "kine.log")
             self._kine = kine
             kine.start()
             if self._wait(functools.partial(_kine_serving, kine, port), kine, deadline, "kine listening"):
@@ -192,11 +191,11 @@ class LocalZone:
             env = {}
             if self.options.apiserver_memory_limit_mib is not None:
                 env["GOMEMLIMIT"] = f"{self.options.apiserver_memory_limit_mib}MiB"
-            apiserver = ManagedProcess(
+            apiserver = ServerProcess(
                 f"{self.name}/apiserver",
                 self._apiserver_argv(),
                 self.log_dir / "apiserver.log",
-                env,
+                env=env,
                 noise=_APISERVER_LOG_NOISE,
             )
             self._apiserver = apiserver
@@ -254,8 +253,8 @@ class LocalZone:
         ]
         scheduler = [str(self._binaries.kube), "scheduler", *common]
         self._controllers = [
-            ManagedProcess(f"{self.name}/controller-manager", manager, self.log_dir / "controller-manager.log"),
-            ManagedProcess(f"{self.name}/scheduler", scheduler, self.log_dir / "scheduler.log"),
+            ServerProcess(f"{self.name}/controller-manager", manager, self.log_dir / "controller-manager.log"),
+            ServerProcess(f"{self.name}/scheduler", scheduler, self.log_dir / "scheduler.log"),
         ]
         for process in self._controllers:
             process.start()
@@ -298,7 +297,7 @@ class LocalZone:
         )
         install_crds(api, self._crds)
 
-    def _wait(self, ready: Callable[[], bool], process: ManagedProcess, deadline: float, what: str) -> bool:
+    def _wait(self, ready: Callable[[], bool], process: ServerProcess, deadline: float, what: str) -> bool:
         """Poll `ready` until true (True), the process exits on a port clash (False), or fail."""
         while True:
             if self._cancelled.is_set():
@@ -317,6 +316,6 @@ class LocalZone:
             time.sleep(0.2)
 
 
-def _kine_serving(kine: ManagedProcess, port: int) -> bool:
+def _kine_serving(kine: ServerProcess, port: int) -> bool:
     # Its own log line, not only an open port: another process could have taken the port meanwhile.
     return "Kine available at" in kine.output_since_start() and port_accepts(port)

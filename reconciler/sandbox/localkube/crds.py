@@ -17,8 +17,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from reconciler.shells.localkube.api import AdminApi
-from reconciler.shells.localkube.errors import ApiRequestError, CrdSourceError
+from reconciler.sandbox.localkube.api import AdminApi
+from reconciler.sandbox.localkube.errors import ApiRequestError, CrdSourceError
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 UPSTREAM_CRD_DIR = _REPO_ROOT.parent / "shared" / "crds"

@@ -12,8 +12,8 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.shells.localkube.errors import ApiRequestError
-from reconciler.shells.localkube.pki import ZonePki
+from reconciler.sandbox.localkube.errors import ApiRequestError
+from reconciler.sandbox.localkube.pki import ZonePki
 
 
 @dataclass(frozen=True)

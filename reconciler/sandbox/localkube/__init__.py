@@ -26,10 +26,10 @@ Errors:
 
 from __future__ import annotations
 
-from reconciler.shells.localkube.binaries import KubeBinaries, find_binaries
-from reconciler.shells.localkube.crds import FALLBACK_CRD_DIR, UPSTREAM_CRD_DIR, default_crd_dir, load_crds
-from reconciler.shells.localkube.env import LocalKube
-from reconciler.shells.localkube.errors import (
+from reconciler.sandbox.localkube.binaries import KubeBinaries, find_binaries
+from reconciler.sandbox.localkube.crds import FALLBACK_CRD_DIR, UPSTREAM_CRD_DIR, default_crd_dir, load_crds
+from reconciler.sandbox.localkube.env import LocalKube
+from reconciler.sandbox.localkube.errors import (
     ApiRequestError,
     BinariesMissing,
     CrdSourceError,
@@ -37,7 +37,7 @@ from reconciler.shells.localkube.errors import (
     PortInUse,
     ZoneStartError,
 )
-from reconciler.shells.localkube.zone import LIMITED_USER, LocalZone, ZoneOptions
+from reconciler.sandbox.localkube.zone import LIMITED_USER, LocalZone, ZoneOptions
 
 __all__ = [
     "FALLBACK_CRD_DIR",

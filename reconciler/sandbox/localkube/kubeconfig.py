@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reconciler.shells.localkube.zone import LocalZone
+    from reconciler.sandbox.localkube.zone import LocalZone
 
 
 def kubeconfig_document(zones: Sequence[LocalZone]) -> dict[str, Any]:

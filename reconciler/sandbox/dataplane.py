@@ -15,16 +15,12 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, closing, suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
-
-import nats
-from nats.aio.msg import Msg
 
 from reconciler.app.modelops.source import build_bytes, load_model_source
 from reconciler.app.nats import apply_hub, apply_nats
@@ -32,9 +28,13 @@ from reconciler.core.nats import ServerSettings, hub_server_config, naming, rend
 from reconciler.core.nats.server import active_tracks
 from reconciler.core.render.runtimecfg import runtime_config
 from reconciler.core.spec import FleetSpec, Model, ModelAssignment, Zone
-from reconciler.shells.localproc import LocalProcess, LocalProcessError
-from reconciler.shells.nats import NatsEndpoint
+from reconciler.sandbox.process import ServerProcess, ServerProcessError, free_port, http_ok
+from reconciler.shells.nats import NatsClient, NatsEndpoint, NatsMessage
 from runtime import FeatureStoreConfig, RuntimeConfig, Track
+
+# How long a stopped server may drain before its process group is killed.
+_STOP_TIMEOUT_S = 20.0
+_KILL_TIMEOUT_S = 10.0
 
 
 class DataplaneError(Exception):
@@ -60,18 +60,11 @@ class DataplaneReport:
     skipped: tuple[str, ...]
 
 
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _settings(workdir: Path, leafnode_port: int | None = None) -> ServerSettings:
     return ServerSettings(
         host="127.0.0.1",
-        port=_free_port(),
-        monitor_port=_free_port(),
+        port=free_port(),
+        monitor_port=free_port(),
         leafnode_port=leafnode_port,
         store_dir=str(workdir / "jetstream"),
         max_file_store="16G",  # a cap the streams' limits must fit under, not an allocation
@@ -81,7 +74,8 @@ def _settings(workdir: Path, leafnode_port: int | None = None) -> ServerSettings
 
 def _nats_server(
     name: str, workdir: Path, config: dict[str, object], settings: ServerSettings, env: dict[str, str]
-) -> LocalProcess:
+) -> tuple[ServerProcess, str]:
+    """The server's process (not started) and the URL that answers 200 once it serves JetStream."""
     binary = shutil.which("nats-server")
     if binary is None:
         raise DataplaneError(
@@ -91,7 +85,17 @@ def _nats_server(
     conf = workdir / "nats-server.conf"
     conf.write_text(render_conf(config), encoding="utf-8")
     ready = f"http://127.0.0.1:{settings.monitor_port}/healthz?js-enabled-only=true"
-    return LocalProcess(name, [binary, "-c", str(conf)], workdir / "nats-server.log", ready, env)
+    return ServerProcess(name, [binary, "-c", str(conf)], workdir / "nats-server.log", env=env), ready
+
+
+def _serve(stack: ExitStack, process: ServerProcess, ready_url: str, timeout_s: float = 60.0) -> None:
+    """Start `process`, stopped when `stack` closes, and wait until `ready_url` answers 200."""
+    try:
+        process.start()
+        stack.callback(process.stop, timeout_s=_STOP_TIMEOUT_S, kill_timeout_s=_KILL_TIMEOUT_S)
+        process.wait_ready(lambda: http_ok(ready_url), timeout_s)
+    except ServerProcessError as exc:
+        raise DataplaneError(str(exc)) from exc
 
 
 def _runnable(model: Model, version: str, models_root: Path) -> tuple[bytes, str] | str:
@@ -123,14 +127,18 @@ async def _drive(
 ) -> dict[str, list[float]]:
     """Publish `count` records as the sensor user; collect results (as the reconciler user) by track until
     `expected` arrived or a minute passed. Returns the latencies per track."""
-    sensor = await nats.connect(url, user=naming.SENSOR_USER, password=passwords[naming.SENSOR_USER])
-    watcher = await nats.connect(url, user=naming.RECONCILER_USER, password=passwords[naming.RECONCILER_USER])
+    sensor = await NatsClient.connect(
+        NatsEndpoint(url, user=naming.SENSOR_USER, password=passwords[naming.SENSOR_USER])
+    )
+    watcher = await NatsClient.connect(
+        NatsEndpoint(url, user=naming.RECONCILER_USER, password=passwords[naming.RECONCILER_USER])
+    )
     sent_at: dict[str, float] = {}
     latencies: dict[str, list[float]] = {}
     done = asyncio.Event()
 
-    async def on_result(msg: Msg) -> None:
-        deployment, _, input_id = (msg.headers or {}).get("Nats-Msg-Id", "").rpartition(":")
+    async def on_result(msg: NatsMessage) -> None:
+        deployment, _, input_id = msg.headers.get("Nats-Msg-Id", "").rpartition(":")
         if input_id in sent_at:
             track = deployment.rsplit(".", 1)[-1]
             latencies.setdefault(track, []).append((time.monotonic() - sent_at.pop(input_id)) * 1000)
@@ -138,7 +146,7 @@ async def _drive(
             done.set()
 
     try:
-        await watcher.subscribe(assignment.output, cb=on_result)
+        await watcher.subscribe(assignment.output, on_result)
         await watcher.flush()
         for i, record in enumerate(_records(model, count)):
             msg_id = f"sandbox-{i}"
@@ -168,26 +176,25 @@ def run_dataplane(
 ) -> DataplaneReport:
     passwords = {user: secrets.token_hex(16) for user in naming.PASSWORD_ENV}
     env = {**os.environ, **{naming.PASSWORD_ENV[user]: pw for user, pw in passwords.items()}}
-    hub_settings = _settings(state / "hub", leafnode_port=_free_port())
+    hub_settings = _settings(state / "hub", leafnode_port=free_port())
     local = spec.with_region_hub(region, f"nats-leaf://127.0.0.1:{hub_settings.leafnode_port}")
     zone_settings = _settings(state / zone.name)
     zone_url = f"nats://127.0.0.1:{zone_settings.port}"
     runs: list[ModelRun] = []
     skipped: list[str] = []
     with ExitStack() as stack:
-        try:
-            hub = _nats_server("region hub", state / "hub", hub_server_config(region, hub_settings), hub_settings, env)
-            stack.enter_context(hub.start())
-            leaf = _nats_server(
-                f"{zone.name} nats-server",
-                state / zone.name,
-                server_config(local, zone, zone_settings),
-                zone_settings,
-                env,
-            )
-            stack.enter_context(leaf.start())
-        except LocalProcessError as exc:
-            raise DataplaneError(str(exc)) from exc
+        hub, hub_ready = _nats_server(
+            "region hub", state / "hub", hub_server_config(region, hub_settings), hub_settings, env
+        )
+        _serve(stack, hub, hub_ready)
+        leaf, leaf_ready = _nats_server(
+            f"{zone.name} nats-server",
+            state / zone.name,
+            server_config(local, zone, zone_settings),
+            zone_settings,
+            env,
+        )
+        _serve(stack, leaf, leaf_ready)
         endpoint = NatsEndpoint(zone_url, user=naming.RECONCILER_USER, password=passwords[naming.RECONCILER_USER])
         result = asyncio.run(apply_nats(local, zone, endpoint, revision=None))
         hub_endpoint = NatsEndpoint(f"nats://127.0.0.1:{hub_settings.port}")
@@ -246,13 +253,10 @@ def _run_model(
             config_path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
             argv = [*_edgeops(), "serve", "--config", str(config_path)]
             ready = f"http://127.0.0.1:{config.metrics_port}/readyz"
-            process = LocalProcess(
-                f"{zone.name}/{assignment.model} {track.value} runtime", argv, workdir / "runtime.log", ready, env
+            process = ServerProcess(
+                f"{zone.name}/{assignment.model} {track.value} runtime", argv, workdir / "runtime.log", env=env
             )
-            try:
-                stack.enter_context(process.start(timeout_s=120))
-            except LocalProcessError as exc:
-                raise DataplaneError(str(exc)) from exc
+            _serve(stack, process, ready, timeout_s=120)
             started[track.value] = version
         if not started:
             return []
@@ -277,7 +281,7 @@ def _local_runtime_config(
     return rendered.model_copy(
         update={
             "nats": rendered.nats.model_copy(update={"url": zone_url}),
-            "metrics_port": _free_port(),
+            "metrics_port": free_port(),
             "metrics_host": "127.0.0.1",
             "model_dir": str(workdir / "models"),
             "feature_store": FeatureStoreConfig(path=str(workdir / "features.duckdb")),

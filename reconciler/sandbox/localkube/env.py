@@ -12,11 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from reconciler.shells.localkube.binaries import KubeBinaries, find_binaries
-from reconciler.shells.localkube.crds import default_crd_dir, load_crds
-from reconciler.shells.localkube.errors import LocalKubeError
-from reconciler.shells.localkube.kubeconfig import write_kubeconfig
-from reconciler.shells.localkube.zone import LocalZone, ZoneOptions
+from reconciler.sandbox.localkube.binaries import KubeBinaries, find_binaries
+from reconciler.sandbox.localkube.crds import default_crd_dir, load_crds
+from reconciler.sandbox.localkube.errors import LocalKubeError
+from reconciler.sandbox.localkube.kubeconfig import write_kubeconfig
+from reconciler.sandbox.localkube.zone import LocalZone, ZoneOptions
 
 # A zone name becomes a context name and a directory name.
 _ZONE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.shells.localkube.errors import BinariesMissing
+from reconciler.sandbox.localkube.errors import BinariesMissing
 
 _INSTALL_HINT = "build them with: bash tests/env/install-kube.sh (or bash tests/env/bootstrap.sh)"
 

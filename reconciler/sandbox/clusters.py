@@ -9,7 +9,7 @@ from types import TracebackType
 from reconciler.app.reconcile import ApplyOptions, RegionOptions, context_for, run_once
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import ZoneResult
-from reconciler.shells.localkube import LocalKube, ZoneOptions
+from reconciler.sandbox.localkube import LocalKube, ZoneOptions
 
 
 @dataclass(frozen=True)
