@@ -12,11 +12,18 @@ one door in). The integration tests and the benchmarks use it too.
 - `localkube`: local zone clusters on loopback (`LocalKube`, `LocalZone`, its error tree)
 - `process`: a server process in its own process group (`ServerProcess`) and `free_port`
 - `clusters`: one local cluster per zone of a region, and reconcile passes against them
-- `dataplane`: one zone's NATS servers and `edgeops serve`, driven with sensor records
+- `dataplane`: one zone's NATS servers and `edgeops serve`, driven with sensor records (`loopback_server_settings`
+  for a nats-server on free loopback ports)
 """
 
 from reconciler.sandbox.clusters import PassReport, SandboxClusters, reconcile_passes
-from reconciler.sandbox.dataplane import DataplaneError, DataplaneReport, ModelRun, run_dataplane
+from reconciler.sandbox.dataplane import (
+    DataplaneError,
+    DataplaneReport,
+    ModelRun,
+    loopback_server_settings,
+    run_dataplane,
+)
 from reconciler.sandbox.localkube import BinariesMissing, LocalKube, LocalKubeError, ZoneOptions
 from reconciler.sandbox.process import (
     ServerProcess,
@@ -42,6 +49,7 @@ __all__ = [
     "free_port",
     "http_ok",
     "log_says_port_in_use",
+    "loopback_server_settings",
     "port_accepts",
     "reconcile_passes",
     "run_dataplane",

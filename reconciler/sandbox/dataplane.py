@@ -60,7 +60,8 @@ class DataplaneReport:
     skipped: tuple[str, ...]
 
 
-def _settings(workdir: Path, leafnode_port: int | None = None) -> ServerSettings:
+def loopback_server_settings(workdir: Path, leafnode_port: int | None = None) -> ServerSettings:
+    """Settings for a nats-server on loopback free ports, its JetStream store under `workdir`."""
     return ServerSettings(
         host="127.0.0.1",
         port=free_port(),
@@ -176,9 +177,9 @@ def run_dataplane(
 ) -> DataplaneReport:
     passwords = {user: secrets.token_hex(16) for user in naming.PASSWORD_ENV}
     env = {**os.environ, **{naming.PASSWORD_ENV[user]: pw for user, pw in passwords.items()}}
-    hub_settings = _settings(state / "hub", leafnode_port=free_port())
+    hub_settings = loopback_server_settings(state / "hub", leafnode_port=free_port())
     local = spec.with_region_hub(region, f"nats-leaf://127.0.0.1:{hub_settings.leafnode_port}")
-    zone_settings = _settings(state / zone.name)
+    zone_settings = loopback_server_settings(state / zone.name)
     zone_url = f"nats://127.0.0.1:{zone_settings.port}"
     runs: list[ModelRun] = []
     skipped: list[str] = []

@@ -23,6 +23,7 @@ from reconciler.core.plan import Action, ZoneStatus
 from reconciler.core.render import INVENTORY
 from reconciler.shells.kube import ZoneClient
 from tests.fixtures.fleet_repo import ModelDef, ReconcileEnv, ZoneDef
+from tests.fixtures.kube import RENDERED_KINDS
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +43,7 @@ def _client(env: ReconcileEnv, context: str) -> ZoneClient:
 def _versions(client: ZoneClient, namespace: str) -> dict[str, str]:
     """resourceVersion of every object in the namespace (and of the namespace itself)."""
     found: dict[str, str] = {}
-    for api_version, kind in (
-        ("v1", "ConfigMap"),
-        ("v1", "ServiceAccount"),
-        ("v1", "Service"),
-        ("apps/v1", "Deployment"),
-        ("policy/v1", "PodDisruptionBudget"),
-        ("rbac.authorization.k8s.io/v1", "Role"),
-        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-        ("helm.cattle.io/v1", "HelmChart"),
-    ):
+    for api_version, kind in RENDERED_KINDS:
         for item in client.list(api_version, kind, namespace):
             found[f"{kind}/{item['metadata']['name']}"] = item["metadata"]["resourceVersion"]
     ns = client.get("v1", "Namespace", "", namespace)

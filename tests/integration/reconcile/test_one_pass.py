@@ -31,6 +31,7 @@ from reconciler.core.plan import ZoneStatus, format_text
 from reconciler.shells.kube import ZoneClient
 from reconciler.shells.nats import JetStreamAdmin, NatsEndpoint
 from tests.fixtures.fleet_repo import ModelDef, ReconcileEnv, ZoneDef
+from tests.fixtures.kube import RENDERED_KINDS
 from tests.fixtures.nats_fleet import NatsFleet
 from tests.integration.nats.helpers import connect
 
@@ -38,16 +39,6 @@ pytestmark = pytest.mark.integration
 
 ZONE = "ams-01"  # named like a NATS leaf of the fixture: its JetStream domain
 CONTEXT = "the-zone"
-KINDS = (
-    ("v1", "ConfigMap"),
-    ("v1", "ServiceAccount"),
-    ("v1", "Service"),
-    ("apps/v1", "Deployment"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("helm.cattle.io/v1", "HelmChart"),
-)
 SERVER_FILLED = ("uid", "resourceVersion", "creationTimestamp", "managedFields")
 
 
@@ -76,7 +67,7 @@ def _objects(kubeconfig: Path, namespace: str) -> dict[str, dict[str, Any]]:
     try:
         found = {
             f"{kind}/{item['metadata']['name']}": _without_server_fields(item)
-            for api_version, kind in KINDS
+            for api_version, kind in RENDERED_KINDS
             for item in client.list(api_version, kind, namespace)
         }
         ns = client.get("v1", "Namespace", "", namespace)
