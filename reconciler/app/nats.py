@@ -15,8 +15,15 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.core.nats import NatsRenderError, ServerSettings, render_conf, server_config
-from reconciler.core.nats.assets import JetStreamAssets, hub_assets, zone_assets
+from reconciler.core.nats import (
+    JetStreamAssets,
+    NatsRenderError,
+    ServerSettings,
+    hub_assets,
+    render_conf,
+    server_config,
+    zone_assets,
+)
 from reconciler.core.plan import (
     NATS_SYSTEM,
     Action,

@@ -22,7 +22,7 @@ from reconciler.app.desired import load_desired
 from reconciler.app.gitops import note_hold, propose
 from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
 from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
-from reconciler.core.spec.base import parse_duration
+from reconciler.core.spec import parse_duration
 from reconciler.shells.prometheus import Prometheus
 
 PrometheusUrl = Annotated[str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://prometheus:9090")]

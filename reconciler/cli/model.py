@@ -33,9 +33,8 @@ def _bad_input(error: Exception) -> typer.Exit:
 @model_app.command("build")
 def build_command(model_dir: ModelDir) -> None:
     """Build the ONNX artifact (twice, to prove it reproducible) into <model>/dist/ and print its digest."""
-    from reconciler.app.modelops.build import build_model
-    from reconciler.app.modelops.source import ModelSourceError
-    from reconciler.core.modelops.manifest import ManifestError
+    from reconciler.app.modelops import ModelSourceError, build_model
+    from reconciler.core.modelops import ManifestError
 
     try:
         result = build_model(model_dir)
@@ -66,11 +65,8 @@ def compat_command(
     GPU runs only where onnxruntime-gpu's TensorRT or CUDA provider initialises; otherwise it is reported
     `not-run` (never `pass`). Exits 1 when any target fails.
     """
-    from reconciler.app.modelops.compat import check_compat
-    from reconciler.app.modelops.model_yaml import ModelYamlError
-    from reconciler.app.modelops.source import ModelSourceError
-    from reconciler.core.modelops.compat import overall, parse_targets, render_table
-    from reconciler.core.modelops.manifest import ManifestError
+    from reconciler.app.modelops import ModelSourceError, ModelYamlError, check_compat
+    from reconciler.core.modelops import ManifestError, overall, parse_targets, render_table
 
     try:
         wanted = parse_targets(targets)
@@ -111,10 +107,8 @@ def push_command(
     ] = None,
 ) -> None:
     """Push the artifact as an OCI artifact to each region's registry and record its digest in model.yaml."""
-    from reconciler.app.modelops.model_yaml import ModelYamlError
-    from reconciler.app.modelops.push import PushConfigError, push_model_version
-    from reconciler.app.modelops.source import ModelSourceError
-    from reconciler.core.modelops.manifest import ManifestError
+    from reconciler.app.modelops import ModelSourceError, ModelYamlError, PushConfigError, push_model_version
+    from reconciler.core.modelops import ManifestError
     from reconciler.shells.registry import RegistryError, parse_registry
 
     try:

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _seconds(text: str) -> float:
-    from reconciler.core.spec.base import parse_duration
+    from reconciler.core.spec import parse_duration
 
     try:
         value = parse_duration(text)
@@ -79,8 +79,7 @@ def reconcile_command(
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
     from reconciler.app.nats import NatsOptions
-    from reconciler.app.reconcile import ApplyOptions, RegionOptions
-    from reconciler.app.reconcile.wiring import ReconcilerSettings, run_reconciler
+    from reconciler.app.reconcile import ApplyOptions, ReconcilerSettings, RegionOptions, run_reconciler
     from reconciler.core.plan import ZoneStatus
     from reconciler.core.render import RenderOptions
     from reconciler.shells.kube import KubeConfigError

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.core.spec.jsonschema import json_schemas
+from reconciler.core.spec import json_schemas
 
 
 def schema(

@@ -22,11 +22,10 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.app.modelops.source import build_bytes, load_model_source
+from reconciler.app.modelops import build_bytes, load_model_source
 from reconciler.app.nats import apply_hub, apply_nats
-from reconciler.core.nats import ServerSettings, hub_server_config, naming, render_conf, server_config
-from reconciler.core.nats.server import active_tracks
-from reconciler.core.render.runtimecfg import runtime_config
+from reconciler.core.nats import ServerSettings, active_tracks, hub_server_config, naming, render_conf, server_config
+from reconciler.core.render import runtime_config
 from reconciler.core.spec import FleetSpec, Model, ModelAssignment, Zone
 from reconciler.sandbox.process import ServerProcess, ServerProcessError, free_port, http_ok
 from reconciler.shells.nats import NatsClient, NatsEndpoint, NatsMessage

@@ -1,1 +1,18 @@
 """Model artifact operations behind `edgeops model ...`: build, compat matrix, push, and the model.yaml edits."""
+
+from reconciler.app.modelops.build import build_model
+from reconciler.app.modelops.compat import check_compat
+from reconciler.app.modelops.model_yaml import ModelYamlError
+from reconciler.app.modelops.push import PushConfigError, push_model_version
+from reconciler.app.modelops.source import ModelSourceError, build_bytes, load_model_source
+
+__all__ = [
+    "ModelSourceError",
+    "ModelYamlError",
+    "PushConfigError",
+    "build_bytes",
+    "build_model",
+    "check_compat",
+    "load_model_source",
+    "push_model_version",
+]

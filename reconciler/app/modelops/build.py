@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.app.modelops.source import ModelSource, ModelSourceError, build_bytes, load_model_source
-from reconciler.core.modelops.manifest import ArtifactManifest, describe_onnx, sha256_digest
+from reconciler.core.modelops import ArtifactManifest, describe_onnx, sha256_digest
 
 DIST = "dist"
 ARTIFACT_FILE = "model.onnx"

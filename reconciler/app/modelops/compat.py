@@ -21,10 +21,8 @@ import numpy as np
 from reconciler.app.modelops.build import BuildResult, build_model, dist_dir, write_atomically
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
 from reconciler.app.modelops.source import DEFAULT_TOLERANCE, GoldenVectors, load_golden
-from reconciler.core.modelops.compat import ALL_TARGETS, TargetResult
-from reconciler.core.modelops.parity import Tolerance, compare
-from reconciler.core.spec.model import CompatResult
-from reconciler.core.spec.zone import Target
+from reconciler.core.modelops import ALL_TARGETS, TargetResult, Tolerance, compare
+from reconciler.core.spec import CompatResult, Target
 from reconciler.shells.onnxrt import CPU_PROVIDERS, GPU_PROVIDERS, OrtRunFailed, ProviderUnavailable, run_onnxruntime
 from reconciler.shells.wasm import WasmRunFailed, WasmUnavailable, run_wasm
 

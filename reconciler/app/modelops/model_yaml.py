@@ -21,10 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from reconciler.core.modelops.manifest import ArtifactManifest
-from reconciler.core.modelops.signature import signature_mismatches
-from reconciler.core.spec.model import Artifact, CompatResult, Model
-from reconciler.core.spec.zone import Target
+from reconciler.core.modelops import ArtifactManifest, signature_mismatches
+from reconciler.core.spec import Artifact, CompatResult, Model, Target
 
 
 class ModelYamlError(ValueError):

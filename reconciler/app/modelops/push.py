@@ -22,12 +22,8 @@ from ruamel.yaml.error import YAMLError
 from reconciler.app.modelops.build import BuildResult, build_model
 from reconciler.app.modelops.compat import load_compat_json
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
-from reconciler.core.modelops.compat import ALL_TARGETS
-from reconciler.core.modelops.oci import build_artifact
-from reconciler.core.spec.base import Version
-from reconciler.core.spec.fleet import Fleet
-from reconciler.core.spec.model import Artifact, CompatResult
-from reconciler.core.spec.zone import Target
+from reconciler.core.modelops import ALL_TARGETS, build_artifact
+from reconciler.core.spec import Artifact, CompatResult, Fleet, Target, Version
 from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from reconciler.core.modelops.manifest import ArtifactManifest
+from reconciler.core.modelops import ArtifactManifest
 
 DEFAULT_TOLERANCE = 1e-5
 

@@ -27,6 +27,7 @@ from reconciler.app.reconcile.region import (
     render_desired,
 )
 from reconciler.app.reconcile.regionpass import PassObserver, RegionPass, apply_one, apply_region, run_once
+from reconciler.app.reconcile.wiring import ReconcilerSettings, run_reconciler
 from reconciler.app.reconcile.zones import connect_zone, context_for
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "InventoryUnreadable",
     "LiveState",
     "PassObserver",
+    "ReconcilerSettings",
     "RegionOptions",
     "RegionPass",
     "apply_one",
@@ -52,5 +54,6 @@ __all__ = [
     "read_live",
     "render_desired",
     "run_once",
+    "run_reconciler",
     "wait_healthy",
 ]

@@ -12,8 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.core.render import INVENTORY, ObjectRef, is_ours
-from reconciler.core.render.labels import ownership_labels
+from reconciler.core.render import INVENTORY, ObjectRef, is_ours, ownership_labels
 from reconciler.shells.kube import KubeError, ZoneClient
 
 _KEY = "objects.json"

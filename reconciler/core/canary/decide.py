@@ -26,7 +26,7 @@ from reconciler.core.canary.verdict import (
     WindowStatus,
     ZoneEvidence,
 )
-from reconciler.core.spec.policy import CanaryPolicySpec
+from reconciler.core.spec import CanaryPolicySpec
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.core.canary.verdict import Thresholds
-from reconciler.core.spec.fleetspec import FleetSpec
-from reconciler.core.spec.policy import CanaryPolicy
-from reconciler.core.spec.zone import Canary
+from reconciler.core.spec import Canary, CanaryPolicy, FleetSpec
 
 
 @dataclass(frozen=True)

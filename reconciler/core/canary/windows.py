@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from reconciler.core.spec.base import MaintenanceWindow
+from reconciler.core.spec import MaintenanceWindow
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

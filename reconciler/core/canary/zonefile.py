@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from reconciler.core.spec.zone import Zone
+from reconciler.core.spec import Zone
 
 
 class ZoneFileError(ValueError):

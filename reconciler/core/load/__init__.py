@@ -8,6 +8,17 @@ result.problems                   # every Problem, sorted by file, line, column
 
 from reconciler.core.load.loader import LoadResult, load_tree
 from reconciler.core.load.problems import Position, Problem, Severity
-from reconciler.core.load.source import MAX_FILE_BYTES, SourceFile, SourceTree
+from reconciler.core.load.source import MAX_FILE_BYTES, ROOTS, SourceFile, SourceTree, is_desired_state_path
 
-__all__ = ["MAX_FILE_BYTES", "LoadResult", "Position", "Problem", "Severity", "SourceFile", "SourceTree", "load_tree"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "ROOTS",
+    "LoadResult",
+    "Position",
+    "Problem",
+    "Severity",
+    "SourceFile",
+    "SourceTree",
+    "is_desired_state_path",
+    "load_tree",
+]

@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from reconciler.core.load.problems import Problem, Severity
 from reconciler.core.load.yamldoc import Path, YamlDocument
-from reconciler.core.nats.server import subject_overlaps
+from reconciler.core.nats import subject_overlaps
 from reconciler.core.spec import CanaryPolicy, Compat, Fleet, Model, Target, Zone
 
 T = TypeVar("T")

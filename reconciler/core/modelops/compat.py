@@ -12,8 +12,7 @@ from typing import get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.core.spec.model import CompatOutcome, CompatResult
-from reconciler.core.spec.zone import Target
+from reconciler.core.spec import CompatOutcome, CompatResult, Target
 
 ALL_TARGETS: tuple[Target, ...] = get_args(Target)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.core.modelops.manifest import ArtifactManifest, TensorSignature
-from reconciler.core.spec.model import Signature, Tensor
+from reconciler.core.spec import Signature, Tensor
 
 
 def _dims_match(declared: int | str, built: int | str) -> bool:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from reconciler.core.render.labels import REVISION
-from reconciler.core.render.manifest import to_yaml
+from reconciler.core.render import REVISION, to_yaml
 
 SERVER_SET_METADATA = (
     "managedFields",

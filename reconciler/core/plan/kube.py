@@ -15,9 +15,7 @@ from typing import Any
 
 from reconciler.core.plan.changeset import Action, Change, ChangeSet
 from reconciler.core.plan.compare import differs, unified_diff
-from reconciler.core.render.labels import is_ours
-from reconciler.core.render.manifest import Manifest, ObjectRef
-from reconciler.core.render.zone import apply_order
+from reconciler.core.render import Manifest, ObjectRef, apply_order, is_ours
 
 FOREIGN_DETAIL = "exists without label app.kubernetes.io/managed-by=edgeops: left alone (use --adopt to take it over)"
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from reconciler.core.nats.assets import MANAGED_BY, MANAGER, ConsumerAsset, JetStreamAssets, StreamAsset
+from reconciler.core.nats import MANAGED_BY, MANAGER, ConsumerAsset, JetStreamAssets, StreamAsset
 from reconciler.core.plan.changeset import Action, Change
 
 SYSTEM = "nats"

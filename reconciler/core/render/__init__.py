@@ -15,9 +15,19 @@ from reconciler.core.render.labels import (
     TRACK,
     ZONE,
     is_ours,
+    ownership_labels,
 )
 from reconciler.core.render.manifest import Manifest, ObjectRef, Stage, canonical_json, make_manifest, to_yaml
-from reconciler.core.render.zone import RenderedZone, RenderError, RenderOptions, render_region, render_zone, stage_of
+from reconciler.core.render.runtimecfg import runtime_config
+from reconciler.core.render.zone import (
+    RenderedZone,
+    RenderError,
+    RenderOptions,
+    apply_order,
+    render_region,
+    render_zone,
+    stage_of,
+)
 
 __all__ = [
     "CONTENT_HASH",
@@ -35,11 +45,14 @@ __all__ = [
     "RenderOptions",
     "RenderedZone",
     "Stage",
+    "apply_order",
     "canonical_json",
     "is_ours",
     "make_manifest",
+    "ownership_labels",
     "render_region",
     "render_zone",
+    "runtime_config",
     "stage_of",
     "to_yaml",
 ]

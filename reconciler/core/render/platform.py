@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.nats import helm_values
-from reconciler.core.nats.helm import CHART, CHART_REPO
+from reconciler.core.nats import CHART, CHART_REPO, helm_values
 from reconciler.core.render.labels import NATS_RELEASE, RUNTIME_ACCOUNT, ownership_labels
 from reconciler.core.render.manifest import to_yaml
-from reconciler.core.spec import FleetSpec, Zone
-from reconciler.core.spec.zone import NodePool
+from reconciler.core.spec import FleetSpec, NodePool, Zone
 
 NATS_CHART_VERSION = "1.3.6"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from reconciler.core.nats import naming
-from reconciler.core.nats.helm import USERS_SECRET
+from reconciler.core.nats import USERS_SECRET, naming
 from reconciler.core.render.labels import (
     ARCH_LABEL,
     CONFIG_HASH,

@@ -4,12 +4,32 @@ Documents are Kubernetes-shaped (`apiVersion: edgeops.io/v1alpha1`, `kind`, `met
 camelCase. `FleetSpec` is the aggregate the loader returns.
 """
 
-from reconciler.core.spec.base import API_VERSION, MaintenanceWindow, Metadata, SecretRef, StrictModel
+from reconciler.core.spec.base import (
+    API_VERSION,
+    MaintenanceWindow,
+    Metadata,
+    SecretRef,
+    StrictModel,
+    Version,
+    parse_duration,
+)
 from reconciler.core.spec.fleet import Fleet, Region, SloTargets
 from reconciler.core.spec.fleetspec import FleetSpec
-from reconciler.core.spec.model import Artifact, Compat, CompatResult, Feature, Model, ModelVersion, Window
-from reconciler.core.spec.policy import CanaryPolicy
-from reconciler.core.spec.zone import Canary, Hardware, ModelAssignment, Target, Zone
+from reconciler.core.spec.jsonschema import json_schemas
+from reconciler.core.spec.model import (
+    Artifact,
+    Compat,
+    CompatOutcome,
+    CompatResult,
+    Feature,
+    Model,
+    ModelVersion,
+    Signature,
+    Tensor,
+    Window,
+)
+from reconciler.core.spec.policy import CanaryPolicy, CanaryPolicySpec
+from reconciler.core.spec.zone import Canary, Hardware, ModelAssignment, NodePool, Target, Zone
 
 KINDS: dict[str, type[StrictModel]] = {"Fleet": Fleet, "CanaryPolicy": CanaryPolicy, "Zone": Zone, "Model": Model}
 
@@ -19,7 +39,9 @@ __all__ = [
     "Artifact",
     "Canary",
     "CanaryPolicy",
+    "CanaryPolicySpec",
     "Compat",
+    "CompatOutcome",
     "CompatResult",
     "Feature",
     "Fleet",
@@ -30,11 +52,17 @@ __all__ = [
     "Model",
     "ModelAssignment",
     "ModelVersion",
+    "NodePool",
     "Region",
     "SecretRef",
+    "Signature",
     "SloTargets",
     "StrictModel",
     "Target",
+    "Tensor",
+    "Version",
     "Window",
     "Zone",
+    "json_schemas",
+    "parse_duration",
 ]

@@ -17,8 +17,7 @@ from typing import Any
 import nats
 from nats.js import api
 
-from reconciler.core.nats.assets import MANAGED_BY, MANAGER, REVISION
-from reconciler.core.nats.naming import js_api_prefix
+from reconciler.core.nats import MANAGED_BY, MANAGER, REVISION, js_api_prefix
 from reconciler.core.plan import LiveConsumer, LiveJetStream, LiveStream, Op, Step
 from reconciler.shells.nats.errors import NatsError, wrap_client_error
 

@@ -16,7 +16,7 @@ import oras.container
 import oras.provider
 import requests
 
-from reconciler.core.modelops.oci import MANIFEST_MEDIA_TYPE, ModelArtifact
+from reconciler.core.modelops import MANIFEST_MEDIA_TYPE, ModelArtifact
 
 _PING_TIMEOUT_S = 10.0
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")

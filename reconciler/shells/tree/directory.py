@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reconciler.core.load import MAX_FILE_BYTES, Problem, SourceFile, SourceTree
-from reconciler.core.load.source import ROOTS, is_desired_state_path
+from reconciler.core.load import MAX_FILE_BYTES, ROOTS, Problem, SourceFile, SourceTree, is_desired_state_path
 from reconciler.shells.tree.errors import TreeReadError
 
 

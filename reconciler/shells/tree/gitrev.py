@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pygit2
 
-from reconciler.core.load import MAX_FILE_BYTES, Problem, SourceFile, SourceTree
-from reconciler.core.load.source import ROOTS, is_desired_state_path
+from reconciler.core.load import MAX_FILE_BYTES, ROOTS, Problem, SourceFile, SourceTree, is_desired_state_path
 from reconciler.shells.tree.errors import TreeReadError
 
 _SYMLINK = 0o120000
