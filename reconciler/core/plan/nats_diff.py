@@ -141,22 +141,12 @@ def _plan_stream(domain: str, asset: StreamAsset, live: LiveStream | None, allow
             config=desired,
         )
     detail = "needs recreation (" + "; ".join(fixed) + ")"
+    op = Op.RECREATE
     if live.messages and not allow_delete:
         detail += f"; blocked: holds {live.messages} messages (allow stream deletion to recreate it)"
-        return Step(
-            Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail),
-            Op.BLOCKED,
-            "Stream",
-            asset.name,
-            config=desired,
-        )
-    return Step(
-        Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail),
-        Op.RECREATE,
-        "Stream",
-        asset.name,
-        config=desired,
-    )
+        op = Op.BLOCKED
+    change = Change(Action.CONFIGURE, "Stream", domain, asset.name, diff, SYSTEM, detail)
+    return Step(change, op, "Stream", asset.name, config=desired)
 
 
 def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None) -> Step:
