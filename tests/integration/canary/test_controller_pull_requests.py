@@ -2,7 +2,7 @@
 validated) and a bare git remote. Matrix: a healthy canary walks 10 → 25 → 50 → 100 by one PR per step (each
 merged only once the required check is green; each writes `stepStartedAt` and the next step waits one analysis
 window at the new weight; a later analysis re-proposing the waiting step reuses its commit), then a promotion
-PR makes 1.1.0 stable and removes the canary; a slow canary gets a rollback PR merged at once; a restart between
+PR makes 1.1.0 stable and removes the canary (an inconclusive hold with no PR open is said on the newest one); a slow canary gets a rollback PR merged at once; a restart between
 push and PR creation opens exactly one PR; a verdict for a step a person changed meanwhile is refused with
 nothing pushed, and the next analysis starts over at the person's step; the guardrail refuses a bot PR that
 touches more than canary fields."""
@@ -150,6 +150,14 @@ def test_healthy_canary_walks_every_step_then_promotes(
     last = github_remote.fake.pulls[seen[-1][0]]
     assert "canary:promote" in last["labels"]
     assert "xychart-beta" in last["body"]
+
+    # With nothing open, an ordinary hold has nowhere to go, but an inconclusive one is said on the newest PR.
+    hold = replace(analysis.verdict, decision=Decision.HOLD, hold_reason=HoldReason.TOO_FEW_SAMPLES, reason="thin")
+    assert note_hold(bot, analysis.group, hold) is None
+    stuck = replace(hold, hold_reason=HoldReason.INCONCLUSIVE, reason="inconclusive after 40 s at weight 100")
+    assert note_hold(bot, analysis.group, stuck) == seen[-1][0]
+    notes = [c["body"] for c in github_remote.fake.comments.values() if c["issue"] == seen[-1][0]]
+    assert any("Latest analysis: hold (inconclusive)" in n for n in notes)
 
 
 def test_slow_canary_rollback_is_merged_at_once_and_restarts_never_duplicate(
