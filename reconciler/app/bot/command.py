@@ -79,6 +79,7 @@ def handle_comment(
         thresholds=thresholds_for(load.spec, group.policy, group.model),
         window=timedelta(0),
         evidence=(),
+        analysed=group.step,
     )
     proposal = propose(bot, load.spec, group, verdict, manual_by=author)
     state = "merged" if proposal.merged else f"opened, not merged yet: {inline(proposal.note)}"

@@ -48,6 +48,7 @@ def state_of(spec: FleetSpec, group: CanaryGroup, now: datetime, options: Analyz
         weight=group.canary.weight,
         started_at=group.canary.started_at,
         now=now,
+        step_started_at=group.canary.step_started,
         in_maintenance_window=in_window,
         paused=any(z.spec.paused for z in zones),
     )

@@ -4,7 +4,15 @@
 from reconciler.app.gitops.connect import BotSettings, BotSettingsError, open_bot
 from reconciler.app.gitops.guard import GuardrailRefused, guardrail_problems, merge_guarded
 from reconciler.app.gitops.handle import VALIDATE_CONTEXT, Bot, checks_green, report_validation
-from reconciler.app.gitops.propose import CannotPropose, Proposal, note_hold, propose, validate_commit, zone_path
+from reconciler.app.gitops.propose import (
+    CannotPropose,
+    Proposal,
+    StaleVerdict,
+    note_hold,
+    propose,
+    validate_commit,
+    zone_path,
+)
 
 __all__ = [
     "VALIDATE_CONTEXT",
@@ -14,6 +22,7 @@ __all__ = [
     "CannotPropose",
     "GuardrailRefused",
     "Proposal",
+    "StaleVerdict",
     "checks_green",
     "guardrail_problems",
     "merge_guarded",

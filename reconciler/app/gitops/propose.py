@@ -3,12 +3,18 @@ its pull request, and merge when allowed — rollbacks at once, steps and promot
 auto-merge and the required checks are green. Every merge passes the guardrail first (`guard.merge_guarded`).
 
 Idempotent: the branch is `edgeops/canary/<zone-or-wave>/<model>`; a rerun with the same decision reuses the
-pushed commit and the open PR (a restart between push and PR creation just creates the PR).
+pushed commit and the open PR (a restart between push and PR creation just creates the PR). A step's
+`stepStartedAt` is the time of the analysis that first proposed it; a rerun that proposes the same step again
+keeps the stamp already on the branch, so the commit (and the checks on it) stays the same.
+
+A verdict is for the canary version and step it analysed: when `main` now holds another one (a person moved,
+replaced or ended the canary), `StaleVerdict` is raised before anything is committed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from reconciler.app.desired import load_desired
@@ -18,24 +24,32 @@ from reconciler.core.bot import inline
 from reconciler.core.canary import (
     CanaryGroup,
     Decision,
+    HoldReason,
+    StaleCanary,
     Verdict,
     ZoneFileError,
     body,
     commit_message,
     labels,
+    parse_zone,
     promote,
     rollback,
     set_step,
     title,
 )
-from reconciler.core.spec import FleetSpec
+from reconciler.core.spec import Canary, FleetSpec
 from reconciler.shells.forge import MergeRefused, PullInfo, upsert
-from reconciler.shells.git import branch_for_canary
+from reconciler.shells.git import Workspace, branch_for_canary
 
 
 class CannotPropose(Exception):
     """The change cannot be written on the base: a zone or its file is missing there, or the file does not
     parse as a zone. Nothing was pushed."""
+
+
+class StaleVerdict(CannotPropose):
+    """The base no longer holds the canary version and step the verdict was made for. Nothing was pushed; the
+    next analysis judges the canary as it is now."""
 
 
 @dataclass(frozen=True)
@@ -54,17 +68,57 @@ def zone_path(spec: FleetSpec, zone: str) -> str:
     return f"zones/{found.spec.region}/{zone}.yaml"
 
 
-def _edit(path: str, text: str, model: str, verdict: Verdict) -> str:
+def _edit(path: str, text: str, model: str, verdict: Verdict, started: datetime | None) -> str:
+    expect = verdict.analysed
     try:
         if verdict.decision is Decision.ROLLBACK:
-            return rollback(path, text, model)
+            return rollback(path, text, model, expect=expect)
         if verdict.decision is Decision.PROMOTE:
-            return promote(path, text, model)
-        if verdict.decision is Decision.ADVANCE and verdict.next_weight is not None:
-            return set_step(path, text, model, phase=verdict.next_phase or "live", weight=verdict.next_weight)
+            return promote(path, text, model, expect=expect)
+        if verdict.decision is Decision.ADVANCE and verdict.next_weight is not None and started is not None:
+            return set_step(
+                path,
+                text,
+                model,
+                expect=expect,
+                phase=verdict.next_phase or "live",
+                weight=verdict.next_weight,
+                started=started,
+            )
+    except StaleCanary as error:
+        raise StaleVerdict(str(error)) from error
     except ZoneFileError as error:
         raise CannotPropose(str(error)) from error
     raise ValueError(f"nothing to write for a {verdict.decision.value} verdict")
+
+
+def _step_started(ws: Workspace, branch: str, base: str, path: str, *, model: str, verdict: Verdict) -> datetime:
+    """When the proposed step starts: the stamp the canary's unmerged branch already carries for this very step
+    (same version, phase and weight, later than the base's own step), else the time of this analysis."""
+    if verdict.decided_at is None:
+        raise ValueError("an advance verdict needs the time it was made (decided_at)")
+    tip = ws.remote_tip(branch)
+    if tip is None or ws.contains(ws.resolve(base), tip):
+        return verdict.decided_at
+    try:
+        proposed, current = (_canary_at(ws, rev, path, model) for rev in (tip, base))
+    except ZoneFileError:
+        return verdict.decided_at
+    target = (verdict.analysed.version, verdict.next_phase or "live", verdict.next_weight)
+    if (
+        proposed is None
+        or proposed.step_started_at is None
+        or (proposed.version, proposed.phase, proposed.weight) != target
+        or (current is not None and proposed.step_started_at <= current.step_started)
+    ):
+        return verdict.decided_at
+    return proposed.step_started_at
+
+
+def _canary_at(ws: Workspace, rev: str, path: str, model: str) -> Canary | None:
+    text = ws.read(rev, path)
+    assignment = parse_zone(path, text).assignment(model) if text is not None else None
+    return assignment.canary if assignment is not None else None
 
 
 def validate_commit(bot: Bot, sha: str) -> bool:
@@ -77,8 +131,13 @@ def validate_commit(bot: Bot, sha: str) -> bool:
 
 def note_hold(bot: Bot, group: CanaryGroup, verdict: Verdict) -> int | None:
     """While a canary holds, its open pull request (if any) shows the latest analysis in one comment, edited in
-    place, so nobody merges a waiting step on stale evidence. Returns the PR number, or None when none is open."""
-    pull = bot.forge.find_open_pull(branch_for_canary(group.key, group.model))
+    place, so nobody merges a waiting step on stale evidence. An inconclusive hold is also said where nothing is
+    open: on the canary's newest pull request (the one that moved it to this step). Returns the PR number, or
+    None when there is none to comment on."""
+    branch = branch_for_canary(group.key, group.model)
+    pull = bot.forge.find_open_pull(branch)
+    if pull is None and verdict.hold_reason is HoldReason.INCONCLUSIVE:
+        pull = bot.forge.find_latest_pull(branch)
     if pull is None:
         return None
     reason = verdict.hold_reason.value if verdict.hold_reason else "hold"
@@ -95,14 +154,19 @@ def propose(
     ws = bot.workspace
     ws.fetch()
     base = f"origin/{bot.base}"
+    branch = branch_for_canary(group.key, group.model)
     files = {}
     for zone in group.zones:
         path = zone_path(spec, zone)
         text = ws.read(base, path)
         if text is None:
             raise CannotPropose(f"{path} is not on {bot.base}")
-        files[path] = _edit(path, text, group.model, verdict)
-    branch = branch_for_canary(group.key, group.model)
+        started = (
+            _step_started(ws, branch, base, path, model=group.model, verdict=verdict)
+            if verdict.decision is Decision.ADVANCE
+            else None
+        )
+        files[path] = _edit(path, text, group.model, verdict, started)
     head = ws.commit_on_branch(branch, base, files, commit_message(group, verdict, manual=manual_by is not None))
     ws.push(branch)
     validate_commit(bot, head)

@@ -18,21 +18,31 @@ from reconciler.core.canary.measurements import (
 )
 from reconciler.core.canary.promql import Selector, TrackQueries
 from reconciler.core.canary.pull_request import CANARY_MARKER, body, commit_message, labels, title
-from reconciler.core.canary.verdict import Decision, HoldReason, Thresholds, Verdict, WindowStatus, ZoneEvidence
+from reconciler.core.canary.verdict import (
+    CanaryStep,
+    Decision,
+    HoldReason,
+    Thresholds,
+    Verdict,
+    WindowStatus,
+    ZoneEvidence,
+)
 from reconciler.core.canary.waves import CanaryGroup, canary_groups, thresholds_for, wave_of
 from reconciler.core.canary.windows import inside_window
-from reconciler.core.canary.zonefile import ZoneFileError, parse_zone, promote, rollback, set_step
+from reconciler.core.canary.zonefile import StaleCanary, ZoneFileError, parse_zone, promote, rollback, set_step
 
 __all__ = [
     "CANARY_MARKER",
     "NO_DATA",
     "CanaryGroup",
     "CanaryState",
+    "CanaryStep",
     "Decision",
     "HoldReason",
     "Measurements",
     "Selector",
     "SeriesPoint",
+    "StaleCanary",
     "Thresholds",
     "TrackQueries",
     "TrackSample",

@@ -10,6 +10,10 @@ The runtime (`runtime/metrics.py`, listed in `docs/runtime.md`) exports, per zon
 Queries sum over the labels they do not name (provider, reason), so a zone serving a model on two providers
 is judged as one.
 
+Each guardrail is read with its own sample count: the error rate over `edgeops_requests_total`, the p95 over the
+histogram's own `_count` (the runtime observes latency only for answered messages, so a canary whose every
+request fails or is dead-lettered has requests and errors but no latency samples, and its p95 is NaN).
+
 Every query here is an instant vector over `[window]`, evaluated by the caller at one time, so evidence can be
 re-run by hand: the PR shows the exact text.
 """
@@ -58,6 +62,10 @@ def p95_latency_ms(selector: Selector, window: timedelta) -> str:
     return f"1000 * histogram_quantile({QUANTILE}, sum by (le) ({rate}))"
 
 
+def latency_samples(selector: Selector, window: timedelta) -> str:
+    return f"sum(increase({LATENCY_HISTOGRAM}_count{{{selector.matchers()}}}[{range_of(window)}]))"
+
+
 def request_count(selector: Selector, window: timedelta) -> str:
     return f"sum(increase({REQUESTS_COUNTER}{{{selector.matchers()}}}[{range_of(window)}]))"
 
@@ -76,6 +84,7 @@ class TrackQueries:
     error_rate_percent: str
     requests: str
     errors: str
+    latency_samples: str
 
     @classmethod
     def of(cls, selector: Selector, window: timedelta) -> TrackQueries:
@@ -84,4 +93,5 @@ class TrackQueries:
             error_rate_percent=error_rate_percent(selector, window),
             requests=request_count(selector, window),
             errors=error_count(selector, window),
+            latency_samples=latency_samples(selector, window),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reconciler.core.canary.measurements import SeriesPoint, TrackSample
@@ -28,6 +28,8 @@ class HoldReason(StrEnum):
     SHADOW_RUNNING = "shadow-running"
     OUTSIDE_MAINTENANCE_WINDOW = "outside-maintenance-window"
     PAUSED = "paused"
+    BAKING = "baking"  # less than one analysis window at the current weight
+    INCONCLUSIVE = "inconclusive"  # still too few samples after every extension of the analysis
 
 
 class WindowStatus(StrEnum):
@@ -36,6 +38,19 @@ class WindowStatus(StrEnum):
     TOO_FEW_SAMPLES = "too-few-samples"
     NO_DATA = "no-data"
     ERROR = "error"  # the measurement could not be taken
+
+
+@dataclass(frozen=True)
+class CanaryStep:
+    """The canary a verdict was made for: its version and step (phase and weight), as read from git. An edit
+    for this verdict applies only while the zone file still holds exactly this."""
+
+    version: str
+    phase: str  # "shadow" | "live"
+    weight: int
+
+    def describe(self) -> str:
+        return f"{self.version} in shadow" if self.phase == "shadow" else f"{self.version} live at {self.weight}%"
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ class ZoneEvidence:
     queries: tuple[tuple[str, str], ...] = ()
     series: tuple[SeriesPoint, ...] = ()
     error: str | None = None
+    measured: tuple[datetime, datetime] | None = None  # the newest window judged: (start, end)
 
 
 @dataclass(frozen=True)
@@ -71,9 +87,11 @@ class Verdict:
     thresholds: Thresholds
     window: timedelta
     evidence: tuple[ZoneEvidence, ...]
+    analysed: CanaryStep
     hold_reason: HoldReason | None = None
     next_phase: str | None = None  # "live" after an advance; None when unchanged or the canary ends
     next_weight: int | None = None
+    decided_at: datetime | None = None  # when the analysis ran; an advance starts its step's bake then
 
     def summary(self) -> str:
         if self.decision is Decision.ADVANCE:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.core.canary.verdict import Thresholds
+from reconciler.core.canary.verdict import CanaryStep, Thresholds
 from reconciler.core.spec import Canary, CanaryPolicy, FleetSpec
 
 
@@ -21,6 +21,11 @@ class CanaryGroup:
     zones: tuple[str, ...]
     wave: str | None
     canary: Canary
+
+    @property
+    def step(self) -> CanaryStep:
+        """The canary version and step the group's zone files hold (what a verdict on it is made for)."""
+        return CanaryStep(self.version, self.canary.phase, self.canary.weight)
 
     @property
     def key(self) -> str:
@@ -60,7 +65,10 @@ def canary_groups(spec: FleetSpec, region: str | None = None) -> tuple[CanaryGro
     for group_key, members in groups.items():
         model, version, stable = group_key[0], group_key[1], group_key[2]
         zones = tuple(m[0] for m in members)
-        result.append(CanaryGroup(model, version, stable, members[0][2], zones, members[0][1] or None, members[0][3]))
+        # Zones of a wave move in one pull request; should their step times differ, the latest start counts
+        # (a bake is never shortened by a zone that moved earlier).
+        canary = max((m[3] for m in members), key=lambda c: c.step_started)
+        result.append(CanaryGroup(model, version, stable, members[0][2], zones, members[0][1] or None, canary))
     return tuple(sorted(result, key=lambda g: (g.model, g.zones)))
 
 

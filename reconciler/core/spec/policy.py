@@ -50,6 +50,13 @@ class CanaryPolicySpec(StrictModel):
     analysis_interval: Duration
     metrics: AnalysisMetrics = Field(default_factory=AnalysisMetrics)
     failure_limit: int = Field(default=1, ge=1, description="failed analyses in a row before rollback")
+    inconclusive_limit: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="times a step's analysis is extended by another analysisInterval while it has too few "
+        "samples, before it holds as inconclusive (never promotes)",
+    )
     promotion: Literal["auto-merge", "review"] = "review"
     rollback: Literal["auto-merge", "review"] = "auto-merge"
     waves: Items[Wave] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -98,6 +99,25 @@ class Canary(StrictModel):
     policy: Name | None = Field(default=None, description="default: the fleet's default canary policy")
     phase: Literal["shadow", "live"] = "shadow"
     started_at: Timestamp
+    step_started_at: Timestamp | None = Field(
+        default=None,
+        description="when the current phase and weight took effect (written by the step's pull request); "
+        "a step advances only on evidence gathered since. Default: startedAt",
+    )
+
+    @property
+    def step_started(self) -> datetime:
+        """Since when the canary runs at its current phase and weight: a block without `stepStartedAt` (written
+        by hand, or before the field existed) is taken to be at the step it started with."""
+        return self.step_started_at or self.started_at
+
+    @model_validator(mode="after")
+    def _step_after_start(self) -> Canary:
+        step, start = self.step_started_at, self.started_at
+        # Aware against naive cannot be compared; the timestamp rule reports those on its own.
+        if step is not None and (step.tzinfo is None) == (start.tzinfo is None) and step < start:
+            raise ValueError(f"stepStartedAt {step.isoformat()} is before startedAt {start.isoformat()}")
+        return self
 
     @model_validator(mode="after")
     def _shadow_has_no_weight(self) -> Canary:

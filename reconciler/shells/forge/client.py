@@ -145,6 +145,14 @@ class Forge:
         )
         return self.pull(int(found[0].number)) if found else None
 
+    def find_latest_pull(self, branch: str) -> PullInfo | None:
+        """The newest pull request, open, closed or merged, whose head is `branch` in this repository."""
+        found = _guard(
+            f"list pull requests from {branch}",
+            lambda: list(self.repo.pull_requests(state="all", head=f"{self.owner}:{branch}")),
+        )
+        return self.pull(max(int(p.number) for p in found)) if found else None
+
     def open_or_update_pull(
         self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> tuple[PullInfo, bool]:

@@ -22,6 +22,7 @@ from reconciler.core.bot import (
 )
 from reconciler.core.canary import (
     CanaryGroup,
+    CanaryStep,
     Decision,
     SeriesPoint,
     Thresholds,
@@ -40,6 +41,8 @@ from reconciler.core.spec.zone import Canary
 pytestmark = pytest.mark.unit
 
 AMS_PATH = "zones/eu-west/ams-01.yaml"
+AT_10 = CanaryStep("1.1.0", "live", 10)
+STEP_AT = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 AMS = (Path(__file__).resolve().parents[3] / AMS_PATH).read_text()
 
 
@@ -102,9 +105,9 @@ def test_bad_commands_say_what_is_accepted(text: str) -> None:
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda t: set_step(AMS_PATH, t, "fraud-scoring", phase="live", weight=25),
-        lambda t: promote(AMS_PATH, t, "fraud-scoring"),
-        lambda t: rollback(AMS_PATH, t, "fraud-scoring"),
+        lambda t: set_step(AMS_PATH, t, "fraud-scoring", expect=AT_10, phase="live", weight=25, started=STEP_AT),
+        lambda t: promote(AMS_PATH, t, "fraud-scoring", expect=AT_10),
+        lambda t: rollback(AMS_PATH, t, "fraud-scoring", expect=AT_10),
     ],
 )
 def test_canary_edits_pass_the_guardrail(edit: object) -> None:
@@ -154,8 +157,8 @@ def test_canary_pr_title_and_body_carry_the_evidence() -> None:
     evidence = ZoneEvidence(
         "ams-01",
         WindowStatus.FAIL,
-        TrackSample(80.0, 1000, 2),
-        TrackSample(10.0, 900, 0),
+        TrackSample(80.0, 1000, 2, 998),
+        TrackSample(10.0, 900, 0, 900),
         8.0,
         failures=("p95 80.0 ms > 30 ms",),
         consecutive_failures=1,
@@ -163,7 +166,12 @@ def test_canary_pr_title_and_body_carry_the_evidence() -> None:
         series=tuple(SeriesPoint(start + timedelta(seconds=i), 70.0 + i) for i in range(5)),
     )
     verdict = Verdict(
-        Decision.ROLLBACK, "1 failed analysis in a row", Thresholds(30, 1, 1.5, 200), timedelta(seconds=10), (evidence,)
+        Decision.ROLLBACK,
+        "1 failed analysis in a row",
+        Thresholds(30, 1, 1.5, 200),
+        timedelta(seconds=10),
+        (evidence,),
+        group.step,
     )
     assert title(group, verdict) == "canary: roll back fraud-scoring 1.1.0 in ams-01"
     text = body(group, verdict, manual_by="@mallory<b>")

@@ -1,7 +1,10 @@
 """decide(): the canary judgement. Matrix: phase (shadow running / shadow over / live mid-steps / last step) x
 evidence (pass, fail below and at the failure limit, no data, too few samples, unreachable) x maintenance window
-x paused x waves of several zones; plus hypothesis properties: without enough samples nothing ever advances or
-promotes, and a rollback always rests on failed windows with enough samples."""
+x paused x waves of several zones; each guardrail on its own samples (all requests failing, no latency samples →
+rollback); bake time at the current step (baking, windows before the step ignored, a failing partial window
+still rolls back); too few samples extended, then inconclusive; the verdict names the canary step it was made
+for. Hypothesis properties: without enough samples nothing ever advances or promotes, a rollback always rests
+on failed windows with enough samples, and samples taken before the current step never change the decision."""
 
 from __future__ import annotations
 
@@ -45,7 +48,12 @@ def policy(failure_limit: int = 1, shadow: str | None = "10m") -> CanaryPolicySp
 
 
 def state(phase: str = "live", weight: int = 10, zones: tuple[str, ...] = ("ams-01",), **kw: object) -> CanaryState:
-    defaults: dict[str, object] = {"started_at": NOW - timedelta(hours=1), "now": NOW}
+    # The step started three windows ago: every window the tests build lies at the current weight.
+    defaults: dict[str, object] = {
+        "started_at": NOW - timedelta(hours=1),
+        "now": NOW,
+        "step_started_at": NOW - 3 * WINDOW,
+    }
     defaults.update(kw)
     return CanaryState(
         model="fraud-scoring",
@@ -58,12 +66,17 @@ def state(phase: str = "live", weight: int = 10, zones: tuple[str, ...] = ("ams-
     )
 
 
-def track(p95: float | None = 12.0, requests: float = 1000, errors: float = 0) -> TrackSample:
-    return TrackSample(p95_latency_ms=p95, requests=requests, errors=errors)
+def track(
+    p95: float | None = 12.0, requests: float = 1000, errors: float = 0, latency: float | None = None
+) -> TrackSample:
+    # The runtime observes latency only for answered messages: by default every request that did not fail.
+    answered = requests - errors if latency is None else latency
+    return TrackSample(p95_latency_ms=p95, requests=requests, errors=errors, latency_samples=answered)
 
 
 def window(canary: TrackSample, stable: TrackSample | None = None, age: int = 0) -> WindowSample:
-    return WindowSample(end=NOW - age * WINDOW, canary=canary, stable=stable or track(p95=10.0))
+    end = NOW - age * WINDOW
+    return WindowSample(start=end - WINDOW, end=end, canary=canary, stable=stable or track(p95=10.0))
 
 
 def measured(*zones: ZoneMeasurement) -> Measurements:
@@ -189,6 +202,7 @@ tracks = st.builds(
     p95_latency_ms=st.one_of(st.none(), st.floats(min_value=0.1, max_value=500)),
     requests=st.floats(min_value=0, max_value=5000),
     errors=st.floats(min_value=0, max_value=100),
+    latency_samples=st.floats(min_value=0, max_value=5000),
 )
 zone_measurements = st.builds(
     lambda name, samples, error: ZoneMeasurement(
@@ -226,6 +240,7 @@ def test_no_input_without_enough_samples_ever_promotes_or_advances(
         and by_zone[name].error is None
         and by_zone[name].windows
         and by_zone[name].windows[0].canary.requests >= LIMITS.min_samples
+        and by_zone[name].windows[0].canary.latency_samples >= LIMITS.min_samples
         and by_zone[name].windows[0].canary.p95_latency_ms is not None
         for name in names
     )
@@ -236,7 +251,187 @@ def test_no_input_without_enough_samples_ever_promotes_or_advances(
         # Rollback rests on evidence: some zone has `failure_limit` failed windows, each with enough samples.
         assert any(
             len(z.windows) >= failure_limit
-            and all(w.canary.requests >= LIMITS.min_samples for w in z.windows[:failure_limit])
+            and all(
+                max(w.canary.requests, w.canary.latency_samples) >= LIMITS.min_samples
+                for w in z.windows[:failure_limit]
+            )
             for z in zones
             if z.error is None
         )
+
+
+# ---------------------------------------------------------------- each guardrail on its own samples
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        track(p95=None, requests=1000, errors=1000, latency=0),  # every request fails: no latency at all
+        track(p95=None, requests=1000, errors=990, latency=10),  # a few answered, far below minSamples
+        track(p95=12.0, requests=1000, errors=600, latency=50),  # a p95 from too few samples is not evidence
+    ],
+)
+def test_errors_on_enough_requests_roll_back_without_latency_samples(sample: TrackSample) -> None:
+    verdict = decide(policy(), LIMITS, state(), measured(zone("ams-01", sample)))
+    assert verdict.decision is Decision.ROLLBACK, verdict.summary()
+    assert verdict.evidence[0].status is WindowStatus.FAIL
+    assert any(f.startswith("error rate") for f in verdict.evidence[0].failures)
+
+
+def test_a_slow_p95_on_enough_latency_samples_fails_even_when_few_requests_were_counted() -> None:
+    # Counters and the histogram are separate series; each guardrail is read with its own count.
+    sample = track(p95=80.0, requests=50, errors=0, latency=500)
+    verdict = decide(policy(), LIMITS, state(), measured(zone("ams-01", sample)))
+    assert verdict.decision is Decision.ROLLBACK
+    assert "p95 80.0 ms > 30 ms" in verdict.evidence[0].failures
+
+
+def test_a_healthy_error_rate_without_enough_latency_samples_holds_and_names_the_count() -> None:
+    sample = track(p95=None, requests=1000, errors=0, latency=20)
+    verdict = decide(policy(), LIMITS, state(), measured(zone("ams-01", sample)))
+    assert (verdict.decision, verdict.hold_reason) == (Decision.HOLD, HoldReason.TOO_FEW_SAMPLES)
+    assert "20 < 200 latency samples" in verdict.reason
+
+
+def test_the_stable_ratio_needs_enough_stable_latency_samples() -> None:
+    thin_stable = window(track(p95=25.0), stable=track(p95=10.0, requests=1000, latency=20))
+    verdict = decide(policy(), LIMITS, state(), measured(ZoneMeasurement("ams-01", windows=(thin_stable,))))
+    assert verdict.decision is Decision.ADVANCE
+    assert verdict.evidence[0].ratio_to_stable is None
+
+
+# ---------------------------------------------------------------- bake time at every weight
+
+
+def at_step(*samples: TrackSample, since: datetime) -> ZoneMeasurement:
+    """Windows as the measurement takes them: newest first, cut at the step's start."""
+    windows = []
+    for k, sample in enumerate(samples):
+        end = NOW - k * WINDOW
+        start = max(end - WINDOW, since)
+        if end > start:
+            windows.append(WindowSample(start=start, end=end, canary=sample, stable=track(p95=10.0)))
+    return ZoneMeasurement("ams-01", windows=tuple(windows))
+
+
+def test_a_step_younger_than_one_window_bakes_even_when_healthy() -> None:
+    since = NOW - timedelta(seconds=4)
+    verdict = decide(policy(), LIMITS, state(step_started_at=since), measured(at_step(HEALTHY, since=since)))
+    assert (verdict.decision, verdict.hold_reason) == (Decision.HOLD, HoldReason.BAKING)
+    assert "4 s of the 10 s analysis window" in verdict.reason
+    assert "weight 10" in verdict.reason
+
+
+def test_a_failing_canary_rolls_back_while_still_baking() -> None:
+    since = NOW - timedelta(seconds=4)
+    failing = track(requests=400, errors=100)
+    verdict = decide(policy(), LIMITS, state(step_started_at=since), measured(at_step(failing, since=since)))
+    assert verdict.decision is Decision.ROLLBACK
+
+
+def test_windows_from_before_the_step_are_not_evidence_for_it() -> None:
+    # A full, healthy window that began before the weight changed: traffic mostly at the previous weight.
+    before = NOW - timedelta(seconds=15)
+    early = ZoneMeasurement(
+        "ams-01", windows=(WindowSample(start=before, end=NOW, canary=HEALTHY, stable=track(p95=10.0)),)
+    )
+    verdict = decide(policy(), LIMITS, state(step_started_at=NOW - WINDOW), measured(early))
+    assert verdict.decision is Decision.HOLD
+    assert verdict.hold_reason is HoldReason.NO_DATA
+
+
+def test_a_short_window_never_carries_a_step_forward() -> None:
+    since = NOW - 2 * WINDOW
+    short = WindowSample(start=NOW - timedelta(seconds=3), end=NOW, canary=HEALTHY, stable=track(p95=10.0))
+    verdict = decide(policy(), LIMITS, state(step_started_at=since), measured(ZoneMeasurement("ams-01", (short,))))
+    assert (verdict.decision, verdict.hold_reason) == (Decision.HOLD, HoldReason.BAKING)
+
+
+def test_the_shadow_phase_bakes_from_its_step_start_too() -> None:
+    shadow = state(phase="shadow", weight=0, started_at=NOW - timedelta(minutes=11), step_started_at=NOW)
+    verdict = decide(policy(), LIMITS, shadow, measured(zone("ams-01", HEALTHY)))
+    assert verdict.hold_reason is HoldReason.BAKING
+
+
+# ---------------------------------------------------------------- too few samples: extend, then inconclusive
+
+
+@pytest.mark.parametrize(
+    ("windows_at_step", "limit", "reason"),
+    [
+        (1, 3, HoldReason.TOO_FEW_SAMPLES),
+        (3, 3, HoldReason.TOO_FEW_SAMPLES),
+        (4, 3, HoldReason.INCONCLUSIVE),
+        (40, 3, HoldReason.INCONCLUSIVE),
+        (1, 0, HoldReason.INCONCLUSIVE),
+    ],
+)
+def test_too_few_samples_extend_the_analysis_a_bounded_number_of_times(
+    windows_at_step: int, limit: int, reason: HoldReason
+) -> None:
+    spec = CanaryPolicySpec.model_validate({"steps": [10, 100], "analysisInterval": "10s", "inconclusiveLimit": limit})
+    canary = state(step_started_at=NOW - windows_at_step * WINDOW)
+    verdict = decide(spec, LIMITS, canary, measured(zone("ams-01", track(requests=50))))
+    assert (verdict.decision, verdict.hold_reason) == (Decision.HOLD, reason)
+    if reason is HoldReason.INCONCLUSIVE:
+        assert "inconclusive" in verdict.reason
+        assert "50 < 200 requests" in verdict.reason
+
+
+def test_the_default_policy_extends_three_times() -> None:
+    assert policy().inconclusive_limit == 3
+
+
+# ---------------------------------------------------------------- a verdict names what it was made for
+
+
+def test_the_verdict_carries_the_canary_version_and_step_it_was_made_for() -> None:
+    verdict = decide(policy(), LIMITS, state(weight=25), measured(zone("ams-01", HEALTHY)))
+    assert (verdict.analysed.version, verdict.analysed.phase, verdict.analysed.weight) == ("1.1.0", "live", 25)
+    assert verdict.decided_at == NOW
+
+
+offsets = st.integers(min_value=0, max_value=60)
+
+
+@st.composite
+def windows_around(draw: st.DrawFn) -> tuple[WindowSample, ...]:
+    """Windows of any length and position in the last minute, newest first."""
+    spans = []
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        end_ago = draw(offsets)
+        length = draw(st.integers(min_value=1, max_value=30))
+        end = NOW - timedelta(seconds=end_ago)
+        spans.append((end - timedelta(seconds=length), end, draw(tracks), draw(tracks)))
+    spans.sort(key=lambda s: s[1], reverse=True)
+    return tuple(WindowSample(start=a, end=b, canary=c, stable=d) for a, b, c, d in spans)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    windows=windows_around(),
+    step_ago=offsets,
+    weight=st.sampled_from([10, 25, 50, 100]),
+    failure_limit=st.integers(min_value=1, max_value=3),
+)
+def test_samples_from_before_the_current_step_never_change_the_decision(
+    windows: tuple[WindowSample, ...], step_ago: int, weight: int, failure_limit: int
+) -> None:
+    since = NOW - timedelta(seconds=step_ago)
+    canary_state = state(weight=weight, step_started_at=since)
+    spec = policy(failure_limit)
+    verdict = decide(spec, LIMITS, canary_state, measured(ZoneMeasurement("ams-01", windows=windows)))
+    at_step = tuple(w for w in windows if w.start >= since)
+    only_step = decide(spec, LIMITS, canary_state, measured(ZoneMeasurement("ams-01", windows=at_step)))
+    assert (verdict.decision, verdict.hold_reason, verdict.next_weight) == (
+        only_step.decision,
+        only_step.hold_reason,
+        only_step.next_weight,
+    )
+    if verdict.decision in (Decision.ADVANCE, Decision.PROMOTE):
+        # A step moves only after a full window at its weight, on a full window with enough samples in it.
+        assert NOW - since >= WINDOW
+        newest = at_step[0]
+        assert newest.end - newest.start >= WINDOW
+        assert newest.canary.requests >= LIMITS.min_samples
+        assert newest.canary.latency_samples >= LIMITS.min_samples
