@@ -51,7 +51,13 @@ def apply_command(
     import asyncio
 
     from reconciler.app.nats import NatsOptions
-    from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, apply_region
+    from reconciler.app.reconcile import (
+        ApplyOptions,
+        DesiredStateInvalid,
+        RegionOptions,
+        apply_region,
+        repository_history,
+    )
     from reconciler.core.plan import ZoneStatus, format_text
     from reconciler.core.render import RenderOptions
     from reconciler.shells.nats import NatsEndpoint
@@ -64,7 +70,7 @@ def apply_command(
         nats=NatsOptions(NatsEndpoint(nats), allow_stream_delete=allow_stream_delete) if nats is not None else None,
     )
     try:
-        done = asyncio.run(apply_region(load, region, options, zone))
+        done = asyncio.run(apply_region(load, region, options, zone, history=repository_history(repo)))
     except DesiredStateInvalid as error:
         typer.echo(f"error: {error}; nothing was applied", err=True)
         raise typer.Exit(EXIT_ERROR) from error

@@ -48,7 +48,13 @@ def plan_command(
     ] = None,
 ) -> None:
     """Render, read the live objects, dry-run the apply server-side and print the change set per zone."""
-    from reconciler.app.reconcile import ApplyOptions, DesiredStateInvalid, RegionOptions, plan_region
+    from reconciler.app.reconcile import (
+        ApplyOptions,
+        DesiredStateInvalid,
+        RegionOptions,
+        plan_region,
+        repository_history,
+    )
     from reconciler.core.plan import format_json, format_markdown, format_text
     from reconciler.core.render import RenderOptions
 
@@ -59,7 +65,7 @@ def plan_command(
         apply=ApplyOptions(adopt=adopt),
     )
     try:
-        plans = plan_region(load, region, options, zone)
+        plans = plan_region(load, region, options, zone, history=repository_history(repo))
     except DesiredStateInvalid as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error

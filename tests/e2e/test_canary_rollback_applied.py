@@ -1,6 +1,8 @@
 """End to end: a slow canary in a real zone cluster → the controller's rollback PR (local GitHub, bare remote) is
 merged at once → the reconciler applies `main` and the canary Deployment is gone from the zone, while the stable
-Deployment stays; the post-merge report then sets `edgeops/<region>` = success. Real components: kube-apiserver zone (localkube), Prometheus scraping an exporter process,
+Deployment stays; the post-merge report then sets `edgeops/<region>` = success. The same with the zone paused by a
+person (who also edits its stable replicas): the rollback still reaches it, and the person's edit does not.
+Real components: kube-apiserver zone (localkube), Prometheus scraping an exporter process,
 the OpenAPI-validated GitHub fake, pygit2 against a bare repository."""
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from reconciler.app.bot import report_deploy, rollout
 from reconciler.app.canary import AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Bot, propose
-from reconciler.app.reconcile import run_once
+from reconciler.app.reconcile import repository_history, run_once
 from reconciler.core.canary import Decision
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace
@@ -34,7 +36,16 @@ def deployments(env: ReconcileEnv, context: str) -> set[str]:
     return {item["metadata"]["name"] for item in client.list("apps/v1", "Deployment", env.namespace)}
 
 
+def stable_replicas(env: ReconcileEnv, context: str) -> int:
+    client = ZoneClient.connect(context, context, env.kubeconfig)
+    found = client.get("apps/v1", "Deployment", env.namespace, "fraud-scoring")
+    assert found is not None
+    return int(found["spec"]["replicas"])
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["running", "paused"])
 def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
+    paused: bool,
     reconcile_env: ReconcileEnv,
     github_factory: GitHubFactory,
     prometheus_with_exporter: tuple[PrometheusServer, Exporter],
@@ -44,17 +55,29 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
     zone = f"ams-{env.suffix}"
     write_fleet(env.root, env.region, [ZoneDef(zone, "zone-a", (ModelDef("fraud-scoring", "1.0.0", 0, "1.1.0"),))])
     remote = github_factory(env.root)
+    history = repository_history(remote.bare)
 
     def reconcile() -> Any:
         load = load_desired(remote.bare, "main")
         assert load.spec is not None, load.problems
-        (result,) = run_once(load, env.region, env.options())
+        (result,) = run_once(load, env.region, env.options(), history=history)
         return result
 
     reconcile()
     before = deployments(env, "zone-a")
     canaries = {name for name in before if "canary" in name}
     assert canaries, before
+    if paused:
+        path = f"zones/{env.region}/{zone}.yaml"
+        text = remote.main_text(path)
+        edited = text.replace("  nats:\n", "  paused: true\n  nats:\n", 1).replace("replicas: 0", "replicas: 3", 1)
+        assert edited.count("paused: true") == 1
+        assert "replicas: 3" in edited
+        remote.human_push("main", {path: edited}, "pause ams while the site is serviced; more stable replicas")
+        held = reconcile()
+        assert (held.applied, held.pruned) == (0, 0), held.line()
+        assert "paused at" in held.message, held.line()
+        assert deployments(env, "zone-a") == before
 
     server, exporter = prometheus_with_exporter
     base = {"zone": zone, "model": "fraud-scoring"}
@@ -93,6 +116,9 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
     assert not {name for name in after if "canary" in name}, after
     assert before - canaries == after
     assert result.pruned >= 1
+    # Paused: the rollback is the only change; the person's replicas edit waits for the zone to be resumed.
+    assert stable_replicas(env, "zone-a") == 0
+    assert ("paused at" in result.message) is paused, result.line()
 
     # The post-merge report sees the zone at the merged revision: edgeops/<region> success, one report comment.
     merged_sha = github_remote_main(remote)
@@ -105,6 +131,7 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
     report = [c for c in remote.fake.comments.values() if c["issue"] == proposal.pull.number]
     assert len(report) == 1
     assert "in sync" in report[0]["body"]
+    assert ("paused at" in report[0]["body"]) is paused
 
 
 def github_remote_main(remote: Any) -> str:

@@ -3,7 +3,8 @@
 
 The source is the reconcilers' own record: the inventory each region loop writes into every zone (the revision
 it applied and the zone status). A zone counts as rolled out when its reconciler applied the merged revision (or
-a later one containing it) and reported `Synced`. Without cluster credentials the statuses stay `pending` with
+a later one containing it) and reported `Synced`; a paused zone has then applied that revision's rollbacks and
+nothing else, and says so. Without cluster credentials the statuses stay `pending` with
 that reason: nothing is claimed that was not seen.
 """
 
@@ -48,7 +49,6 @@ def rollout(
         zones = tuple(
             (zone.name, _zone_seen(bot, zone, sha, kubeconfig, namespace))
             for zone in sorted(load.spec.zones_in(region.name), key=lambda z: z.name)
-            if not zone.spec.paused
         )
         synced = sum(1 for _, seen in zones if seen.startswith("in sync"))
         failed = any(seen.startswith(("Degraded", "error")) for _, seen in zones)
@@ -68,9 +68,10 @@ def _zone_seen(bot: Bot, zone: Zone, sha: str, kubeconfig: Path, namespace: str)
     at = f"@{inventory.revision[:12]}"
     if not bot.workspace.contains(inventory.revision, sha):
         return f"not yet ({inventory.status or 'unknown'} {at})"
+    paused = f" (paused at {inventory.basis[:12]}: rollbacks only)" if inventory.basis else ""
     if inventory.status == ZoneStatus.SYNCED.value:
-        return f"in sync {at}"
-    return f"{inventory.status or 'unknown'} {at}"
+        return f"in sync{paused} {at}"
+    return f"{inventory.status or 'unknown'}{paused} {at}"
 
 
 def report_deploy(

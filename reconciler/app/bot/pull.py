@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Bot, report_validation
-from reconciler.app.reconcile import DesiredStateInvalid, RegionOptions, plan_region
+from reconciler.app.reconcile import DesiredStateInvalid, RegionOptions, plan_region, repository_history
 from reconciler.core.bot import code, inline, preview_region, workflow_commands
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import format_markdown
@@ -56,6 +56,7 @@ def plan_markdown(bot: Bot, load: LoadResult, options: PullOptions) -> str:
                     load,
                     region.name,
                     RegionOptions(kubeconfig=options.kubeconfig, render=RenderOptions(namespace=options.namespace)),
+                    history=repository_history(Path(bot.workspace.repo.path)),
                 )
             except DesiredStateInvalid as error:
                 sections.append(f"### {inline(region.name)}\n\n{inline(error)}\n")

@@ -4,7 +4,8 @@ Public API (what the CLI, the region loop and the canary / PR-bot code call):
 
     plan_region(load, region, options)         -> list[ZonePlan]      (format with reconciler.core.plan.format_*)
     apply_region(load, region, options)        -> RegionPass          the region pass: every zone, concurrently,
-                                                                      with NATS through the hub when configured
+                                                                      with NATS through the hub when configured;
+                                                                      paused zones from their basis (`paused`)
     run_once(load, region, options)            -> list[ZoneResult]    the same pass, synchronously
     apply_zone(client, rendered, options)      -> ZoneResult          one zone, with a ZoneClient you hold
     render_desired(load, region, options)      -> tuple[RenderedZone, ...]
@@ -16,15 +17,17 @@ load or render.
 
 from reconciler.app.reconcile.apply import ApplyOptions, apply_zone
 from reconciler.app.reconcile.health import deployment_problem, wait_healthy
-from reconciler.app.reconcile.inventory import Inventory, InventoryUnreadable, read_inventory
+from reconciler.app.reconcile.inventory import WORKING_TREE, Inventory, InventoryUnreadable, read_inventory
 from reconciler.app.reconcile.live import LiveState, plan_zone, read_live
+from reconciler.app.reconcile.paused import History, PausedUnresolved, repository_history
 from reconciler.app.reconcile.region import (
-    WORKING_TREE,
     DesiredStateInvalid,
     RegionOptions,
+    ZoneTarget,
     plan_one,
     plan_region,
     render_desired,
+    targets,
 )
 from reconciler.app.reconcile.regionpass import PassObserver, RegionPass, apply_one, apply_region, run_once
 from reconciler.app.reconcile.wiring import ReconcilerSettings, run_reconciler
@@ -34,13 +37,16 @@ __all__ = [
     "WORKING_TREE",
     "ApplyOptions",
     "DesiredStateInvalid",
+    "History",
     "Inventory",
     "InventoryUnreadable",
     "LiveState",
     "PassObserver",
+    "PausedUnresolved",
     "ReconcilerSettings",
     "RegionOptions",
     "RegionPass",
+    "ZoneTarget",
     "apply_one",
     "apply_region",
     "apply_zone",
@@ -53,7 +59,9 @@ __all__ = [
     "read_inventory",
     "read_live",
     "render_desired",
+    "repository_history",
     "run_once",
     "run_reconciler",
+    "targets",
     "wait_healthy",
 ]

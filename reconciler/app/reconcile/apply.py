@@ -87,7 +87,7 @@ def apply_zone(
     status, message = _verdict(problems, foreign, leftover, state, opts)
     if writer is not None:
         try:
-            writer.write(inventory, rendered.revision, status.value)
+            writer.write(inventory, rendered.revision, status.value, rendered.basis)
         except Unreachable as error:
             return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
         except KubeError as error:
@@ -97,7 +97,7 @@ def apply_zone(
         status=status,
         revision=rendered.revision,
         plan=plan,
-        message=message,
+        message=_paused_note(rendered, message),
         applied=applied,
         pruned=pruned,
         drift=drift,
@@ -141,7 +141,7 @@ def _apply_stages(
             if writer is not None and state.previous is not None:
                 union = {*state.previous.refs, *(m.ref for m in rendered if _applied_or_ours(plan, m))}
                 if union != set(state.previous.refs):
-                    writer.write(union, rendered.revision, "Progressing")
+                    writer.write(union, rendered.revision, "Progressing", rendered.basis)
     return applied
 
 
@@ -212,6 +212,13 @@ def _verdict(
     if foreign or leftover or state.inventory is None:
         return ZoneStatus.OUT_OF_SYNC, "; ".join(notes)
     return ZoneStatus.SYNCED, ""
+
+
+def _paused_note(rendered: RenderedZone, message: str) -> str:
+    if rendered.basis is None:
+        return message
+    note = f"paused at {rendered.basis[:12]}: only rollbacks are applied"
+    return f"{note}; {message}" if message else note
 
 
 def _failed(rendered: RenderedZone, status: ZoneStatus, message: str, plan: ZonePlan | None = None) -> ZoneResult:

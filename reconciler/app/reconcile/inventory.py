@@ -16,6 +16,7 @@ from reconciler.core.render import INVENTORY, ObjectRef, is_ours, ownership_labe
 from reconciler.shells.kube import KubeError, ZoneClient
 
 _KEY = "objects.json"
+WORKING_TREE = "working-tree"  # the revision recorded by an apply of a working tree (no commit to name)
 
 
 class InventoryUnreadable(Exception):
@@ -27,6 +28,7 @@ class Inventory:
     refs: tuple[ObjectRef, ...]
     revision: str | None
     status: str | None = None
+    basis: str | None = None  # a paused zone: the revision whose desired state it keeps; None when not paused
 
 
 def read_inventory(client: ZoneClient, namespace: str) -> Inventory:
@@ -50,7 +52,7 @@ def read_inventory(client: ZoneClient, namespace: str) -> Inventory:
         raise InventoryUnreadable(
             f"zone {client.zone}: inventory {namespace}/{INVENTORY} is malformed ({type(error).__name__}: {error})"
         ) from error
-    return Inventory(refs, data.get("revision") or None, data.get("status") or None)
+    return Inventory(refs, data.get("revision") or None, data.get("status") or None, data.get("basis") or None)
 
 
 class InventoryWriter:
@@ -61,18 +63,25 @@ class InventoryWriter:
         self._namespace = namespace
         self._last = previous
 
-    def write(self, refs: Iterable[ObjectRef], revision: str, status: str) -> None:
-        wanted = Inventory(tuple(sorted(set(refs))), revision, status)
+    def write(self, refs: Iterable[ObjectRef], revision: str, status: str, basis: str | None = None) -> None:
+        wanted = Inventory(tuple(sorted(set(refs))), revision, status, basis)
         if wanted == self._last:
             return
-        write_inventory(self._client, self._namespace, wanted.refs, revision, status)
+        write_inventory(self._client, self._namespace, wanted.refs, revision, status, basis=basis)
         self._last = wanted
 
 
 def write_inventory(
-    client: ZoneClient, namespace: str, refs: Iterable[ObjectRef], revision: str, status: str = ""
+    client: ZoneClient,
+    namespace: str,
+    refs: Iterable[ObjectRef],
+    revision: str,
+    status: str = "",
+    *,
+    basis: str | None = None,
 ) -> None:
     unique = sorted(set(refs))
+    paused = {"basis": basis} if basis is not None else {}
     body = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -81,6 +90,7 @@ def write_inventory(
             _KEY: json.dumps([r.to_json() for r in unique], indent=1, sort_keys=True),
             "revision": revision,
             "status": status,
+            **paused,
         },
     }
     client.apply(body, force=True)

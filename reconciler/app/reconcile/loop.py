@@ -190,6 +190,7 @@ class RegionLoop:
                     only=lambda zone: self.backoff.due(zone, now),
                     observer=PassSpans(self._spans, region),
                     stopping=self._must_stop_waiting,
+                    history=fetched.history,
                 )
         except DesiredStateInvalid as error:
             self.last_error = str(error)

@@ -16,15 +16,15 @@ from pathlib import Path
 
 from reconciler.app.nats import NatsOptions
 from reconciler.app.reconcile.apply import ApplyOptions
+from reconciler.app.reconcile.inventory import WORKING_TREE, InventoryUnreadable
 from reconciler.app.reconcile.live import plan_zone
+from reconciler.app.reconcile.paused import History, PausedUnresolved, paused_desired
 from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import ZonePlan
-from reconciler.core.render import RenderedZone, RenderError, RenderOptions, render_region
+from reconciler.core.render import RenderedZone, RenderError, RenderOptions, render_region, zones_of
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.kube import KubeConfigError, KubeError, Unreachable
-
-WORKING_TREE = "working-tree"
 
 
 class DesiredStateInvalid(Exception):
@@ -33,6 +33,16 @@ class DesiredStateInvalid(Exception):
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
         super().__init__(message if not problems else f"{message}:\n  " + "\n  ".join(problems))
         self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class ZoneTarget:
+    """A zone the pass visits: rendered from the revision, or paused (`rendered` None: rendered from its basis
+    once the zone has been read)."""
+
+    zone: str
+    revision: str
+    rendered: RenderedZone | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,17 @@ def render_desired(
         raise DesiredStateInvalid(str(error)) from error
 
 
+def targets(load: LoadResult, region: str, options: RenderOptions, zone: str | None = None) -> tuple[ZoneTarget, ...]:
+    """Every zone of the region (or `zone` alone), in name order; raises `DesiredStateInvalid` as `render_desired`."""
+    rendered = {r.zone: r for r in render_desired(load, region, options, zone)}
+    revision = load.revision or WORKING_TREE
+    try:
+        zones = zones_of(spec_of(load), region, zone)
+    except RenderError as error:
+        raise DesiredStateInvalid(str(error)) from error
+    return tuple(ZoneTarget(z.name, revision, rendered.get(z.name)) for z in zones)
+
+
 def _spec(load: LoadResult, region: str) -> FleetSpec:
     if load.spec is None:
         problems = [f"{p.file}:{p.line}:{p.column}: {p.code}: {p.message}" for p in load.errors]
@@ -73,32 +94,45 @@ def concurrency(load: LoadResult, region: str, options: RegionOptions) -> int:
     return found.reconcile.concurrency if found is not None else 4
 
 
-def plan_one(load: LoadResult, rendered: RenderedZone, options: RegionOptions) -> ZonePlan:
-    spec = spec_of(load)
-    zone = spec.zone(rendered.zone)
+def plan_one(load: LoadResult, target: ZoneTarget, options: RegionOptions, history: History | None = None) -> ZonePlan:
+    head = spec_of(load)
+    zone = head.zone(target.zone)
     assert zone is not None
     try:
         client = connect_zone(zone, options.kubeconfig, options.request_timeout_s)
     except KubeConfigError as error:
-        return ZonePlan(rendered.zone, rendered.revision, error=str(error))
+        return ZonePlan(target.zone, target.revision, error=str(error))
     try:
+        rendered = target.rendered
+        if rendered is None:
+            _, rendered = paused_desired(
+                client, head, target.zone, target.revision, history=history, options=options.render
+            )
         plan, _ = plan_zone(client, rendered, adopt=options.apply.adopt)
         return plan
+    except (PausedUnresolved, InventoryUnreadable) as error:
+        return ZonePlan(target.zone, target.revision, error=str(error))
     except KubeError as error:
         prefix = "unreachable: " if isinstance(error, Unreachable) else ""
-        return ZonePlan(rendered.zone, rendered.revision, error=f"{prefix}{error}")
+        return ZonePlan(target.zone, target.revision, error=f"{prefix}{error}")
     finally:
         client.close()
 
 
 def plan_region(
-    load: LoadResult, region: str, options: RegionOptions | None = None, zone: str | None = None
+    load: LoadResult,
+    region: str,
+    options: RegionOptions | None = None,
+    zone: str | None = None,
+    *,
+    history: History | None = None,
 ) -> list[ZonePlan]:
-    """One plan per zone (errors inside the plan, never raised, except for invalid desired state)."""
+    """One plan per zone (errors inside the plan, never raised, except for invalid desired state). A paused zone
+    is planned from its basis with the branch's rollbacks (read through `history`)."""
     opts = options or RegionOptions()
-    rendered = render_desired(load, region, opts.render, zone)
+    visits = targets(load, region, opts.render, zone)
     with ThreadPoolExecutor(max_workers=concurrency(load, region, opts)) as pool:
-        return list(pool.map(lambda r: plan_one(load, r, opts), rendered))
+        return list(pool.map(lambda t: plan_one(load, t, opts, history), visits))
 
 
 def spec_of(load: LoadResult) -> FleetSpec:

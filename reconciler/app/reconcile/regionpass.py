@@ -6,6 +6,7 @@ the same thing everywhere.
 
 Every zone of the region (or `zone` alone, or those `only` lets through), at most `concurrency` at once:
 
+    a paused zone: its basis read from its inventory and loaded from `history`, the branch's rollbacks applied
     staged server-side apply, prune and health (`apply_zone`, in a worker thread)
     with NATS: the zone's JetStream assets through the hub, folded into the zone's result (`merge_zone_result`)
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,28 +26,30 @@ from typing import Protocol
 
 from reconciler.app.nats import NatsOptions, apply_hub, apply_nats, through_hub
 from reconciler.app.reconcile.apply import Observer, apply_zone, no_observer
-from reconciler.app.reconcile.region import RegionOptions, concurrency, render_desired, spec_of
+from reconciler.app.reconcile.inventory import InventoryUnreadable
+from reconciler.app.reconcile.paused import History, PausedUnresolved, paused_desired
+from reconciler.app.reconcile.region import RegionOptions, ZoneTarget, concurrency, spec_of, targets
 from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import NatsZoneResult, ZonePlan, ZoneResult, ZoneStatus, merge_zone_result
-from reconciler.core.render import RenderedZone
-from reconciler.shells.kube import KubeConfigError
+from reconciler.core.spec import FleetSpec
+from reconciler.shells.kube import KubeConfigError, KubeError, Unreachable
 
 
 class PassObserver(Protocol):
-    """Watches a pass from inside: each zone's apply runs inside `zone(rendered)` and each of its stages ('plan',
-    'apply:foundation', ..., 'health') inside `stage(rendered, stage)`; the region loop opens tracing spans."""
+    """Watches a pass from inside: each zone's apply runs inside `zone(name, revision)` and each of its stages
+    ('plan', 'apply:foundation', ..., 'health') inside `stage(name, stage)`; the region loop opens tracing spans."""
 
-    def zone(self, rendered: RenderedZone) -> AbstractContextManager[object]: ...
+    def zone(self, zone: str, revision: str) -> AbstractContextManager[object]: ...
 
-    def stage(self, rendered: RenderedZone, stage: str) -> AbstractContextManager[object]: ...
+    def stage(self, zone: str, stage: str) -> AbstractContextManager[object]: ...
 
 
 class Unobserved:
-    def zone(self, rendered: RenderedZone) -> AbstractContextManager[object]:
+    def zone(self, zone: str, revision: str) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
 
-    def stage(self, rendered: RenderedZone, stage: str) -> AbstractContextManager[object]:
+    def stage(self, zone: str, stage: str) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
 
 
@@ -69,23 +73,41 @@ def _never() -> bool:
 
 def apply_one(
     load: LoadResult,
-    rendered: RenderedZone,
+    target: ZoneTarget,
     options: RegionOptions,
+    *,
     observe: Observer = no_observer,
     stopping: Callable[[], bool] = _never,
-) -> ZoneResult:
-    """One zone's Kubernetes side, connecting with the region's kubeconfig (a missing context is Unreachable)."""
-    zone = spec_of(load).zone(rendered.zone)
+    history: History | None = None,
+) -> tuple[ZoneResult, FleetSpec | None]:
+    """One zone's Kubernetes side, connecting with the region's kubeconfig (a missing context is Unreachable), and
+    the desired state it was rendered from (None when nothing could be rendered for a paused zone)."""
+    head = spec_of(load)
+    zone = head.zone(target.zone)
     assert zone is not None
     try:
         client = connect_zone(zone, options.kubeconfig, options.request_timeout_s)
     except KubeConfigError as error:
-        plan = ZonePlan(rendered.zone, rendered.revision, error=str(error))
-        return ZoneResult(rendered.zone, ZoneStatus.UNREACHABLE, rendered.revision, plan, message=str(error))
+        return _not_applied(target, ZoneStatus.UNREACHABLE, str(error)), None
     try:
-        return apply_zone(client, rendered, options.apply, observe, stopping)
+        spec, rendered = head, target.rendered
+        if rendered is None:
+            try:
+                spec, rendered = paused_desired(
+                    client, head, target.zone, target.revision, history=history, options=options.render
+                )
+            except Unreachable as error:
+                return _not_applied(target, ZoneStatus.UNREACHABLE, str(error)), None
+            except (PausedUnresolved, InventoryUnreadable, KubeError) as error:
+                return _not_applied(target, ZoneStatus.OUT_OF_SYNC, str(error)), None
+        return apply_zone(client, rendered, options.apply, observe, stopping), spec
     finally:
         client.close()
+
+
+def _not_applied(target: ZoneTarget, status: ZoneStatus, message: str) -> ZoneResult:
+    plan = ZonePlan(target.zone, target.revision, error=message)
+    return ZoneResult(target.zone, status, target.revision, plan, message=message)
 
 
 async def apply_region(
@@ -97,26 +119,31 @@ async def apply_region(
     only: Callable[[str], bool] = _every_zone,
     observer: PassObserver = UNOBSERVED,
     stopping: Callable[[], bool] = _never,
+    history: History | None = None,
 ) -> RegionPass:
     """The pass. `stopping()` true: zones not started yet are skipped and health waits are cut short (the loop
-    stopping, or losing its Lease); skipped zones are absent from the result."""
+    stopping, or losing its Lease); skipped zones are absent from the result. `history` reads the commits paused
+    zones keep (without it a paused zone is left as it is, and its result says so)."""
     opts = options or RegionOptions()
-    rendered = [r for r in render_desired(load, region, opts.render, zone) if only(r.zone)]
+    visits = [t for t in targets(load, region, opts.render, zone) if only(t.zone)]
     limit = asyncio.Semaphore(concurrency(load, region, opts))
 
-    def kubernetes(item: RenderedZone) -> ZoneResult:
-        with observer.zone(item):
-            return apply_one(load, item, opts, lambda stage: observer.stage(item, stage), stopping)
+    def kubernetes(target: ZoneTarget) -> tuple[ZoneResult, FleetSpec | None]:
+        with observer.zone(target.zone, target.revision):
+            stages = functools.partial(observer.stage, target.zone)
+            return apply_one(load, target, opts, observe=stages, stopping=stopping, history=history)
 
-    async def one(item: RenderedZone) -> tuple[ZoneResult, NatsZoneResult | None] | None:
+    async def one(target: ZoneTarget) -> tuple[ZoneResult, NatsZoneResult | None] | None:
         async with limit:
             if stopping():
                 return None
-            result = await asyncio.to_thread(kubernetes, item)
-            nats = await _zone_nats(load, result, opts.nats) if opts.nats is not None else None
+            result, spec = await asyncio.to_thread(kubernetes, target)
+            nats = None
+            if opts.nats is not None and spec is not None:
+                nats = await _zone_nats(spec, result, opts.nats)
             return result, nats
 
-    visited = [done for done in await asyncio.gather(*(one(r) for r in rendered)) if done is not None]
+    visited = [done for done in await asyncio.gather(*(one(t) for t in visits)) if done is not None]
     hub = None
     if opts.nats is not None and zone is None and visited:
         hub = await _hub_nats(load, region, opts.nats, visited[0][0].revision)
@@ -127,10 +154,10 @@ async def apply_region(
     )
 
 
-async def _zone_nats(load: LoadResult, result: ZoneResult, options: NatsOptions) -> NatsZoneResult:
-    """After the zone's Kubernetes apply, whatever its outcome, its JetStream assets through the hub; an
-    unreachable NATS makes that zone Degraded alone and is retried on the next pass."""
-    spec = spec_of(load)
+async def _zone_nats(spec: FleetSpec, result: ZoneResult, options: NatsOptions) -> NatsZoneResult:
+    """After the zone's Kubernetes apply, whatever its outcome, its JetStream assets through the hub, from the
+    desired state the zone was rendered from; an unreachable NATS makes that zone Degraded alone and is retried on
+    the next pass."""
     zone = spec.zone(result.zone)
     assert zone is not None
     return await apply_nats(
@@ -156,7 +183,12 @@ async def _hub_nats(load: LoadResult, region: str, options: NatsOptions, revisio
 
 
 def run_once(
-    load: LoadResult, region: str, options: RegionOptions | None = None, zone: str | None = None
+    load: LoadResult,
+    region: str,
+    options: RegionOptions | None = None,
+    zone: str | None = None,
+    *,
+    history: History | None = None,
 ) -> list[ZoneResult]:
     """One synchronous pass over the region; its zones' results."""
-    return list(asyncio.run(apply_region(load, region, options, zone)).zones)
+    return list(asyncio.run(apply_region(load, region, options, zone, history=history)).zones)

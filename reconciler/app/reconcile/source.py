@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.app.reconcile.paused import History, repository_history
 from reconciler.core.load import LoadResult
 from reconciler.shells.git import GitError, Workspace
 from reconciler.shells.tree import TreeReadError, read_revision
@@ -23,6 +24,7 @@ class Fetched:
     load: LoadResult | None
     fresh: bool  # False when the fetch failed and this is the last good commit
     error: str | None = None
+    history: History | None = None  # the desired state at other commits (what paused zones keep)
 
 
 class RepoSource:
@@ -34,6 +36,7 @@ class RepoSource:
         self._cache = cache_dir
         self._workspace: Workspace | None = None
         self._last: tuple[str, LoadResult] | None = None
+        self._history: History | None = None
 
     def fetch(self) -> Fetched:
         from reconciler.core.load import load_tree
@@ -41,6 +44,7 @@ class RepoSource:
         try:
             if self._workspace is None:
                 self._workspace = Workspace.open_or_clone(self.url, self._cache)
+                self._history = repository_history(Path(self._workspace.repo.path))
             else:
                 self._workspace.fetch()
             tip = self._workspace.remote_tip(self.branch)
@@ -49,7 +53,7 @@ class RepoSource:
         except GitError as error:
             return self._stale(str(error))
         if self._last is not None and self._last[0] == tip:
-            return Fetched(tip, self._last[1], fresh=True)
+            return Fetched(tip, self._last[1], fresh=True, history=self._history)
         try:
             load = load_tree(read_revision(Path(self._workspace.repo.path), tip))
         except TreeReadError as error:
@@ -57,10 +61,10 @@ class RepoSource:
         if load.spec is not None:
             self._last = (tip, load)
         # An invalid revision is returned as it is (the loop applies nothing); the last good one stays remembered.
-        return Fetched(tip, load, fresh=True)
+        return Fetched(tip, load, fresh=True, history=self._history)
 
     def _stale(self, error: str) -> Fetched:
         if self._last is None:
             return Fetched(None, None, fresh=False, error=error)
         log.warning("fetch failed, keeping the last good commit", extra={"revision": self._last[0], "error": error})
-        return Fetched(self._last[0], self._last[1], fresh=False, error=error)
+        return Fetched(self._last[0], self._last[1], fresh=False, error=error, history=self._history)

@@ -13,7 +13,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from reconciler.core.plan import ZoneResult, ZoneStatus
-from reconciler.core.render import RenderedZone
 
 TRACER_NAME = "edgeops.reconciler"
 
@@ -118,11 +117,11 @@ class PassSpans:
         self._spans = spans
         self._region = region
 
-    def zone(self, rendered: RenderedZone) -> AbstractContextManager[object]:
-        return self._spans.zone(self._region, rendered.zone, rendered.revision)
+    def zone(self, zone: str, revision: str) -> AbstractContextManager[object]:
+        return self._spans.zone(self._region, zone, revision)
 
-    def stage(self, rendered: RenderedZone, stage: str) -> AbstractContextManager[object]:
-        return self._spans.span(f"stage {stage}", **{"edgeops.region": self._region, "edgeops.zone": rendered.zone})
+    def stage(self, zone: str, stage: str) -> AbstractContextManager[object]:
+        return self._spans.span(f"stage {stage}", **{"edgeops.region": self._region, "edgeops.zone": zone})
 
 
 def configure_tracing(service_name: str = "edgeops-reconciler") -> Any:

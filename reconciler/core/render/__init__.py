@@ -18,6 +18,7 @@ from reconciler.core.render.labels import (
     ownership_labels,
 )
 from reconciler.core.render.manifest import Manifest, ObjectRef, Stage, canonical_json, make_manifest, to_yaml
+from reconciler.core.render.paused import PausedView, paused_view, rolled_back
 from reconciler.core.render.runtimecfg import runtime_config
 from reconciler.core.render.zone import (
     RenderedZone,
@@ -27,6 +28,7 @@ from reconciler.core.render.zone import (
     render_region,
     render_zone,
     stage_of,
+    zones_of,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "ZONE",
     "Manifest",
     "ObjectRef",
+    "PausedView",
     "RenderError",
     "RenderOptions",
     "RenderedZone",
@@ -50,9 +53,12 @@ __all__ = [
     "is_ours",
     "make_manifest",
     "ownership_labels",
+    "paused_view",
     "render_region",
     "render_zone",
+    "rolled_back",
     "runtime_config",
     "stage_of",
     "to_yaml",
+    "zones_of",
 ]

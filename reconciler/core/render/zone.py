@@ -63,6 +63,7 @@ class RenderedZone:
     namespace: str
     manifests: tuple[Manifest, ...]
     notes: tuple[str, ...] = ()  # things worth knowing that do not stop the render (e.g. placeholder artifacts)
+    basis: str | None = None  # a paused zone: the revision whose desired state it keeps (see `paused`)
 
     def __iter__(self) -> Iterator[Manifest]:
         return iter(self.manifests)
@@ -84,7 +85,9 @@ def apply_order(kind: str) -> tuple[int, int]:
     return (stage_of(kind), _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER))
 
 
-def render_zone(spec: FleetSpec, zone: Zone, revision: str, options: RenderOptions | None = None) -> RenderedZone:
+def render_zone(
+    spec: FleetSpec, zone: Zone, revision: str, options: RenderOptions | None = None, *, basis: str | None = None
+) -> RenderedZone:
     opts = options or RenderOptions()
     ns = opts.namespace
     objects: list[dict[str, Any]] = [platform.namespace(zone, ns), platform.service_account(zone, ns)]
@@ -132,19 +135,25 @@ def render_zone(spec: FleetSpec, zone: Zone, revision: str, options: RenderOptio
         key=lambda m: (*apply_order(m.ref.kind), m.ref.kind, m.ref.namespace, m.ref.name),
     )
     _check_unique(zone, manifests)
-    return RenderedZone(zone.name, revision, ns, tuple(manifests), tuple(notes))
+    return RenderedZone(zone.name, revision, ns, tuple(manifests), tuple(notes), basis)
 
 
-def render_region(
-    spec: FleetSpec, region: str, revision: str, options: RenderOptions | None = None, zone: str | None = None
-) -> tuple[RenderedZone, ...]:
-    """Every zone of the region (or only `zone`), in name order. Paused zones are left out."""
+def zones_of(spec: FleetSpec, region: str, zone: str | None = None) -> tuple[Zone, ...]:
+    """Every zone of the region (or only `zone`), paused or not, in name order."""
     zones = sorted(spec.zones_in(region), key=lambda z: z.name)
     if zone is not None:
         zones = [z for z in zones if z.name == zone]
         if not zones:
             raise RenderError(f"zone {zone!r} is not in region {region!r}")
-    return tuple(render_zone(spec, z, revision, options) for z in zones if not z.spec.paused)
+    return tuple(zones)
+
+
+def render_region(
+    spec: FleetSpec, region: str, revision: str, options: RenderOptions | None = None, zone: str | None = None
+) -> tuple[RenderedZone, ...]:
+    """Every zone of the region (or only `zone`) that is not paused, in name order. A paused zone is rendered from
+    its basis (`paused.paused_view`), which only the zone itself records."""
+    return tuple(render_zone(spec, z, revision, options) for z in zones_of(spec, region, zone) if not z.spec.paused)
 
 
 def _check_unique(zone: Zone, manifests: list[Manifest]) -> None:
