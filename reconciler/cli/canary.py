@@ -17,9 +17,8 @@ from typing import Annotated
 
 import typer
 
-from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region
+from reconciler.app.canary import Analysis, AnalyzeOptions, ControllerMetrics, analyze_region, controller_pass
 from reconciler.app.desired import load_desired
-from reconciler.app.gitops import note_hold, propose
 from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
 from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
 from reconciler.core.spec import parse_duration
@@ -126,6 +125,9 @@ def run_command(
     require_check: RequireCheck = None,
     interval: Annotated[str, typer.Option("--interval", help="time between analyses in the loop")] = "60s",
     once: Annotated[bool, typer.Option("--once", help="one analysis, then exit (for scheduled workflows)")] = False,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="serve /metrics on 127.0.0.1:PORT while looping (0: off)")
+    ] = 9466,
 ) -> None:
     bot = target.open(require_check)
     prom = Prometheus(canary.prometheus)
@@ -133,42 +135,35 @@ def run_command(
     pause = _duration(interval)
     if pause is None or pause.total_seconds() <= 0:
         raise typer.Exit(EXIT_USAGE)
+    metrics = ControllerMetrics(canary.region)
+    server = metrics.serve(metrics_port) if metrics_port and not once else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    while True:
-        failed = False
-        try:
-            bot.workspace.fetch()
-            load = load_desired(Path(bot.workspace.repo.path), f"origin/{bot.base}")
-            if load.spec is None:
-                typer.echo(
-                    f"{bot.base} does not load; nothing done: " + "; ".join(str(p) for p in load.errors[:3]), err=True
+    try:
+        while True:
+            failed = False
+            try:
+                done = controller_pass(
+                    bot, prom, canary.region, now=datetime.now(UTC), options=options, metrics=metrics
                 )
+            except GITOPS_ERRORS as error:
+                typer.echo(f"error: {error}", err=True)
+                failed = True
             else:
-                for a in analyze_region(load.spec, canary.region, prom, datetime.now(UTC), options):
-                    typer.echo(_line(a))
-                    try:
-                        if not a.verdict.decision.changes_git:
-                            note_hold(bot, a.group, a.verdict)
-                            continue
-                        proposal = propose(bot, load.spec, a.group, a.verdict)
-                    except GITOPS_ERRORS as error:
-                        # One canary's failure never blocks the others; the next interval retries it.
-                        typer.echo(f"  error: {error}", err=True)
-                        failed = True
-                        continue
-                    typer.echo(
-                        f"  → #{proposal.pull.number} {proposal.pull.title}: "
-                        f"{'merged' if proposal.merged else proposal.note}"
-                    )
-        except GITOPS_ERRORS as error:
-            typer.echo(f"error: {error}", err=True)
-            failed = True
-        if once and failed:
-            raise typer.Exit(EXIT_ERROR)
-        if once or stop.wait(pause.total_seconds()):
-            return
+                if done.problems:
+                    typer.echo(f"{bot.base} does not load; nothing done: " + "; ".join(done.problems[:3]), err=True)
+                for outcome in done.outcomes:
+                    typer.echo(outcome.line(), err=outcome.error is not None)
+                failed = done.failed
+            if once and failed:
+                raise typer.Exit(EXIT_ERROR)
+            if once or stop.wait(pause.total_seconds()):
+                return
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
 
 
 def register(app: typer.Typer) -> None:

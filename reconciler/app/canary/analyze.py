@@ -54,15 +54,21 @@ def state_of(spec: FleetSpec, group: CanaryGroup, now: datetime, options: Analyz
     )
 
 
+def analyze_group(
+    spec: FleetSpec, group: CanaryGroup, prom: Prometheus, now: datetime, options: AnalyzeOptions
+) -> Analysis:
+    """Measure one canary group and decide."""
+    window = options.window or group.policy.spec.analysis_interval
+    measurements = measure_group(prom, group, window=window, at=now)
+    state = state_of(spec, group, now, options)
+    verdict = decide(group.policy.spec, thresholds_for(spec, group.policy, group.model), state, measurements)
+    return Analysis(group, state, verdict)
+
+
 def analyze_region(
     spec: FleetSpec, region: str, prom: Prometheus, now: datetime, options: AnalyzeOptions | None = None
 ) -> tuple[Analysis, ...]:
+    """Every canary of the region, in order (one that fails to be analysed raises; the controller's pass keeps each
+    canary's failure to itself, see `controller`)."""
     options = options or AnalyzeOptions()
-    results = []
-    for group in canary_groups(spec, region):
-        window = options.window or group.policy.spec.analysis_interval
-        measurements = measure_group(prom, group, window=window, at=now)
-        state = state_of(spec, group, now, options)
-        verdict = decide(group.policy.spec, thresholds_for(spec, group.policy, group.model), state, measurements)
-        results.append(Analysis(group, state, verdict))
-    return tuple(results)
+    return tuple(analyze_group(spec, group, prom, now, options) for group in canary_groups(spec, region))
