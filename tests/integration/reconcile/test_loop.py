@@ -3,7 +3,8 @@
 Matrix: a stopped zone apiserver -> that zone Unreachable (and backed off) while the other reaches Synced, and it
 converges once restarted; two replicas sharing a Lease -> exactly one acts, and the other takes over when the
 leader stops gracefully; the repository -> fetched with pygit2, an invalid commit applies nothing, an unreachable
-remote keeps the last good commit; `/metrics` reports zone status and pass duration after a pass, and spans
+remote keeps the last good commit; a paused zone read from the repository keeps the commit it was last reconciled to
+and takes only the branch's rollbacks until it is resumed; `/metrics` reports zone status and pass duration after a pass, and spans
 nest pass > zone > stage.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.app.reconcile import ApplyOptions, RegionOptions
+from reconciler.app.reconcile import ApplyOptions, RegionOptions, read_inventory
 from reconciler.app.reconcile.leader import LeaderElector
 from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
 from reconciler.app.reconcile.source import Fetched, RepoSource
@@ -147,6 +148,55 @@ def test_repository_source_fetches_and_keeps_the_last_good_commit(tmp_path: Path
     assert not stale.fresh
     assert stale.revision == good  # the last good commit, not the broken one
     assert stale.error
+
+
+async def test_a_paused_zone_takes_only_rollbacks_from_the_repository(
+    reconcile_env: ReconcileEnv, tmp_path: Path
+) -> None:
+    env = reconcile_env
+    zone, client = f"za-{env.suffix}", ZoneClient.connect("zone-a", "zone-a", env.kubeconfig)
+
+    def commit(replicas: int, canary: str | None, *, paused: bool) -> str:
+        model = ModelDef("fraud-scoring", "1.0.0", replicas, canary)
+        write_fleet(env.root, env.region, [ZoneDef(zone, "zone-a", (model,), paused=paused)])
+        return commit_all(env.root, f"replicas {replicas}, canary {canary}, paused {paused}")
+
+    def state() -> tuple[int, set[str]]:
+        stable = client.get("apps/v1", "Deployment", env.namespace, "fraud-scoring")
+        assert stable is not None
+        names = {d["metadata"]["name"] for d in client.list("apps/v1", "Deployment", env.namespace)}
+        return int(stable["spec"]["replicas"]), names
+
+    source = RepoSource(str(env.root), tmp_path / "clone.git")
+    options = LoopOptions(region=env.region, region_options=env.options(health_timeout_s=0.0))
+    loop = RegionLoop(source.fetch, options)
+    first = commit(0, "1.1.0", paused=False)
+    await loop.run_pass()
+    assert state() == (0, {"fraud-scoring", "fraud-scoring-canary"})
+
+    # Paused, with an edit beside it: nothing changes.
+    commit(2, "1.1.0", paused=True)
+    (held,) = await loop.run_pass()
+    assert f"paused at {first[:12]}" in held.message, held.line()
+    assert (held.applied, held.pruned) == (0, 0), held.line()
+    assert state() == (0, {"fraud-scoring", "fraud-scoring-canary"})
+
+    # The canary is rolled back on the branch: it leaves the paused zone, the edit still waits.
+    rollback = commit(2, None, paused=True)
+    (rolled,) = await loop.run_pass()
+    assert rolled.revision == rollback
+    assert rolled.pruned >= 1, rolled.line()
+    assert state() == (0, {"fraud-scoring"})
+    inventory = read_inventory(client, env.namespace)
+    assert (inventory.revision, inventory.basis) == (rollback, first)
+
+    # Resumed: the zone follows the branch again, and its inventory forgets the basis.
+    resumed = commit(2, None, paused=False)
+    (done,) = await loop.run_pass()
+    assert "paused" not in done.message, done.line()
+    assert state() == (2, {"fraud-scoring"})
+    inventory = read_inventory(client, env.namespace)
+    assert (inventory.revision, inventory.basis) == (resumed, None)
 
 
 def _scrape(port: int) -> str:
