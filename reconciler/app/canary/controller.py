@@ -5,6 +5,9 @@ through pull requests (`reconciler.app.gitops`) — `edgeops canary run` runs it
     done = controller_pass(bot, prom, "eu-west", now=datetime.now(UTC), metrics=metrics)
     for outcome in done.outcomes: print(outcome.line())
 
+A step is baked from when it landed on the base branch when that is later than its `stepStartedAt` (`landing`: a
+step merged after review is judged only on traffic since the merge).
+
 One bad canary never stops the others: any exception while measuring, judging or acting on one canary (not a
 list of expected ones) is that canary's outcome — logged, counted in `edgeops_canary_errors_total{stage}` and said
 in one comment on its pull request where it has one — and the pass goes on. Rollbacks are acted on first, so a
@@ -24,6 +27,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from reconciler.app.canary.analyze import Analysis, AnalyzeOptions, analyze_group
+from reconciler.app.canary.landing import baked_from_landing
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Bot, Proposal, note_hold, propose
 from reconciler.core.bot import inline
@@ -127,7 +131,8 @@ def controller_pass(
     analyses: list[Analysis] = []
     for group in canary_groups(spec, region):
         try:
-            analyses.append(analyze_group(spec, group, prom, now, opts))
+            baking = baked_from_landing(bot.workspace, f"origin/{bot.base}", spec, group)
+            analyses.append(analyze_group(spec, baking, prom, now, opts))
         except Exception as error:  # any failure of one canary is that canary's alone
             failed.append(_failure(bot, watch, group, None, stage="analysis", error=error))
     acted: list[CanaryOutcome] = []

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pygit2
@@ -103,6 +104,22 @@ class Workspace:
         if not isinstance(blob, pygit2.Blob):
             raise GitRefError(f"{path} at {rev} is not a file")
         return blob.data.decode("utf-8")
+
+    def file_history(self, rev: str, path: str, limit: int) -> Iterator[tuple[datetime, str | None]]:
+        """`path` at `rev` and at its first-parent ancestors, newest first, each with its commit's time (None where
+        the file is absent or not a file); at most `limit` commits."""
+        commit: pygit2.Commit | None = self._commit(rev)
+        for _ in range(limit):
+            if commit is None:
+                return
+            when = datetime.fromtimestamp(commit.commit_time, UTC)
+            try:
+                blob = self.repo[commit.tree[path].id]
+            except KeyError:
+                blob = None
+            text = blob.data.decode("utf-8", errors="replace") if isinstance(blob, pygit2.Blob) else None
+            yield when, text
+            commit = commit.parents[0] if commit.parents else None
 
     def contains(self, later: str, earlier: str) -> bool:
         """Whether commit `later` is `earlier` or a descendant of it; False when either is unknown here."""
