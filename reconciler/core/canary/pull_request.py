@@ -74,15 +74,15 @@ def commit_message(group: CanaryGroup, verdict: Verdict, *, manual: bool = False
     return f"{title(group, verdict, manual=manual)}\n\n{verdict.reason}\n"
 
 
-def evidence_heading(group: CanaryGroup, verdict: Verdict, *, hold: bool = False) -> str:
+def _evidence_heading(group: CanaryGroup, verdict: Verdict, *, hold: bool = False) -> str:
     what = "Latest analysis" if hold else "Canary evidence"
-    return f"{what}: {inline(title(group, verdict))}"
+    return f"{what}: {inline(title(group, verdict).removeprefix('canary: '))}"
 
 
 def evidence_text(group: CanaryGroup, verdict: Verdict, *, hold: bool = False) -> tuple[str, str]:
     """(marker name, text) of the evidence comments for `verdict`: the proposal's, or the latest hold's."""
     name = LATEST_EVIDENCE_MARKER if hold else EVIDENCE_MARKER
-    return name, evidence(evidence_heading(group, verdict, hold=hold), verdict)
+    return name, evidence(_evidence_heading(group, verdict, hold=hold), verdict)
 
 
 def _results(verdict: Verdict) -> list[str]:
