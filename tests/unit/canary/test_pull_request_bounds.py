@@ -3,7 +3,8 @@ equal names, reasons, failed checks, measurement errors and PromQL (HTML, commen
 table pipes, line breaks), every window status, proposal and hold, with and without a comment-command author →
 the title is under 256 characters, the body and every evidence comment under 65,536; the comments hold every
 zone's evidence row exactly once, each comment's code blocks are closed, and outside code blocks no user string
-pings anybody or renders as HTML. Named: a wave too long to list in a title is counted."""
+pings anybody or renders as HTML. Named: a wave too long to list in a title is counted; every string at its
+bound, made of the character that escapes longest, keeps the body under the 45,000 characters the module states."""
 
 from __future__ import annotations
 
@@ -148,3 +149,16 @@ def test_a_wave_too_long_to_list_is_counted_in_the_title() -> None:
     assert title(group, verdict) == "canary: roll back fraud-scoring 1.1.0 in 300 zones (wave all)"
     few = CanaryGroup("fraud-scoring", "1.1.0", "1.0.0", POLICY, zones[:2], "all", CANARY)
     assert title(few, verdict) == "canary: roll back fraud-scoring 1.1.0 in zone-000, zone-001 (wave all)"
+
+
+def test_the_body_at_every_bound_stays_under_its_stated_size() -> None:
+    # `"` is the character that escapes longest (`&quot;`): every string at its bound, made of it.
+    worst = '"' * 10_000
+    zones = tuple(f"{worst}{i}" for i in range(500))
+    evidence = tuple(
+        ZoneEvidence(z, WindowStatus.FAIL, None, None, None, failures=(worst,), error=worst) for z in zones
+    )
+    group = CanaryGroup(worst, worst, worst, POLICY, zones, worst, CANARY)
+    verdict = Verdict(Decision.ROLLBACK, worst, Thresholds(30, 1, 1.5, 200), timedelta(60), evidence, group.step)
+    for hold in (False, True):
+        assert len(body(group, verdict, manual_by=worst, hold=hold)) < 45_000
