@@ -1,8 +1,9 @@
 """End to end: a slow canary in a real zone cluster → the controller's rollback PR (local GitHub, bare remote) is
 merged at once → the reconciler applies `main` and the canary Deployment is gone from the zone, while the stable
-Deployment stays; the post-merge report then sets `edgeops/<region>` = success. The same with the zone paused by a
-person (who also edits its stable replicas): the rollback still reaches it, and the person's edit does not.
-Real components: kube-apiserver zone (localkube), Prometheus scraping an exporter process,
+Deployment stays; the post-merge report then sets `edgeops/<region>` = success (one report comment beside the
+evidence comment). The same with the zone paused by a person (who also edits its stable replicas): the rollback
+still reaches it, and the person's edit does not. Real components: kube-apiserver zone (localkube), Prometheus
+scraping an exporter process,
 the OpenAPI-validated GitHub fake, pygit2 against a bare repository."""
 
 from __future__ import annotations
@@ -128,10 +129,14 @@ def test_slow_canary_is_rolled_back_through_git_and_removed_from_the_zone(
     assert {r.region: r.state for r in regions}[env.region] == "success", regions
     statuses = {s["context"]: s["state"] for s in remote.fake.statuses[merged_sha]}
     assert statuses[f"edgeops/{env.region}"] == "success"
-    report = [c for c in remote.fake.comments.values() if c["issue"] == proposal.pull.number]
+    comments = [c["body"] for c in remote.fake.comments.values() if c["issue"] == proposal.pull.number]
+    report = [c for c in comments if c.startswith("<!-- edgeops:deploy -->")]
     assert len(report) == 1
-    assert "in sync" in report[0]["body"]
-    assert ("paused at" in report[0]["body"]) is paused
+    assert "in sync" in report[0]
+    assert ("paused at" in report[0]) is paused
+    # Besides the report, only the rollback's evidence comment.
+    evidence = [c for c in comments if c.startswith("<!-- edgeops:canary:evidence -->")]
+    assert (len(evidence), len(comments)) == (1, 2)
 
 
 def github_remote_main(remote: Any) -> str:

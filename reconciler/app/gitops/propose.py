@@ -9,19 +9,25 @@ keeps the stamp already on the branch, so the commit (and the checks on it) stay
 
 A verdict is for the canary version and step it analysed: when `main` now holds another one (a person moved,
 replaced or ended the canary), `StaleVerdict` is raised before anything is committed.
+
+The pull request's body is a bounded summary; the per-zone evidence goes into the bot's evidence comments on it,
+edited in place by every run (split under GitHub's limit, stale parts emptied). They are written after the merge
+call: a rollback must not wait for dozens of comments on a large wave, and a comment the forge refuses must not
+stop the rollback. A failure to write them is reported in the proposal (`evidence_error`), not raised — the
+change in git is what matters, and the next run writes them again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops.guard import GuardrailRefused, merge_guarded
 from reconciler.app.gitops.handle import Bot, checks_green, report_validation
-from reconciler.core.bot import inline
 from reconciler.core.canary import (
+    LATEST_MARKER,
     CanaryGroup,
     Decision,
     HoldReason,
@@ -30,6 +36,7 @@ from reconciler.core.canary import (
     ZoneFileError,
     body,
     commit_message,
+    evidence_text,
     labels,
     parse_zone,
     promote,
@@ -38,7 +45,7 @@ from reconciler.core.canary import (
     title,
 )
 from reconciler.core.spec import Canary, FleetSpec
-from reconciler.shells.forge import MergeRefused, PullInfo, upsert
+from reconciler.shells.forge import ForgeError, MergeRefused, PullInfo, upsert
 from reconciler.shells.git import Workspace, branch_for_canary
 
 
@@ -59,6 +66,7 @@ class Proposal:
     merged: bool
     note: str = ""
     refusals: tuple[str, ...] = field(default_factory=tuple)
+    evidence_error: str | None = None  # why the evidence comments could not be written (the change stands)
 
 
 def zone_path(spec: FleetSpec, zone: str) -> str:
@@ -140,15 +148,29 @@ def note_hold(bot: Bot, group: CanaryGroup, verdict: Verdict) -> int | None:
         pull = bot.forge.find_latest_pull(branch)
     if pull is None:
         return None
-    reason = verdict.hold_reason.value if verdict.hold_reason else "hold"
-    text = f"**Latest analysis: hold ({reason})** — {inline(verdict.reason)}\n\n" + body(group, verdict)
-    upsert(bot.forge, pull.number, "canary:latest", text)
+    upsert(bot.forge, pull.number, LATEST_MARKER, body(group, verdict, hold=True))
+    upsert(bot.forge, pull.number, *evidence_text(group, verdict, hold=True))
     return pull.number
+
+
+def _write_evidence(bot: Bot, proposal: Proposal, group: CanaryGroup, verdict: Verdict) -> Proposal:
+    try:
+        upsert(bot.forge, proposal.pull.number, *evidence_text(group, verdict))
+    except ForgeError as error:
+        why = f"evidence comments not written: {error}"
+        return replace(proposal, note=f"{proposal.note}; {why}", evidence_error=why)
+    return proposal
 
 
 def propose(
     bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, manual_by: str | None = None
 ) -> Proposal:
+    """Commit, push, open or update the pull request, merge it when allowed, then write its evidence comments."""
+    proposal = _propose(bot, spec, group, verdict, manual_by=manual_by)
+    return _write_evidence(bot, proposal, group, verdict)
+
+
+def _propose(bot: Bot, spec: FleetSpec, group: CanaryGroup, verdict: Verdict, *, manual_by: str | None) -> Proposal:
     if not verdict.decision.changes_git:
         raise ValueError("a hold changes nothing in git")
     ws = bot.workspace

@@ -5,7 +5,10 @@ from reconciler.core.bot.annotations import annotation, workflow_commands
 from reconciler.core.bot.commands import USAGE, Command, CommandError, parse_command
 from reconciler.core.bot.markdown import (
     COMMENT_LIMIT,
+    TITLE_LIMIT,
+    clip,
     code,
+    fenced,
     inline,
     marker,
     mermaid_label,
@@ -17,11 +20,14 @@ from reconciler.core.bot.preview import preview_region
 
 __all__ = [
     "COMMENT_LIMIT",
+    "TITLE_LIMIT",
     "USAGE",
     "Command",
     "CommandError",
     "annotation",
+    "clip",
     "code",
+    "fenced",
     "inline",
     "marker",
     "mermaid_label",

@@ -7,6 +7,7 @@ verdict.evidence      per zone: values, failed checks, PromQL, p95 series
 """
 
 from reconciler.core.canary.decide import CanaryState, decide, judge_window, zone_evidence
+from reconciler.core.canary.evidence_comments import EVIDENCE_MARKER, LATEST_EVIDENCE_MARKER, evidence_row
 from reconciler.core.canary.guard import canary_only_problems
 from reconciler.core.canary.measurements import (
     NO_DATA,
@@ -17,7 +18,15 @@ from reconciler.core.canary.measurements import (
     ZoneMeasurement,
 )
 from reconciler.core.canary.promql import Selector, TrackQueries
-from reconciler.core.canary.pull_request import CANARY_MARKER, body, commit_message, labels, title
+from reconciler.core.canary.pull_request import (
+    CANARY_MARKER,
+    LATEST_MARKER,
+    body,
+    commit_message,
+    evidence_text,
+    labels,
+    title,
+)
 from reconciler.core.canary.verdict import (
     CanaryStep,
     Decision,
@@ -33,6 +42,9 @@ from reconciler.core.canary.zonefile import StaleCanary, ZoneFileError, parse_zo
 
 __all__ = [
     "CANARY_MARKER",
+    "EVIDENCE_MARKER",
+    "LATEST_EVIDENCE_MARKER",
+    "LATEST_MARKER",
     "NO_DATA",
     "CanaryGroup",
     "CanaryState",
@@ -57,6 +69,8 @@ __all__ = [
     "canary_only_problems",
     "commit_message",
     "decide",
+    "evidence_row",
+    "evidence_text",
     "inside_window",
     "judge_window",
     "labels",

@@ -6,9 +6,11 @@ from reconciler.shells.forge.errors import (
     ForgeAuthError,
     ForgeConflict,
     ForgeError,
+    ForgeInvalid,
     ForgeNotFound,
     ForgeUnreachable,
     MergeRefused,
+    PullRequestExists,
 )
 
 __all__ = [
@@ -17,10 +19,12 @@ __all__ = [
     "ForgeAuthError",
     "ForgeConflict",
     "ForgeError",
+    "ForgeInvalid",
     "ForgeNotFound",
     "ForgeUnreachable",
     "MergeRefused",
     "PullInfo",
+    "PullRequestExists",
     "token_from_environment",
     "upsert",
 ]

@@ -8,7 +8,7 @@ command line or from git.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,16 +18,20 @@ from github3.exceptions import ConnectionError as GitHubConnectionError
 from github3.exceptions import GitHubError
 from github3.repos.status import CombinedStatus
 
+from reconciler.core.bot import clip
 from reconciler.shells.forge.errors import (
     ForgeAuthError,
     ForgeConflict,
     ForgeError,
+    ForgeInvalid,
     ForgeNotFound,
     ForgeUnreachable,
     MergeRefused,
+    PullRequestExists,
 )
 
 T = TypeVar("T")
+STATUS_LIMIT = 140  # GitHub refuses a status description longer than this with a 422
 TOKEN_VARIABLES = ("EDGEOPS_GITHUB_TOKEN", "GITHUB_TOKEN")
 
 
@@ -61,6 +65,26 @@ class CommentInfo:
     body: str
 
 
+def _describe(detail: Mapping[str, object]) -> str:
+    where = ".".join(str(detail[k]) for k in ("resource", "field") if detail.get(k))
+    code = f" ({detail['code']})" if detail.get("code") else ""
+    text = f": {detail['message']}" if detail.get("message") else ""
+    return f"{where}{code}{text}".strip() or "unspecified"
+
+
+def _unprocessable(what: str, error: GitHubError) -> ForgeError:
+    """A 422: an open pull request from the same head (`PullRequestExists`), or refused input (`ForgeInvalid`)."""
+    # GitHub sends objects in `errors`; a few endpoints send plain strings.
+    details = tuple(
+        d if isinstance(d, Mapping) else {"message": str(d)} for d in (getattr(error, "errors", None) or ())
+    )
+    message = str(getattr(error, "msg", "") or "")
+    text = f"{what}: 422 {message}" + "".join(f"; {_describe(d)}" for d in details)
+    if any(str(d.get("message", "")).startswith("A pull request already exists") for d in details):
+        return PullRequestExists(text)
+    return ForgeInvalid(text, message=message, errors=details)
+
+
 def _guard(what: str, call: Callable[[], T]) -> T:
     try:
         return call()
@@ -70,6 +94,8 @@ def _guard(what: str, call: Callable[[], T]) -> T:
         raise ForgeUnreachable(f"{what}: {error}") from error
     except GitHubError as error:
         status = getattr(error, "code", None) or getattr(getattr(error, "response", None), "status_code", 0)
+        if int(status or 0) == 422:
+            raise _unprocessable(what, error) from error
         message = f"{what}: {status} {getattr(error, 'msg', '') or error}"
         kind: type[ForgeError] = {
             401: ForgeAuthError,
@@ -77,7 +103,6 @@ def _guard(what: str, call: Callable[[], T]) -> T:
             404: ForgeNotFound,
             405: MergeRefused,
             409: ForgeConflict,
-            422: ForgeConflict,
         }.get(int(status or 0), ForgeError)
         raise kind(message) from error
 
@@ -157,7 +182,8 @@ class Forge:
         self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> tuple[PullInfo, bool]:
         """Update the open PR from `branch`, or open one. Returns (pull request, created?). Never duplicates:
-        if another run opened it between our look-up and our create, GitHub's 422 sends us back to update."""
+        if another run opened it between our look-up and our create, GitHub's "already exists" sends us back to
+        update. Any other refusal (a body or title over GitHub's limits, an unknown base) raises `ForgeInvalid`."""
         existing = self.find_open_pull(branch)
         created = False
         if existing is None:
@@ -167,7 +193,7 @@ class Forge:
                     lambda: self.repo.create_pull(title=title, base=base, head=branch, body=body),
                 )
                 created = True
-            except ForgeConflict:
+            except PullRequestExists:
                 pass
             existing = self.find_open_pull(branch)
             if existing is None:
@@ -215,7 +241,7 @@ class Forge:
         _guard(
             f"set status {context} on {sha[:12]}",
             lambda: self.repo.create_status(
-                sha, state, target_url=target_url, description=description[:140], context=context
+                sha, state, target_url=target_url, description=clip(description, STATUS_LIMIT), context=context
             ),
         )
 

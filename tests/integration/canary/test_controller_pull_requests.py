@@ -1,11 +1,13 @@
 """The canary controller end to end without Kubernetes: real Prometheus + exporter, the local GitHub (OpenAPI-
 validated) and a bare git remote. Matrix: a healthy canary walks 10 → 25 → 50 → 100 by one PR per step (each
 merged only once the required check is green; each writes `stepStartedAt` and the next step waits one analysis
-window at the new weight; a later analysis re-proposing the waiting step reuses its commit), then a promotion
-PR makes 1.1.0 stable and removes the canary (an inconclusive hold with no PR open is said on the newest one); a slow canary gets a rollback PR merged at once; a restart between
-push and PR creation opens exactly one PR; a verdict for a step a person changed meanwhile is refused with
-nothing pushed, and the next analysis starts over at the person's step; the guardrail refuses a bot PR that
-touches more than canary fields."""
+window at the new weight; a later analysis re-proposing the waiting step reuses its commit; a hold while a step
+waits is said in one latest-analysis comment and one evidence comment, edited in place), then a promotion PR makes
+1.1.0 stable and removes the canary (an inconclusive hold with no PR open is said on the newest one); a slow
+canary gets a rollback PR merged at once (the body a summary naming the failing zone, its evidence in a comment);
+a restart between push and PR creation opens exactly one PR; a verdict for a step a person changed meanwhile is
+refused with nothing pushed, and the next analysis starts over at the person's step; the guardrail refuses a bot
+PR that touches more than canary fields."""
 
 from __future__ import annotations
 
@@ -49,6 +51,10 @@ def ready(server: PrometheusServer, exporter: Exporter, canary_p95: float) -> Pr
         "a full window of canary traffic",
     )
     return Prometheus(server.url)
+
+
+def comments(remote: GitHubRemote, number: int) -> list[str]:
+    return [c["body"] for c in remote.fake.comments.values() if c["issue"] == number]
 
 
 def bot_for(remote: GitHubRemote, tmp_path: Path) -> Bot:
@@ -114,9 +120,12 @@ def test_healthy_canary_walks_every_step_then_promotes(
             )
             assert note_hold(bot, analysis.group, hold) == first.pull.number
             assert note_hold(bot, analysis.group, hold) == first.pull.number
-            notes = [c for c in github_remote.fake.comments.values() if c["issue"] == first.pull.number]
-            assert len(notes) == 1
-            assert "Latest analysis: hold (too-few-samples)" in notes[0]["body"]
+            notes = comments(github_remote, first.pull.number)
+            latest = [n for n in notes if n.startswith("<!-- edgeops:canary:latest -->")]
+            assert len(latest) == 1
+            assert "Latest analysis: hold (too-few-samples)" in latest[0]
+            assert len([n for n in notes if n.startswith("<!-- edgeops:canary:latest-evidence -->")]) == 1
+            assert len([n for n in notes if n.startswith("<!-- edgeops:canary:evidence -->")]) == 1
         ci.set_status(first.pull.head_sha, context="ci/tests", state="success", description="passed")
         # A later analysis proposes the same step again: same stamp, same commit, so the green check still counts.
         spec, again = analyse(bot, prom)
@@ -149,7 +158,10 @@ def test_healthy_canary_walks_every_step_then_promotes(
     assert len(github_remote.fake.pulls) == 4
     last = github_remote.fake.pulls[seen[-1][0]]
     assert "canary:promote" in last["labels"]
-    assert "xychart-beta" in last["body"]
+    assert "xychart-beta" not in last["body"]  # the body is a summary; the chart is in the evidence comment
+    (evidence,) = (n for n in comments(github_remote, seen[-1][0]) if n.startswith("<!-- edgeops:canary:evidence -->"))
+    assert "xychart-beta" in evidence
+    assert "| ams\\-01 | pass |" in evidence
 
     # With nothing open, an ordinary hold has nowhere to go, but an inconclusive one is said on the newest PR.
     hold = replace(analysis.verdict, decision=Decision.HOLD, hold_reason=HoldReason.TOO_FEW_SAMPLES, reason="thin")
@@ -182,6 +194,10 @@ def test_slow_canary_rollback_is_merged_at_once_and_restarts_never_duplicate(
     pr = github_remote.fake.pulls[proposal.pull.number]
     assert pr["title"] == "canary: roll back fraud-scoring 1.1.0 in ams-01"
     assert "p95" in pr["body"]
+    assert "Failing zones:\n- ams\\-01: p95" in pr["body"]
+    (evidence,) = comments(github_remote, proposal.pull.number)
+    assert evidence.startswith("<!-- edgeops:canary:evidence -->")
+    assert "| ams\\-01 | fail |" in evidence
     assert "canary:rollback" in pr["labels"]
 
 

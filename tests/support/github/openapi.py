@@ -3,7 +3,8 @@
 `OpenApi.reply(method, template, status, overlay)` builds a complete object for the operation's response schema
 (every property present, so github3.py never raises IncompleteResponse), deep-merges the server's real state
 (`overlay`) over it, and validates the result against the schema; a reply that does not match raises
-`SchemaViolation`, which the server turns into a 500 and records so the test fails.
+`SchemaViolation`, which the server turns into a 500 and records so the test fails. Error replies are checked
+against GitHub's error shapes (`validate_error`).
 """
 
 from __future__ import annotations
@@ -153,6 +154,11 @@ class OpenApi:
         body = self.fill(schema, overlay)
         self.validate(schema, body, f"{method} {template} {status}")
         return body
+
+    def validate_error(self, status: int, body: Any) -> None:
+        """An error reply as GitHub shapes it: `validation-error` for a 422, else `basic-error`."""
+        name = "validation-error" if status == 422 else "basic-error"
+        self.validate({"$ref": f"#/components/schemas/{name}"}, body, f"a {status} reply")
 
     def validate(self, schema: dict[str, Any], body: Any, what: str) -> None:
         root = {"components": {"schemas": self._components}, "allOf": [_nullable_to_json_schema(schema)]}

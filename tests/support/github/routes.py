@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.github.state import FakeGitHub, HttpError, _now
+from tests.support.github.state import FakeGitHub, HttpError, _now, check_length
 
 Route = tuple[str, re.Pattern[str], str, int, Callable[..., Any]]
 REPO = r"/repos/([^/]+)/([^/]+)"
@@ -60,6 +60,8 @@ def update_pull(
 ) -> Any:
     _repo(fake, owner, name)
     pr = fake.pull(int(number))
+    check_length("pull.title", body.get("title"))
+    check_length("pull.body", body.get("body"))
     for key in ("title", "body", "state"):
         if body.get(key) is not None:
             pr[key] = body[key]
@@ -102,8 +104,7 @@ def create_comment(
 ) -> Any:
     _repo(fake, owner, name)
     fake.pull(int(number))
-    if len(body["body"]) > 65536:
-        raise HttpError(422, "Body is too long (maximum is 65536 characters)")
+    check_length("comment.body", body["body"])
     cid = fake.new_id()
     fake.comments[cid] = {
         "id": cid,
@@ -125,8 +126,7 @@ def edit_comment(
         raise HttpError(404, "Not Found")
     if comment["user"] != login:
         raise HttpError(403, "only the author may edit this comment here")
-    if len(body["body"]) > 65536:
-        raise HttpError(422, "Body is too long (maximum is 65536 characters)")
+    check_length("comment.body", body["body"])
     comment.update(body=body["body"], updated_at=_now())
     return fake.comment_json(comment)
 
@@ -135,6 +135,7 @@ def create_status(
     fake: FakeGitHub, login: str, body: dict[str, Any], query: Any, owner: str, name: str, sha: str
 ) -> Any:
     _repo(fake, owner, name)
+    check_length("status.description", body.get("description"))
     status = {
         "id": fake.new_id(),
         "state": body["state"],

@@ -41,7 +41,14 @@ class Handler(BaseHTTPRequestHandler):
                     return
             raise HttpError(404, f"Not Found: {method} {url.path}")
         except HttpError as error:
-            self._send(error.status, {"message": str(error), "documentation_url": "https://docs.github.com/rest"})
+            payload: dict[str, Any] = {"message": str(error), "documentation_url": "https://docs.github.com/rest"}
+            if error.errors is not None:
+                payload["errors"] = error.errors
+            try:
+                self.server.openapi.validate_error(error.status, payload)
+            except SchemaViolation as violation:
+                fake.violations.append(str(violation))
+            self._send(error.status, payload)
         except SchemaViolation as error:
             fake.violations.append(str(error))
             self._send(500, {"message": str(error)})

@@ -25,9 +25,42 @@ def _now() -> str:
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """An error reply. A 422 carries GitHub's `errors` list (`resource`, `field`, `code`, `message`) under the
+    message "Validation Failed", as GitHub answers a request it refuses."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.errors = errors
+
+    @classmethod
+    def invalid(cls, resource: str, code: str, *, field: str | None = None, message: str | None = None) -> HttpError:
+        error = {"resource": resource, "code": code}
+        error.update({k: v for k, v in (("field", field), ("message", message)) if v is not None})
+        return cls(422, "Validation Failed", [error])
+
+
+# GitHub's limits on the text edgeops sends, as its REST API enforces them: (resource, field, code, maximum,
+# message format). The OpenAPI description does not state them; GitHub's 422 replies do.
+LIMITS = {
+    "pull.title": ("PullRequest", "title", "custom", 256, "title is too long (maximum is {} characters)"),
+    "pull.body": ("PullRequest", "body", "custom", 65_536, "body is too long (maximum is {} characters)"),
+    "comment.body": ("IssueComment", "data", "unprocessable", 65_536, "Body is too long (maximum is {} characters)"),
+    "status.description": (
+        "Status",
+        "description",
+        "custom",
+        140,
+        "description is too long (maximum is {} characters)",
+    ),
+}
+
+
+def check_length(limit: str, value: object) -> None:
+    """422 as GitHub answers it when `value` is longer than the `limit` named (see LIMITS)."""
+    resource, field_name, code, maximum, message = LIMITS[limit]
+    if isinstance(value, str) and len(value) > maximum:
+        raise HttpError.invalid(resource, code, field=field_name, message=message.format(maximum))
 
 
 @dataclass
@@ -67,7 +100,7 @@ class FakeGitHub:
     def branch_sha(self, branch: str) -> str:
         ref = self.git().references.get(f"refs/heads/{branch}")
         if ref is None:
-            raise HttpError(422, f"no branch {branch}")
+            raise HttpError(422, f"no branch {branch}", [{"resource": "Branch", "code": "missing"}])
         return str(ref.target)
 
     def user(self, login: str) -> dict[str, Any]:
@@ -247,9 +280,14 @@ class FakeGitHub:
 
     def open_pull(self, head: str, base: str, title: str, body: str, user: str) -> dict[str, Any]:
         with self.lock:
-            self.branch_sha(head)
+            check_length("pull.title", title)
+            check_length("pull.body", body)
+            for name, ref in (("base", base), ("head", head)):
+                if self.git().references.get(f"refs/heads/{ref}") is None:
+                    raise HttpError.invalid("PullRequest", "invalid", field=name)
             if any(p["head"] == head and p["state"] == "open" for p in self.pulls.values()):
-                raise HttpError(422, f"A pull request already exists for {self.owner}:{head}.")
+                message = f"A pull request already exists for {self.owner}:{head}."
+                raise HttpError.invalid("PullRequest", "custom", message=message)
             number = max(self.pulls, default=0) + 1
             pr = {
                 "number": number,

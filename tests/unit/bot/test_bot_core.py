@@ -1,7 +1,9 @@
 """PR bot pure parts. Matrix: escaping of hostile text (HTML, markdown, @mentions, comment enders, mermaid);
-comment splitting (fits, many parts under the limit, fences balanced, one huge line); command parsing (valid
-verbs, bad arguments, no command); the canary-only guardrail (step, promotion, rollback allowed; other fields,
-other files, added/deleted zones, a version bump without a canary refused); canary PR text."""
+comment splitting (fits, many parts under the limit, fences balanced, one huge line, parts ending on block
+boundaries, a long table's header repeated in every part); fenced text that cannot close its block; command
+parsing (valid verbs, bad arguments, no command); the canary-only guardrail (step, promotion, rollback allowed;
+other fields, other files, added/deleted zones, a version bump without a canary refused); canary PR summary and
+evidence text."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from reconciler.core.bot import (
     COMMENT_LIMIT,
     Command,
     CommandError,
+    clip,
+    fenced,
     inline,
     mermaid_label,
     parse_command,
@@ -32,6 +36,7 @@ from reconciler.core.canary import (
     ZoneEvidence,
     body,
     canary_only_problems,
+    evidence_text,
     title,
 )
 from reconciler.core.canary.zonefile import promote, rollback, set_step
@@ -80,6 +85,29 @@ def test_split_keeps_parts_under_the_limit_and_fences_balanced() -> None:
     assert bodies[0].startswith("<!-- edgeops:plan:part-1 -->")
     assert split_comment("x" * 30_000, limit=10_000)[0] == "x" * 5_000 * 2
     assert with_parts("plan", "short") == ("<!-- edgeops:plan -->\nshort",)
+
+
+def test_split_ends_parts_on_block_boundaries_and_repeats_a_table_header() -> None:
+    charts = "".join(f"#### zone {i}\n```mermaid\n" + "x\n" * 40 + "```\n\n" for i in range(200))
+    parts = split_comment(charts, limit=5_000)
+    assert len(parts) > 1
+    assert all(p.startswith("#### zone ") and p.endswith("```\n\n") for p in parts)  # whole blocks only
+    assert all(p.count("```") % 2 == 0 for p in parts)
+
+    header = "| zone | result |\n|---|---|\n"
+    table = header + "".join(f"| z{i} | pass |\n" for i in range(2_000)) + "\nafter\n"
+    parts = split_comment(table, limit=5_000)
+    assert len(parts) > 1
+    assert all(p.startswith(header) for p in parts[:-1])
+    assert sum(p.count("| pass |") for p in parts) == 2_000
+
+
+def test_fenced_text_cannot_close_its_code_block() -> None:
+    block = fenced("a\n````\n@team <b>", "promql")
+    assert block.startswith("`````promql\n")
+    assert block.endswith("\n`````")
+    assert clip("abcdef", 4) == "abc…"
+    assert clip("abc", 4) == "abc"
 
 
 @pytest.mark.parametrize(
@@ -174,10 +202,19 @@ def test_canary_pr_title_and_body_carry_the_evidence() -> None:
         group.step,
     )
     assert title(group, verdict) == "canary: roll back fraud-scoring 1.1.0 in ams-01"
-    text = body(group, verdict, manual_by="@mallory<b>")
+    summary = body(group, verdict, manual_by="@mallory<b>")
+    assert "Requested with a comment command by @\u200dmallory&lt;b&gt;" in summary
+    assert "1 fail" in summary
+    assert "- ams\\-01: p95 80\\.0 ms &gt; 30 ms" in summary  # the failing zone is named with its checks
+    assert "headed *Canary evidence*" in summary
+    assert "xychart-beta" not in summary  # the evidence is in the comments
+    name, text = evidence_text(group, verdict)
+    assert name == "canary:evidence"
     assert "| ams\\-01 | fail | 80\\.0 ms" not in text  # numbers are not escaped, names are
     assert "| ams\\-01 | fail | 80.0 ms | 10.0 ms | 8.00x | 0.20 % | 1000 |" in text
     assert "xychart-beta" in text
     assert "line [30, 30, 30, 30, 30]" in text
-    assert "@mallory" not in text
-    assert "<b>" not in text
+    assert "```promql\n# canary p95\nhistogram_quantile(...)\n```" in text
+    for rendered in (summary, text):
+        assert "@mallory" not in rendered
+        assert "<b>" not in rendered
