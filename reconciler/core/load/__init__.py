@@ -4,11 +4,18 @@ from reconciler.core.load import load_tree
 result = load_tree(tree)          # tree: SourceTree from reconciler.shells.tree
 result.spec                       # FleetSpec, or None when any error was found
 result.problems                   # every Problem, sorted by file, line, column
+
+One document, read and validated exactly as the loader does (the guardrail and the round-trip editors use this,
+so what they approve is what gets applied):
+doc = read_document(path, text)   # YamlDocument (plain data + positions) or a Problem
+spec = validate_document(doc, "Zone")   # the typed document, or its positioned problems
 """
 
+from reconciler.core.load.documents import validate as validate_document
 from reconciler.core.load.loader import LoadResult, load_tree
 from reconciler.core.load.problems import Position, Problem, Severity
 from reconciler.core.load.source import MAX_FILE_BYTES, ROOTS, SourceFile, SourceTree, is_desired_state_path
+from reconciler.core.load.yamldoc import YamlDocument, read_document
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -19,6 +26,9 @@ __all__ = [
     "Severity",
     "SourceFile",
     "SourceTree",
+    "YamlDocument",
     "is_desired_state_path",
     "load_tree",
+    "read_document",
+    "validate_document",
 ]
