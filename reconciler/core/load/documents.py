@@ -93,6 +93,15 @@ def _problem(doc: YamlDocument, error: Any, vocabulary: set[str]) -> Problem:
         return Problem(
             doc.path, pos.line, pos.column, "schema.wrong-type", f"{where}: expected {_TYPE_ERRORS[kind]}, got {got}"
         )
+    if kind == "timezone_aware":
+        return Problem(
+            doc.path,
+            pos.line,
+            pos.column,
+            "schema.naive-timestamp",
+            f"{where}: {error.get('input')!s} has no time zone: end it with Z for UTC "
+            "(2026-11-20T10:00:00Z) or an offset (2026-11-20T11:00:00+01:00)",
+        )
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return Problem(
