@@ -32,9 +32,11 @@ from reconciler.core.canary import (
     ZoneEvidence,
     body,
     canary_only_problems,
+    promote,
+    rollback,
+    set_step,
     title,
 )
-from reconciler.core.canary.zonefile import promote, rollback, set_step
 from reconciler.core.spec.policy import CanaryPolicy
 from reconciler.core.spec.zone import Canary
 
