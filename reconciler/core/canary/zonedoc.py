@@ -4,33 +4,28 @@ approves or writes is what gets applied. Problems keep the loader's file:line:co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from reconciler.core.load import Problem, YamlDocument, read_document, validate_document
+from reconciler.core.load import EditRefused, Problem, YamlDocument, read_document, rejected, validate_document
 from reconciler.core.spec import Zone
 
 
-class ZoneFileError(ValueError):
-    """The zone file cannot be edited as asked (not YAML, not a Zone, no such model or canary); says where/why."""
-
-    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
-        super().__init__(message)
-        self.problems = tuple(problems)
+class ZoneFileError(EditRefused):
+    """The zone file cannot be edited as asked (not YAML, not a Zone, no such model or canary, an edit that would
+    change what another value means); says where and why."""
 
 
-def _refuse(path: str, problems: Sequence[Problem]) -> ZoneFileError:
-    what = "not valid YAML" if problems[0].code.startswith("yaml.") else "not a valid Zone"
-    return ZoneFileError(f"{path}: {what}: " + "; ".join(map(str, problems)), problems)
+def _refused(path: str, problems: list[Problem]) -> ZoneFileError:
+    refused = rejected(path, "Zone", problems)
+    return ZoneFileError(str(refused), refused.problems)
 
 
 def read_zone(path: str, text: str | bytes) -> tuple[YamlDocument, Zone]:
     """The loader's reading of a zone file: its plain data (with positions) and the validated Zone."""
     doc = read_document(path, text)
     if isinstance(doc, Problem):
-        raise _refuse(path, [doc])
+        raise _refused(path, [doc])
     zone = validate_document(doc, "Zone")
     if isinstance(zone, list):
-        raise _refuse(path, zone)
+        raise _refused(path, zone)
     assert isinstance(zone, Zone)
     return doc, zone
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import io
-import itertools
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +29,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.core.canary.verdict import CanaryStep
 from reconciler.core.canary.zonedoc import ZoneFileError, read_zone
-from reconciler.core.load import YamlDocument, validate_document
+from reconciler.core.load import EditRefused, check_edit, round_trip_yaml
 from reconciler.core.spec import ModelAssignment, Zone
 
 # One change to a model's assignment, made on ruamel's tree and on the loader's plain data alike.
@@ -41,22 +40,8 @@ class StaleCanary(ZoneFileError):
     """The zone file no longer holds the canary version and step the verdict was made for."""
 
 
-def _yaml(text: str) -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    offset = 2
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    for previous, line in itertools.pairwise(lines):
-        if line.lstrip().startswith("- ") and previous.rstrip().endswith(":"):
-            offset = max((len(line) - len(line.lstrip())) - (len(previous) - len(previous.lstrip())), 0)
-            break
-    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
-    return yaml
-
-
 def _ruamel_assignment(path: str, text: str, index: int) -> tuple[YAML, CommentedMap, CommentedMap]:
-    yaml = _yaml(text)
+    yaml = round_trip_yaml(text)
     try:
         tree = yaml.load(text)
     except YAMLError as error:
@@ -114,30 +99,6 @@ def _first_difference(got: Any, want: Any, where: tuple[str | int, ...] = ()) ->
     return None if got == want and isinstance(got, bool) == isinstance(want, bool) else where
 
 
-def _same_meaning(path: str, after: YamlDocument, zone: Zone, intended: dict[str, Any]) -> None:
-    """The edited text must mean, to the loader, what the edit meant: the original's reading, changed as asked."""
-    expected = validate_document(YamlDocument(path, intended), "Zone")
-    if expected == zone:
-        return
-    where = _first_difference(after.data, intended) or ()
-    pos = after.position(where)
-    field = ".".join(str(p) for p in where) or "the document"
-    got, want = _at(after.data, where), _at(intended, where)
-    raise ZoneFileError(
-        f"{path}:{pos.line}:{pos.column}: the round-trip edit would change what {field} means to the loader "
-        f"({want!r} → {got!r}); nothing written: write the value quoted or in a plain form"
-    )
-
-
-def _at(data: Any, where: tuple[str | int, ...]) -> Any:
-    for part in where:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
 def _edit(path: str, text: str, model: str, expect: CanaryStep, change: Change) -> str:
     before, zone = read_zone(path, text)
     index, assignment = _served(path, zone, model)
@@ -152,8 +113,10 @@ def _edit(path: str, text: str, model: str, expect: CanaryStep, change: Change) 
     result = out.getvalue()
     intended = copy.deepcopy(before.data)
     change(intended["spec"]["models"][index])
-    after, edited = read_zone(path, result)
-    _same_meaning(path, after, edited, intended)
+    try:
+        check_edit(path, "Zone", result, intended)
+    except EditRefused as refused:
+        raise ZoneFileError(str(refused), refused.problems) from None
     return result
 
 

@@ -9,17 +9,23 @@ One document, read and validated exactly as the loader does (the guardrail and t
 so what they approve is what gets applied):
 doc = read_document(path, text)   # YamlDocument (plain data + positions) or a Problem
 spec = validate_document(doc, "Zone")   # the typed document, or its positioned problems
+
+Round-trip edits (comments and formatting kept) that cannot change what a file means to the loader:
+editor = round_trip_yaml(text)    # ruamel.yaml, writing values the loader reads back as written
+check_edit(path, "Zone", result, intended)   # the validated result, or EditRefused naming what changed
 """
 
 from reconciler.core.load.documents import validate as validate_document
 from reconciler.core.load.loader import LoadResult, load_tree
 from reconciler.core.load.problems import Position, Problem, Severity
+from reconciler.core.load.roundtrip import EditRefused, check_edit, rejected, round_trip_yaml
 from reconciler.core.load.source import MAX_FILE_BYTES, ROOTS, SourceFile, SourceTree, is_desired_state_path
 from reconciler.core.load.yamldoc import YamlDocument, read_document
 
 __all__ = [
     "MAX_FILE_BYTES",
     "ROOTS",
+    "EditRefused",
     "LoadResult",
     "Position",
     "Problem",
@@ -27,8 +33,11 @@ __all__ = [
     "SourceFile",
     "SourceTree",
     "YamlDocument",
+    "check_edit",
     "is_desired_state_path",
     "load_tree",
     "read_document",
+    "rejected",
+    "round_trip_yaml",
     "validate_document",
 ]
