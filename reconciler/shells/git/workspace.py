@@ -94,6 +94,11 @@ class Workspace:
 
     def read(self, rev: str, path: str) -> str | None:
         """The text of `path` at `rev`; None when the file does not exist there."""
+        data = self.read_bytes(rev, path)
+        return None if data is None else data.decode("utf-8")
+
+    def read_bytes(self, rev: str, path: str) -> bytes | None:
+        """The bytes of `path` at `rev`, as committed (any encoding); None when the file does not exist there."""
         commit = self._commit(rev)
         try:
             entry = commit.tree[path]
@@ -102,7 +107,8 @@ class Workspace:
         blob = self.repo[entry.id]
         if not isinstance(blob, pygit2.Blob):
             raise GitRefError(f"{path} at {rev} is not a file")
-        return blob.data.decode("utf-8")
+        data: bytes = blob.data
+        return data
 
     def contains(self, later: str, earlier: str) -> bool:
         """Whether commit `later` is `earlier` or a descendant of it; False when either is unknown here."""
