@@ -10,7 +10,6 @@ written (`check_edit`). So a bad edit never reaches the tree.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
@@ -19,16 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
 from reconciler.core.load import (
     EditRefused,
     Problem,
-    check_edit,
+    dump,
+    load,
     read_document,
     rejected,
     round_trip_yaml,
     validate_document,
+    write,
+    written,
 )
 from reconciler.core.modelops import ArtifactManifest, signature_mismatches
 from reconciler.core.spec import Artifact, CompatResult, Model, Target
@@ -63,15 +64,15 @@ class ModelDocument:
         self._loaded = loaded.data
         self._yaml = round_trip_yaml(text)
         try:
-            self.tree: CommentedMap = self._yaml.load(text)
-        except YAMLError as error:
-            raise ModelYamlError(f"{path}: cannot be edited in place (round-trip parser: {error})") from error
+            self.tree: CommentedMap = load(str(path), self._yaml, text, loaded.data)
+        except EditRefused as refused:
+            raise ModelYamlError(str(refused)) from None
         self._read = _plain(self.tree)
 
     def _validate(self) -> tuple[str, Model]:
-        text = self.render()
+        intended = _intended(self._loaded, self._read, _plain(self.tree))
         try:
-            model = check_edit(str(self.path), "Model", text, _intended(self._loaded, self._read, _plain(self.tree)))
+            text, model = write(str(self.path), "Model", self._yaml, self.tree, intended)
         except EditRefused as refused:
             raise ModelYamlError(str(refused)) from None
         assert isinstance(model, Model)
@@ -121,10 +122,10 @@ class ModelDocument:
         if any(str(n.get("version")) == version for n in self._versions()):
             raise ModelYamlError(f"{self.path}: version {version} already exists")
         entry = CommentedMap()
-        entry["version"] = version
+        entry["version"] = written(version)
         entry["format"] = "onnx"
         entry["opset"] = opset
-        entry["artifact"] = CommentedMap(artifact.model_dump(mode="json", by_alias=True))
+        entry["artifact"] = CommentedMap(written(artifact.model_dump(mode="json", by_alias=True)))
         self._versions().append(entry)
 
     def check_signature(self, manifest: ArtifactManifest) -> None:
@@ -141,9 +142,10 @@ class ModelDocument:
     # ------------------------------------------------------------------ output
 
     def render(self) -> str:
-        buffer = io.StringIO()
-        self._yaml.dump(self.tree, buffer)
-        return buffer.getvalue()
+        try:
+            return dump(str(self.path), self._yaml, self.tree)
+        except EditRefused as refused:
+            raise ModelYamlError(str(refused)) from None
 
     def save(self) -> Model:
         """Validate the edited tree, then replace the file atomically (write a sibling, fsync, rename)."""
@@ -169,7 +171,7 @@ def _update_mapping(target: CommentedMap, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         if key in target and _same(target[key], value):
             continue
-        target[key] = value
+        target[key] = written(value)
 
 
 def _same(current: Any, new: Any) -> bool:

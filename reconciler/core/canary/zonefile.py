@@ -17,19 +17,16 @@ only on traffic at the new weight.
 from __future__ import annotations
 
 import copy
-import io
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.core.canary.verdict import CanaryStep
 from reconciler.core.canary.zonedoc import ZoneFileError, read_zone
-from reconciler.core.load import EditRefused, check_edit, round_trip_yaml
+from reconciler.core.load import EditRefused, load, round_trip_yaml, write, written
 from reconciler.core.spec import ModelAssignment, Zone
 
 # One change to a model's assignment, made on ruamel's tree and on the loader's plain data alike.
@@ -40,17 +37,12 @@ class StaleCanary(ZoneFileError):
     """The zone file no longer holds the canary version and step the verdict was made for."""
 
 
-def _ruamel_assignment(path: str, text: str, index: int) -> tuple[YAML, CommentedMap, CommentedMap]:
-    yaml = round_trip_yaml(text)
-    try:
-        tree = yaml.load(text)
-    except YAMLError as error:
-        raise ZoneFileError(f"{path}: cannot be edited in place (round-trip parser: {error})") from error
-    models = tree.get("spec", {}).get("models") if isinstance(tree, CommentedMap) else None
+def _editable(path: str, tree: CommentedMap, index: int) -> CommentedMap:
+    models = tree.get("spec", {}).get("models")
     assignment = models[index] if isinstance(models, list) and index < len(models) else None
     if not isinstance(assignment, CommentedMap):  # pragma: no cover - both readings agree on structure
-        raise ZoneFileError(f"{path}: spec.models[{index}] cannot be edited in place")
-    return yaml, tree, assignment
+        raise EditRefused(f"{path}: spec.models[{index}] cannot be edited in place")
+    return assignment
 
 
 def _served(path: str, zone: Zone, model: str) -> tuple[int, ModelAssignment]:
@@ -103,18 +95,13 @@ def _edit(path: str, text: str, model: str, expect: CanaryStep, change: Change) 
     before, zone = read_zone(path, text)
     index, assignment = _served(path, zone, model)
     _check_step(path, assignment, expect)
-    yaml, tree, editable = _ruamel_assignment(path, text, index)
-    change(editable)
-    out = io.StringIO()
-    try:
-        yaml.dump(tree, out)
-    except YAMLError as error:  # pragma: no cover - ruamel writes back what it read
-        raise ZoneFileError(f"{path}: cannot be written back: {error}") from error
-    result = out.getvalue()
     intended = copy.deepcopy(before.data)
     change(intended["spec"]["models"][index])
     try:
-        check_edit(path, "Zone", result, intended)
+        editor = round_trip_yaml(text)
+        tree = load(path, editor, text, before.data)
+        change(_editable(path, tree, index))
+        result, _ = write(path, "Zone", editor, tree, intended)
     except EditRefused as refused:
         raise ZoneFileError(str(refused), refused.problems) from None
     return result
@@ -130,7 +117,7 @@ def set_step(
         canary = assignment["canary"]
         canary["weight"] = weight
         if "phase" in canary or phase != "shadow":
-            canary["phase"] = phase
+            canary["phase"] = written(phase)
         if "stepStartedAt" not in canary and isinstance(canary, CommentedMap):
             keys = list(canary)
             after = keys.index("startedAt") + 1 if "startedAt" in keys else len(keys)

@@ -11,14 +11,25 @@ doc = read_document(path, text)   # YamlDocument (plain data + positions) or a P
 spec = validate_document(doc, "Zone")   # the typed document, or its positioned problems
 
 Round-trip edits (comments and formatting kept) that cannot change what a file means to the loader:
-editor = round_trip_yaml(text)    # ruamel.yaml, writing values the loader reads back as written
-check_edit(path, "Zone", result, intended)   # the validated result, or EditRefused naming what changed
+editor = round_trip_yaml(text)    # ruamel.yaml, keeping the author's formatting
+tree[key] = written(value)        # a new value, in a form the loader reads back as that value
+tree = load(path, editor, text, doc.data)     # the round-trip tree, aligned with the loader's reading
+text, zone = write(path, "Zone", editor, tree, intended)   # text that means `intended`, or EditRefused
 """
 
 from reconciler.core.load.documents import validate as validate_document
 from reconciler.core.load.loader import LoadResult, load_tree
 from reconciler.core.load.problems import Position, Problem, Severity
-from reconciler.core.load.roundtrip import EditRefused, check_edit, rejected, round_trip_yaml
+from reconciler.core.load.roundtrip import (
+    EditRefused,
+    check_edit,
+    dump,
+    load,
+    rejected,
+    round_trip_yaml,
+    write,
+    written,
+)
 from reconciler.core.load.source import MAX_FILE_BYTES, ROOTS, SourceFile, SourceTree, is_desired_state_path
 from reconciler.core.load.yamldoc import YamlDocument, read_document
 
@@ -34,10 +45,14 @@ __all__ = [
     "SourceTree",
     "YamlDocument",
     "check_edit",
+    "dump",
     "is_desired_state_path",
+    "load",
     "load_tree",
     "read_document",
     "rejected",
     "round_trip_yaml",
     "validate_document",
+    "write",
+    "written",
 ]
