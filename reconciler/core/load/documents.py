@@ -99,7 +99,7 @@ def _problem(doc: YamlDocument, error: Any, vocabulary: set[str]) -> Problem:
             pos.line,
             pos.column,
             "schema.naive-timestamp",
-            f"{where}: {error.get('input')!s} has no time zone: end it with Z for UTC "
+            f"{where}: {error.get('input')!r} has no time zone: end it with Z for UTC "
             "(2026-11-20T10:00:00Z) or an offset (2026-11-20T11:00:00+01:00)",
         )
     if kind == "literal_error":
