@@ -24,7 +24,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from reconciler.core.load.documents import validate
+from reconciler.core.load.documents import describe_path, validate
 from reconciler.core.load.problems import Problem
 from reconciler.core.load.yamldoc import Path, YamlDocument, read_document
 
@@ -169,7 +169,7 @@ def check_edit(path: str, kind: str, result: str, intended: dict[str, Any]) -> B
         return got
     where = first_difference(after.data, intended) or ()
     pos = after.position(where)
-    field = ".".join(str(p) for p in where) or "the document"
+    field = describe_path(where)
     raise MeaningChanged(
         f"{path}:{pos.line}:{pos.column}: the round-trip edit would change what {field} means to the loader "
         f"({_at(intended, where)!r} would become {_at(after.data, where)!r}); nothing written: quote the value "
