@@ -181,18 +181,29 @@ def check_edit(path: str, kind: str, result: str, intended: dict[str, Any]) -> B
 def write(path: str, kind: str, editor: YAML, tree: CommentedMap, intended: dict[str, Any]) -> tuple[str, BaseModel]:
     """The edited tree as text that means `intended` to the loader, and its validated document.
 
-    A value ruamel writes back in a form of its own (a time `2026-11-27t09:00` as `2026-11-27T09:00:00`) that the
-    loader reads as other text is written as the loader's text instead, quoted as needed, and the tree written
-    again; anything else that changes meaning is refused (`EditRefused`)."""
+    A value ruamel writes back in a form of its own that the loader reads as another value (a time
+    `2026-11-27t09:00` as `2026-11-27T09:00:00`, a float `7.692278813919984e-08` as `...982e-08`) is written as
+    the loader's value instead (text quoted as needed, a number in full), and the tree written again; anything
+    else that changes meaning is refused (`EditRefused`)."""
     for _ in range(_MAX_REWRITES):
         text = dump(path, editor, tree)
         try:
             return text, check_edit(path, kind, text, intended)
         except MeaningChanged as changed:
-            meant, parent = _at(intended, changed.where), _at(tree, changed.where[:-1])
-            if not (isinstance(meant, str) and changed.where and isinstance(parent, dict | list)):
+            if not changed.where:
                 raise
-            parent[changed.where[-1]] = written(meant)  # type: ignore[index]
+            key, parent, meant_parent = (
+                changed.where[-1],
+                _at(tree, changed.where[:-1]),
+                _at(intended, changed.where[:-1]),
+            )
+            if isinstance(parent, dict) and isinstance(meant_parent, dict) and key not in meant_parent:
+                del parent[key]
+                continue
+            meant = _at(intended, changed.where)
+            if isinstance(meant, dict | list) or not isinstance(parent, dict | list):
+                raise
+            parent[key] = written(meant)  # type: ignore[index]
     raise EditRefused(f"{path}: more than {_MAX_REWRITES} values would be re-written; nothing written")
 
 

@@ -5,13 +5,15 @@ Matrix:
   → yaml.bad-scalar at the value, never an exception; text and bytes read the same (size and encoding rules);
 - `written` + `round_trip_yaml`: generated strings and floats an edit writes read back, to the loader, as the
   value written (a string such as `yes`, `1:20` or `010` is quoted; a float always has a dot: `1.0e-07`);
-- `write`: a value ruamel would write back as another text is written as the loader's text; a change the loader
-  would read as another value of another type is refused with its position (`MeaningChanged`).
+- `write`: a value ruamel would write back as another value (or text) is written as the loader read it, a key it
+  would add is dropped; a change of structure the loader would see is refused with its position
+  (`MeaningChanged`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -97,20 +99,41 @@ def test_a_float_with_no_dot_is_written_with_one() -> None:
     assert dump("f.yaml", editor, tree) == "a: 1.0e-07\n"
 
 
-def _edited(replicas: object) -> tuple[str, Any]:
+def _unintended(change: Callable[[Any], None]) -> tuple[str, Any]:
+    """ams-01 with `change` made to the round-trip tree while the intent is "nothing changes"."""
     document = read_document(ZONE, AMS)
     assert isinstance(document, YamlDocument)
     editor = round_trip_yaml(AMS)
     tree = load(ZONE, editor, AMS, document.data)
-    tree["spec"]["models"][0]["replicas"] = replicas
+    change(tree)
     return write(ZONE, "Zone", editor, tree, document.data)
 
 
-def test_a_change_of_meaning_the_loader_would_see_is_refused_with_its_position() -> None:
-    with pytest.raises(MeaningChanged, match=rf"^{ZONE}:27:17: .* spec\.models\[0\]\.replicas .*\(2 would become 3\)"):
-        _edited(3)
-    with pytest.raises(MeaningChanged, match=r"\(2 would become 'two'\)"):
-        _edited("two")
+def _set(path: tuple[str | int, ...], value: object) -> Callable[[Any], None]:
+    def change(tree: Any) -> None:
+        for part in path[:-1]:
+            tree = tree[part]
+        tree[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _set(("spec", "models", 0, "replicas"), 3),  # as ruamel re-writes 7.692278813919984e-08 as ...982e-08
+        _set(("metadata", "labels", "site"), 3),
+        _set(("spec", "paused"), True),  # a key the document does not have
+    ],
+)
+def test_a_value_written_back_as_another_value_is_written_as_the_loader_read_it(change: Callable[[Any], None]) -> None:
+    text, _ = _unintended(change)
+    assert text == AMS
+
+
+def test_a_change_of_structure_the_loader_would_see_is_refused_with_its_position() -> None:
+    with pytest.raises(MeaningChanged, match=rf"^{ZONE}:17:14: .* spec\.nodePools means to the loader"):
+        _unintended(_set(("spec", "nodePools"), []))
 
 
 def test_a_value_ruamel_would_rewrite_is_written_as_the_loaders_text() -> None:
