@@ -22,10 +22,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from reconciler.core.load import (
     EditRefused,
     Problem,
-    dump,
-    load,
     read_document,
     rejected,
+    round_trip_dump,
+    round_trip_load,
     round_trip_yaml,
     validate_document,
     write,
@@ -64,7 +64,7 @@ class ModelDocument:
         self._loaded = loaded.data
         self._yaml = round_trip_yaml(text)
         try:
-            self.tree: CommentedMap = load(str(path), self._yaml, text, loaded.data)
+            self.tree: CommentedMap = round_trip_load(str(path), self._yaml, text, loaded.data)
         except EditRefused as refused:
             raise ModelYamlError(str(refused)) from None
         self._read = _plain(self.tree)
@@ -143,7 +143,7 @@ class ModelDocument:
 
     def render(self) -> str:
         try:
-            return dump(str(self.path), self._yaml, self.tree)
+            return round_trip_dump(str(self.path), self._yaml, self.tree)
         except EditRefused as refused:
             raise ModelYamlError(str(refused)) from None
 

@@ -26,7 +26,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.core.canary.verdict import CanaryStep
 from reconciler.core.canary.zonedoc import ZoneFileError, read_zone
-from reconciler.core.load import EditRefused, load, round_trip_yaml, write, written
+from reconciler.core.load import EditRefused, round_trip_load, round_trip_yaml, write, written
 from reconciler.core.spec import ModelAssignment, Zone
 
 # One change to a model's assignment, made on ruamel's tree and on the loader's plain data alike.
@@ -99,7 +99,7 @@ def _edit(path: str, text: str, model: str, expect: CanaryStep, change: Change) 
     change(intended["spec"]["models"][index])
     try:
         editor = round_trip_yaml(text)
-        tree = load(path, editor, text, before.data)
+        tree = round_trip_load(path, editor, text, before.data)
         change(_editable(path, tree, index))
         result, _ = write(path, "Zone", editor, tree, intended)
     except EditRefused as refused:

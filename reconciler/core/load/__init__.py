@@ -12,8 +12,8 @@ spec = validate_document(doc, "Zone")   # the typed document, or its positioned 
 
 Round-trip edits (comments and formatting kept) that cannot change what a file means to the loader:
 editor = round_trip_yaml(text)    # ruamel.yaml, keeping the author's formatting
+tree = round_trip_load(path, editor, text, doc.data)   # the round-trip tree, aligned with the loader's reading
 tree[key] = written(value)        # a new value, in a form the loader reads back as that value
-tree = load(path, editor, text, doc.data)     # the round-trip tree, aligned with the loader's reading
 text, zone = write(path, "Zone", editor, tree, intended)   # text that means `intended`, or EditRefused
 """
 
@@ -22,10 +22,9 @@ from reconciler.core.load.loader import LoadResult, load_tree
 from reconciler.core.load.problems import Position, Problem, Severity
 from reconciler.core.load.roundtrip import (
     EditRefused,
-    check_edit,
-    dump,
-    load,
     rejected,
+    round_trip_dump,
+    round_trip_load,
     round_trip_yaml,
     write,
     written,
@@ -44,13 +43,12 @@ __all__ = [
     "SourceFile",
     "SourceTree",
     "YamlDocument",
-    "check_edit",
-    "dump",
     "is_desired_state_path",
-    "load",
     "load_tree",
     "read_document",
     "rejected",
+    "round_trip_dump",
+    "round_trip_load",
     "round_trip_yaml",
     "validate_document",
     "write",

@@ -4,8 +4,9 @@ checked against the loader's reading so an edit never changes what a file means.
 ruamel reads YAML 1.2, the loader (`read_document`) reads as PyYAML does; they disagree on texts such as `010`,
 `yes` or `1:20`. So ruamel is used only to *write*: values an edit writes go in so the loader reads them back as
 written (`written` quotes a string the loader would take for a number or boolean; a float always gets a dot in its
-mantissa, since the loader reads `1e-07` as text), and `check_edit` refuses a result whose meaning to the loader is
-not the one intended — e.g. a value elsewhere in the file that ruamel writes back in another form.
+mantissa, since the loader reads `1e-07` as text), and `write` makes the result mean to the loader exactly what
+was intended: a value ruamel would write back as another value is written as the loader read it, and a change of
+structure nobody intended is refused with its position.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class EditRefused(ValueError):
         self.problems = tuple(problems)
 
 
-def load(path: str, editor: YAML, text: str, reading: dict[str, Any]) -> CommentedMap:
+def round_trip_load(path: str, editor: YAML, text: str, reading: dict[str, Any]) -> CommentedMap:
     """The round-trip tree of a document the loader read as `reading`, or `EditRefused` when ruamel cannot hold it.
 
     Where the loader reads text but ruamel a number or boolean (`0o10`, `+090`, `1e3`), the tree gets the loader's
@@ -128,7 +129,7 @@ def _align(node: Any, reading: Any) -> None:
             _align(held, meant)
 
 
-def dump(path: str, editor: YAML, tree: Any) -> str:
+def round_trip_dump(path: str, editor: YAML, tree: Any) -> str:
     """The edited tree as text, or `EditRefused` when ruamel cannot write back what it read."""
     out = io.StringIO()
     try:
@@ -172,8 +173,7 @@ def check_edit(path: str, kind: str, result: str, intended: dict[str, Any]) -> B
     field = describe_path(where)
     raise MeaningChanged(
         f"{path}:{pos.line}:{pos.column}: the round-trip edit would change what {field} means to the loader "
-        f"({_at(intended, where)!r} would become {_at(after.data, where)!r}); nothing written: quote the value "
-        "or write it in a plain form",
+        f"({_at(intended, where)!r} would become {_at(after.data, where)!r}); nothing written",
         where,
     )
 
@@ -186,7 +186,7 @@ def write(path: str, kind: str, editor: YAML, tree: CommentedMap, intended: dict
     the loader's value instead (text quoted as needed, a number in full), and the tree written again; anything
     else that changes meaning is refused (`EditRefused`)."""
     for _ in range(_MAX_REWRITES):
-        text = dump(path, editor, tree)
+        text = round_trip_dump(path, editor, tree)
         try:
             return text, check_edit(path, kind, text, intended)
         except MeaningChanged as changed:
