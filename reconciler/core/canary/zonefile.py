@@ -5,8 +5,9 @@ that change: the weight and phase on a step, the `version:` line and the removed
 the removed block on a rollback. ruamel only *edits*: every decision is made on the loader's reading
 (`zonedoc.read_zone`) — which model is edited, whether the file still holds the analysed canary — and the result
 must mean to the loader exactly the zone the edit intends (the same change made on the loader's reading of the
-original), so a value ruamel re-writes differently (its YAML 1.2 rules read `010` as 10, the loader as 8) is
-refused with its position instead of changing what gets applied.
+original; `reconciler.core.load.write`): a value ruamel would write back as another value (its YAML 1.2 rules
+read `0o10` as 8, the loader as text) is written as the loader read it, so no edit, a rollback least of all,
+changes what else gets applied or fails on an odd value elsewhere in the file.
 
 Every edit is made for one analysed canary (`CanaryStep`: version, phase, weight) and refuses with `StaleCanary`
 when the file now holds another one (a person moved, replaced or ended the canary since the analysis): the
@@ -73,22 +74,6 @@ def _timestamp(at: datetime) -> DoubleQuotedScalarString:
     text = at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     quoted: DoubleQuotedScalarString = DoubleQuotedScalarString(text)
     return quoted
-
-
-def _first_difference(got: Any, want: Any, where: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
-    if isinstance(got, dict) and isinstance(want, dict):
-        for key in [*got, *(k for k in want if k not in got)]:
-            found = _first_difference(got.get(key), want.get(key), (*where, key))
-            if found is not None:
-                return found
-        return None
-    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        for index, (a, b) in enumerate(zip(got, want, strict=True)):
-            found = _first_difference(a, b, (*where, index))
-            if found is not None:
-                return found
-        return None
-    return None if got == want and isinstance(got, bool) == isinstance(want, bool) else where
 
 
 def _edit(path: str, text: str, model: str, expect: CanaryStep, change: Change) -> str:
