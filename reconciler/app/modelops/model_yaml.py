@@ -5,7 +5,7 @@ The file is read for decisions as the loader reads it (`reconciler.core.load.rea
 After every edit the written text is read the loader's way and validated against the spec
 (`reconciler.core.spec.model.Model`) before the file is replaced (atomically), and it must mean what the edit
 intended: the values the edit left alone keep the meaning the loader gave them, the values it wrote read back as
-written (`check_edit`). So a bad edit never reaches the tree.
+written (`reconciler.core.load.write`). So a bad edit never reaches the tree.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ class ModelDocument:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
-            raise ModelYamlError(f"{path}: cannot read: {reason}") from error
-        loaded = read_document(str(path), text)
+            data = path.read_bytes()
+        except OSError as error:
+            raise ModelYamlError(f"{path}: cannot read: {error.strerror}") from error
+        loaded = read_document(str(path), data)
         if isinstance(loaded, Problem):
-            raise ModelYamlError(str(rejected(str(path), "Model", [loaded]))) from None
+            raise ModelYamlError(str(rejected(str(path), "Model", [loaded])))
+        text = data.decode("utf-8-sig")  # read_document accepted it as UTF-8
         model = validate_document(loaded, "Model")
         if isinstance(model, list):
             raise ModelYamlError(str(rejected(str(path), "Model", model)))
