@@ -26,7 +26,8 @@ def guardrail_problems(ws: Workspace, forge: Forge, pull: PullInfo) -> tuple[str
     paths = ws.changed_paths(base, pull.head_sha)
     if not paths:
         problems.append("the pull request changes nothing")
-    changes = {p: (ws.read(base, p), ws.read(pull.head_sha, p)) for p in paths}
+    # Bytes, as committed: the guardrail reads them as the loader does (encoding and size rules included).
+    changes = {p: (ws.read_bytes(base, p), ws.read_bytes(pull.head_sha, p)) for p in paths}
     return (*problems, *canary_only_problems(changes))
 
 

@@ -124,7 +124,7 @@ def _step_started(ws: Workspace, branch: str, base: str, path: str, *, model: st
 
 
 def _canary_at(ws: Workspace, rev: str, path: str, model: str) -> Canary | None:
-    text = ws.read(rev, path)
+    text = ws.read_bytes(rev, path)  # as committed: a branch someone pushed to may hold anything
     assignment = parse_zone(path, text).assignment(model) if text is not None else None
     return assignment.canary if assignment is not None else None
 

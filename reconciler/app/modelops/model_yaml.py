@@ -1,14 +1,15 @@
 """Round-trip edits of `models/<name>/model.yaml` with ruamel.yaml: comments, key order, quoting and indentation
 of everything not edited stay as written, so the diff of a compat run or a push shows only the changed lines.
 
-After every edit the document is validated against the spec (`reconciler.core.spec.model.Model`) before the file
-is replaced (atomically), so a bad edit never reaches the tree.
+The file is read for decisions as the loader reads it (`reconciler.core.load.read_document`): ruamel only edits.
+After every edit the written text is read the loader's way and validated against the spec
+(`reconciler.core.spec.model.Model`) before the file is replaced (atomically), and it must mean what the edit
+intended: the values the edit left alone keep the meaning the loader gave them, the values it wrote read back as
+written (`reconciler.core.load.write`). So a bad edit never reaches the tree.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 import json
 import os
 import tempfile
@@ -16,11 +17,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
+from reconciler.core.load import (
+    EditRefused,
+    Problem,
+    read_document,
+    rejected,
+    round_trip_dump,
+    round_trip_load,
+    round_trip_yaml,
+    validate_document,
+    write,
+    written,
+)
 from reconciler.core.modelops import ArtifactManifest, signature_mismatches
 from reconciler.core.spec import Artifact, CompatResult, Model, Target
 
@@ -29,12 +39,8 @@ class ModelYamlError(ValueError):
     """model.yaml is missing, not YAML, not a valid Model, or lacks what an edit needs (names path and why)."""
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap long lines the author wrote on one line
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
+def _plain(tree: Any) -> Any:
+    return json.loads(json.dumps(tree, default=str))
 
 
 class ModelDocument:
@@ -43,38 +49,34 @@ class ModelDocument:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as error:
             raise ModelYamlError(f"{path}: cannot read: {error.strerror}") from error
-        self._yaml = _yaml()
-        self._detect_indent(text)
+        loaded = read_document(str(path), data)
+        if isinstance(loaded, Problem):
+            raise ModelYamlError(str(rejected(str(path), "Model", [loaded])))
+        text = data.decode("utf-8-sig")  # read_document accepted it as UTF-8
+        model = validate_document(loaded, "Model")
+        if isinstance(model, list):
+            raise ModelYamlError(str(rejected(str(path), "Model", model)))
+        assert isinstance(model, Model)
+        self.model = model
+        self._loaded = loaded.data
+        self._yaml = round_trip_yaml(text)
         try:
-            self.tree: CommentedMap = self._yaml.load(text)
-        except YAMLError as error:
-            raise ModelYamlError(f"{path}: not valid YAML: {error}") from error
-        if not isinstance(self.tree, CommentedMap):
-            raise ModelYamlError(f"{path}: the document is not a mapping")
-        self.model = self._validate()
+            self.tree: CommentedMap = round_trip_load(str(path), self._yaml, text, loaded.data)
+        except EditRefused as refused:
+            raise ModelYamlError(str(refused)) from None
+        self._read = _plain(self.tree)
 
-    def _detect_indent(self, text: str) -> None:
-        # Keep the author's list style: the dash's indent under its parent key (0: "- x" flush, 2: indented).
-        lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-        for previous, line in itertools.pairwise(lines):
-            if line.lstrip().startswith("- ") and previous.rstrip().endswith(":"):
-                offset = (len(line) - len(line.lstrip())) - (len(previous) - len(previous.lstrip()))
-                offset = max(offset, 0)
-                self._yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
-                return
-
-    def _validate(self) -> Model:
-        plain = json.loads(json.dumps(self.tree, default=str))
+    def _validate(self) -> tuple[str, Model]:
+        intended = _intended(self._loaded, self._read, _plain(self.tree))
         try:
-            return Model.model_validate(plain)
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
-            )
-            raise ModelYamlError(f"{self.path}: not a valid Model: {problems}") from error
+            text, model = write(str(self.path), "Model", self._yaml, self.tree, intended)
+        except EditRefused as refused:
+            raise ModelYamlError(str(refused)) from None
+        assert isinstance(model, Model)
+        return text, model
 
     # ------------------------------------------------------------------ lookups
 
@@ -120,10 +122,10 @@ class ModelDocument:
         if any(str(n.get("version")) == version for n in self._versions()):
             raise ModelYamlError(f"{self.path}: version {version} already exists")
         entry = CommentedMap()
-        entry["version"] = version
+        entry["version"] = written(version)
         entry["format"] = "onnx"
         entry["opset"] = opset
-        entry["artifact"] = CommentedMap(artifact.model_dump(mode="json", by_alias=True))
+        entry["artifact"] = CommentedMap(written(artifact.model_dump(mode="json", by_alias=True)))
         self._versions().append(entry)
 
     def check_signature(self, manifest: ArtifactManifest) -> None:
@@ -140,14 +142,14 @@ class ModelDocument:
     # ------------------------------------------------------------------ output
 
     def render(self) -> str:
-        buffer = io.StringIO()
-        self._yaml.dump(self.tree, buffer)
-        return buffer.getvalue()
+        try:
+            return round_trip_dump(str(self.path), self._yaml, self.tree)
+        except EditRefused as refused:
+            raise ModelYamlError(str(refused)) from None
 
     def save(self) -> Model:
         """Validate the edited tree, then replace the file atomically (write a sibling, fsync, rename)."""
-        self.model = self._validate()
-        text = self.render()
+        text, self.model = self._validate()
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -169,9 +171,37 @@ def _update_mapping(target: CommentedMap, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         if key in target and _same(target[key], value):
             continue
-        target[key] = value
+        target[key] = written(value)
 
 
 def _same(current: Any, new: Any) -> bool:
     # ruamel's scalar types subclass int/float/str, so == compares values, not formatting.
     return bool(current == new)
+
+
+_ABSENT = object()
+
+
+def _intended(loaded: Any, read: Any, edited: Any) -> Any:
+    """What the edited tree should mean to the loader: the loader's reading (`loaded`) wherever the edit left the
+    round-trip reading (`read`) as it was, the value the edit wrote (`edited`) wherever it changed it."""
+    if isinstance(edited, dict):
+        return {
+            key: _intended(
+                loaded.get(key) if isinstance(loaded, dict) else None,
+                read.get(key, _ABSENT) if isinstance(read, dict) else _ABSENT,
+                value,
+            )
+            for key, value in edited.items()
+        }
+    if isinstance(edited, list):
+        return [
+            _intended(
+                loaded[i] if isinstance(loaded, list) and i < len(loaded) else None,
+                read[i] if isinstance(read, list) and i < len(read) else _ABSENT,
+                value,
+            )
+            for i, value in enumerate(edited)
+        ]
+    unchanged = read is not _ABSENT and type(read) is type(edited) and read == edited
+    return loaded if unchanged else edited

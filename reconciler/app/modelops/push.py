@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from reconciler.app.modelops.build import BuildResult, build_model
 from reconciler.app.modelops.compat import load_compat_json
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
+from reconciler.core.load import Problem, read_document, rejected, validate_document
 from reconciler.core.modelops import ALL_TARGETS, build_artifact
 from reconciler.core.spec import Artifact, CompatResult, Fleet, Target, Version
 from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
@@ -71,17 +70,16 @@ class PushOutcome:
 
 
 def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -> tuple[RegistryLocation, ...]:
-    """Each distinct registry of fleet.yaml's regions, in file order."""
+    """Each distinct registry of fleet.yaml's regions, in file order (fleet.yaml read as the loader reads it)."""
     try:
-        document = YAML(typ="safe").load(fleet_yaml.read_text(encoding="utf-8"))
+        data = fleet_yaml.read_bytes()
     except OSError as error:
         raise PushConfigError(f"{fleet_yaml}: cannot read: {error.strerror} (or pass --registry)") from error
-    except YAMLError as error:
-        raise PushConfigError(f"{fleet_yaml}: not valid YAML: {error}") from error
-    try:
-        fleet = Fleet.model_validate(document)
-    except ValidationError as error:
-        raise PushConfigError(f"{fleet_yaml}: not a valid Fleet: {error.errors()[0]['msg']}") from error
+    document = read_document(str(fleet_yaml), data)
+    fleet = validate_document(document, "Fleet") if not isinstance(document, Problem) else [document]
+    if isinstance(fleet, list):
+        raise PushConfigError(str(rejected(str(fleet_yaml), "Fleet", fleet)))
+    assert isinstance(fleet, Fleet)
     seen: dict[str, RegistryLocation] = {}
     for region in fleet.spec.regions:
         seen.setdefault(region.registry, parse_registry(region.registry, plain_http=plain_http))

@@ -38,7 +38,8 @@ from reconciler.core.canary.verdict import (
 )
 from reconciler.core.canary.waves import CanaryGroup, canary_groups, thresholds_for, wave_of
 from reconciler.core.canary.windows import inside_window
-from reconciler.core.canary.zonefile import StaleCanary, ZoneFileError, parse_zone, promote, rollback, set_step
+from reconciler.core.canary.zonedoc import ZoneFileError, parse_zone
+from reconciler.core.canary.zonefile import StaleCanary, promote, rollback, set_step
 
 __all__ = [
     "CANARY_MARKER",

@@ -53,6 +53,14 @@ class CanaryState:
     in_maintenance_window: bool = True
     paused: bool = False
 
+    def __post_init__(self) -> None:
+        # Every comparison below mixes these with sample times: a naive one would raise mid-analysis. The spec's
+        # Timestamp type already refuses naive times in git; this refuses them from anywhere else, up front.
+        for name in ("started_at", "now", "step_started_at"):
+            at: datetime = getattr(self, name)
+            if at.utcoffset() is None:
+                raise ValueError(f"CanaryState.{name} must be timezone-aware, got {at.isoformat()}")
+
     @property
     def step(self) -> CanaryStep:
         return CanaryStep(self.version, self.phase, self.weight)

@@ -3,6 +3,9 @@ zone files. Decided by loading both versions of every changed file and comparing
 
 Allowed per zone file: any change to `spec.models[*].canary` (step, phase, removal) and, on promotion, the
 stable `version` becoming the version the base's canary was running (with the canary removed).
+
+Both versions are read exactly as the loader reads them (`zonedoc.read_zone`): a head that turns `replicas: 10`
+into `replicas: 010` changes the replicas to 8, and is refused, because 8 is what would be applied.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.canary.zonefile import ZoneFileError, parse_zone
+from reconciler.core.canary.zonedoc import ZoneFileError, parse_zone
 from reconciler.core.spec import Zone
 
 
@@ -23,7 +26,7 @@ def _normalized(zone: Zone, promoted: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-def canary_only_problems(changes: Mapping[str, tuple[str | None, str | None]]) -> tuple[str, ...]:
+def canary_only_problems(changes: Mapping[str, tuple[str | bytes | None, str | bytes | None]]) -> tuple[str, ...]:
     """Why a change set is NOT canary-only (empty tuple: it is). `changes` maps each changed path to
     (base text, head text), None where the file does not exist on that side."""
     problems: list[str] = []

@@ -55,7 +55,7 @@ def _model_args(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-def _describe(loc: tuple[str | int, ...]) -> str:
+def describe_path(loc: tuple[str | int, ...]) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -65,7 +65,7 @@ def _describe(loc: tuple[str | int, ...]) -> str:
 def _problem(doc: YamlDocument, error: Any, vocabulary: set[str]) -> Problem:
     loc: tuple[str | int, ...] = tuple(error["loc"])
     kind: str = error["type"]
-    where = _describe(loc)
+    where = describe_path(loc)
     if kind == "missing":
         parent = loc[:-1]
         pos = doc.position(parent)
@@ -74,7 +74,7 @@ def _problem(doc: YamlDocument, error: Any, vocabulary: set[str]) -> Problem:
             pos.line,
             pos.column,
             "schema.missing-field",
-            f"{_describe(parent)}: required key {loc[-1]!r} is missing",
+            f"{describe_path(parent)}: required key {loc[-1]!r} is missing",
         )
     if kind == "extra_forbidden":
         pos = doc.position(loc, prefer_key=True)
@@ -92,6 +92,15 @@ def _problem(doc: YamlDocument, error: Any, vocabulary: set[str]) -> Problem:
         )
         return Problem(
             doc.path, pos.line, pos.column, "schema.wrong-type", f"{where}: expected {_TYPE_ERRORS[kind]}, got {got}"
+        )
+    if kind == "timezone_aware":
+        return Problem(
+            doc.path,
+            pos.line,
+            pos.column,
+            "schema.naive-timestamp",
+            f"{where}: {error.get('input')!r} has no time zone: end it with Z for UTC "
+            "(2026-11-20T10:00:00Z) or an offset (2026-11-20T11:00:00+01:00)",
         )
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")

@@ -114,7 +114,7 @@ def load_tree(tree: SourceTree) -> LoadResult:
         if isinstance(kind, Problem):
             problems.append(kind)
             continue
-        parsed = yamldoc.parse(source.path, source.data)
+        parsed = yamldoc.read_document(source.path, source.data)
         if isinstance(parsed, Problem):
             problems.append(parsed)
             _mark_broken(docs, kind, source.path, None)

@@ -1,11 +1,17 @@
 """Safe YAML: bytes → plain data (dict / list / str / int / float / bool / None) plus the position of every value.
 
+`read_document` is THE reading of a desired-state document: the loader, the merge guardrail and the round-trip
+editors all decide on what it returns, so a value such as `010`, `yes` or `1_000` means one thing everywhere.
+Its rules are PyYAML's (YAML 1.1 resolution: `010` is octal 8, `yes`/`on` are booleans, `0o10` and `1e3` are
+strings); timestamps stay text for the schema to parse.
+
 Nothing is constructed from tags: the file is *composed* into nodes and we build plain values ourselves, so no
 language-specific tag can run code. Extra rules beyond YAML itself, each with a stable code:
 
 - the file is UTF-8 (`yaml.encoding`), at most MAX_FILE_BYTES (`yaml.too-large`), one document (`yaml.multiple-documents`,
   `yaml.empty`) whose top level is a mapping (`yaml.not-a-mapping`);
-- only the core schema's tags (`yaml.tag`); no merge keys (`yaml.merge-key`); keys are strings (`yaml.key`);
+- only the core schema's tags (`yaml.tag`), and an explicitly tagged scalar must be valid for its tag
+  (`yaml.bad-scalar`, e.g. `!!int abc`); no merge keys (`yaml.merge-key`); keys are strings (`yaml.key`);
 - duplicate keys are errors (`yaml.duplicate-key`);
 - aliases are allowed but expansion is bounded (`yaml.alias-limit`) and nesting depth is bounded (`yaml.depth`),
   so a "billion laughs" document is rejected after a bounded amount of work.
@@ -28,6 +34,7 @@ Path = tuple[str | int, ...]
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_NULLS = {"", "~", "null", "Null", "NULL"}
 
 try:  # the C parser when libyaml is present; composing (not constructing) is safe with either
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
@@ -85,7 +92,11 @@ def decode(path: str, data: bytes) -> str | Problem:
         )
 
 
-def parse(path: str, data: bytes) -> YamlDocument | Problem:
+def read_document(path: str, source: str | bytes) -> YamlDocument | Problem:
+    """A document's bytes (or text) → its plain data and positions, or the first problem, positioned.
+
+    Text is read as its UTF-8 bytes would be, so the size limit and encoding rules are the same either way."""
+    data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
     text = decode(path, data)
     if isinstance(text, Problem):
         return text
@@ -184,5 +195,10 @@ class _Builder:
         if tag.endswith(("str", "timestamp")):  # timestamps stay text; the schema parses them
             return str(node.value)
         kind = tag.removeprefix(_CORE)
+        if kind == "null" and node.value not in _NULLS:
+            raise _Reject("yaml.bad-scalar", f"{node.value!r} is not a valid !!null value", node.start_mark)
         constructor = getattr(self._scalars, f"construct_yaml_{kind}")
-        return constructor(node)
+        try:
+            return constructor(node)
+        except (ValueError, KeyError, IndexError, OverflowError):  # an explicit tag on text it cannot hold
+            raise _Reject("yaml.bad-scalar", f"{node.value!r} is not a valid !!{kind} value", node.start_mark) from None

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -18,6 +19,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 API_VERSION = "edgeops.io/v1alpha1"
 
@@ -109,12 +111,36 @@ Duration = Annotated[
     WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30s", "5m", "1h30m"]}),
 ]
 
-# Timestamps are written as ISO 8601 strings; accepted leniently (strings), emitted as strings.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text (or a datetime built in code): pydantic alone would also take 1700000000 as a time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("datetime_type", "Input should be a valid datetime")
+    if not _ISO_DATE.match(value):
+        raise PydanticCustomError("datetime_parsing", "Input should be an ISO 8601 date and time")
+    return value
+
+
+# The one type of every point in time in the spec. Time zone required: a naive time means a different instant on
+# every machine, and comparing it with an aware one (the clock, Prometheus samples) raises. Written as ISO 8601
+# text (quoted or not: the loader keeps YAML timestamps as their text), emitted in UTC with a Z.
 Timestamp = Annotated[
-    datetime,
+    AwareDatetime,
+    BeforeValidator(_iso_text),
     Field(strict=False),
     PlainSerializer(lambda v: v.isoformat().replace("+00:00", "Z"), return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": r"([Zz]|[+-]\d{2}:?\d{2})$",
+            "examples": ["2026-11-20T10:00:00Z", "2026-11-20T11:00:00+01:00"],
+        }
+    ),
 ]
 
 _SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")

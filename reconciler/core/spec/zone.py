@@ -114,8 +114,7 @@ class Canary(StrictModel):
     @model_validator(mode="after")
     def _step_after_start(self) -> Canary:
         step, start = self.step_started_at, self.started_at
-        # Aware against naive cannot be compared; the timestamp rule reports those on its own.
-        if step is not None and (step.tzinfo is None) == (start.tzinfo is None) and step < start:
+        if step is not None and step < start:  # both aware: a Timestamp has a time zone
             raise ValueError(f"stepStartedAt {step.isoformat()} is before startedAt {start.isoformat()}")
         return self
 

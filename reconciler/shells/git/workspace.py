@@ -95,6 +95,11 @@ class Workspace:
 
     def read(self, rev: str, path: str) -> str | None:
         """The text of `path` at `rev`; None when the file does not exist there."""
+        data = self.read_bytes(rev, path)
+        return None if data is None else data.decode("utf-8")
+
+    def read_bytes(self, rev: str, path: str) -> bytes | None:
+        """The bytes of `path` at `rev`, as committed (any encoding); None when the file does not exist there."""
         commit = self._commit(rev)
         try:
             entry = commit.tree[path]
@@ -103,7 +108,8 @@ class Workspace:
         blob = self.repo[entry.id]
         if not isinstance(blob, pygit2.Blob):
             raise GitRefError(f"{path} at {rev} is not a file")
-        return blob.data.decode("utf-8")
+        data: bytes = blob.data
+        return data
 
     def file_history(self, rev: str, path: str, limit: int) -> Iterator[tuple[datetime, str | None]]:
         """`path` at `rev` and at its first-parent ancestors, newest first, each with its commit's time (None where

@@ -20,7 +20,7 @@ import pytest
 
 from reconciler.app.bot import handle_comment, handle_pull, make_server, upsert
 from reconciler.app.gitops import Bot
-from reconciler.core.canary.zonefile import parse_zone
+from reconciler.core.canary import parse_zone
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace
 from tests.fixtures.github import BOT_TOKEN, NAME, OWNER, GitHubRemote

@@ -20,8 +20,7 @@ import pytest
 from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Bot, GuardrailRefused, StaleVerdict, merge_guarded, note_hold, propose
-from reconciler.core.canary import Decision, HoldReason
-from reconciler.core.canary.zonefile import parse_zone
+from reconciler.core.canary import Decision, HoldReason, parse_zone
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace, branch_for_canary

@@ -37,9 +37,11 @@ from reconciler.core.canary import (
     body,
     canary_only_problems,
     evidence_text,
+    promote,
+    rollback,
+    set_step,
     title,
 )
-from reconciler.core.canary.zonefile import promote, rollback, set_step
 from reconciler.core.spec.policy import CanaryPolicy
 from reconciler.core.spec.zone import Canary
 

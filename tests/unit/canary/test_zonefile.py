@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.canary import CanaryStep
-from reconciler.core.canary.zonefile import StaleCanary, ZoneFileError, parse_zone, promote, rollback, set_step
+from reconciler.core.canary import CanaryStep, StaleCanary, ZoneFileError, parse_zone, promote, rollback, set_step
 
 pytestmark = pytest.mark.unit
 

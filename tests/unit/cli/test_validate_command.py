@@ -1,5 +1,6 @@
 """`edgeops validate` / `schema` / `sandbox` as a user runs them: exit codes (0 valid, 1 invalid, 2 usage or I/O),
-the three output formats, GitHub annotation escaping (a message cannot inject a second workflow command)."""
+the three output formats, GitHub annotation escaping (a message cannot inject a second workflow command), a
+timestamp without a time zone reported with its position and code."""
 
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ def test_github_format_prints_annotations(template_fleet: Path) -> None:
     result = runner.invoke(app, ["validate", str(template_fleet), "--format", "github"])
     assert result.exit_code == 1
     assert "::error file=zones/eu-west/lis-03.yaml,line=2,col=1,title=yaml.syntax::" in result.output
+
+
+def test_a_timestamp_without_a_time_zone_is_reported_at_its_position(template_fleet: Path) -> None:
+    zone = template_fleet / "zones/eu-west/ams-01.yaml"
+    text = zone.read_text(encoding="utf-8")
+    zone.write_text(text.replace('startedAt: "2026-11-27T09:00:00Z"', "startedAt: 2026-11-27 09:00:00"), "utf-8")
+    result = runner.invoke(app, ["validate", str(template_fleet)])
+    assert result.exit_code == 1
+    assert (
+        "zones/eu-west/ams-01.yaml:40:20: error[schema.naive-timestamp] spec.models[0].canary.startedAt: "
+        "'2026-11-27 09:00:00' has no time zone" in result.output
+    )
 
 
 def test_io_error_exits_two(tmp_path: Path) -> None:

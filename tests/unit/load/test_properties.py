@@ -2,7 +2,7 @@
 
 - Round trip: zones generated from the schema's vocabulary, dumped to YAML and loaded back, give equal specs.
 - Robustness: random mutations of valid template files (line deletions, duplications, re-indentation, token
-  replacement, truncation, byte noise) never crash the loader: each either loads or yields positioned problems.
+  replacement, truncation, byte noise, explicit scalar tags) never crash the loader: each either loads or yields positioned problems.
 """
 
 from __future__ import annotations
@@ -129,7 +129,14 @@ def _mutate(text: str, data: st.DataObject) -> str:
         pos = data.draw(st.integers(0, len(text)))
         return (
             text[:pos]
-            + data.draw(st.sampled_from(["&a ", "*a", "!!binary ", "{", "]", ": :", "<<: ", "---\n", "\x00"]))
+            + data.draw(
+                st.sampled_from(
+                    [
+                        *("&a ", "*a", "!!binary ", "{", "]", ": :", "<<: ", "---\n", "\x00"),
+                        *("!!int ", "!!float ", "!!bool ", "!!null ", "!!timestamp "),
+                    ]
+                )
+            )
             + text[pos:]
         )
     elif kind == "swap" and len(lines) > 1:

@@ -16,6 +16,7 @@ from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
 from reconciler.core.modelops.manifest import ArtifactManifest, TensorSignature
 from reconciler.core.spec.model import Artifact, CompatResult
 from tests.fixtures.model_source import make_model_dir
+from tests.fixtures.template_repo import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -72,8 +73,29 @@ def test_rerun_replaces_values_in_place_and_drops_stale_evidence(model_yaml: Pat
     document.save()
     removed, added = _changed_lines(before, model_yaml.read_text())
     assert [line.strip() for line in removed] == ["result: fail", "reason: old failure"]
-    assert [line.strip() for line in added] == ["result: pass", "maxAbsDiff: 1e-07"]
+    # `1e-07` would be text to the loader (PyYAML's floats need a dot): the number is written so it reads as one.
+    assert [line.strip() for line in added] == ["result: pass", "maxAbsDiff: 1.0e-07"]
     assert ModelDocument(model_yaml).model.spec.versions[0].compat.wasm.max_abs_diff == pytest.approx(1e-7)
+
+
+def test_numbers_ruamel_would_round_differently_keep_their_exact_value(tmp_path: Path) -> None:
+    # ruamel writes 7.692278813919984e-08 back as 7.692278813919982e-08; the loader would see another number.
+    path = tmp_path / "model.yaml"
+    path.write_text((REPO_ROOT / "models/fraud-scoring/model.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    assert "maxAbsDiff: 7.692278813919984e-08" in before
+    document = ModelDocument(path)
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    document.set_compat("1.0.0", "cpu", CompatResult(result="pass", runtime="onnxruntime 1.32.0", checked_at=when))
+    document.save()
+    removed, added = _changed_lines(before, path.read_text(encoding="utf-8"))
+    assert {line.strip().split(":")[0] for line in removed + added} <= {
+        "provider",
+        "maxAbsDiff",
+        "latencyMs",
+        "checkedAt",
+    }
+    assert "maxAbsDiff: 7.692278813919984e-08" in path.read_text(encoding="utf-8")
 
 
 def test_artifact_update_keeps_the_comment_on_the_placeholder_line(model_yaml: Path) -> None:
@@ -117,7 +139,10 @@ def test_unknown_version_and_invalid_edits_are_refused(model_yaml: Path) -> None
         document.set_compat("9.9.9", "cpu", CompatResult(result="pass"))
     before = model_yaml.read_text()
     document.tree["spec"]["tolerance"] = -1
-    with pytest.raises(ModelYamlError, match=r"model\.yaml: not a valid Model: spec\.tolerance"):
+    with pytest.raises(
+        ModelYamlError,
+        match=r"not a valid Model: .*model\.yaml:\d+:\d+: error\[schema\.invalid-value\] spec\.tolerance",
+    ):
         document.save()
     assert model_yaml.read_text() == before  # nothing written
 
