@@ -15,8 +15,7 @@ import pytest
 
 from reconciler.app.canary import AnalyzeOptions, ControllerMetrics, controller_pass
 from reconciler.app.gitops import Bot
-from reconciler.core.canary import Decision
-from reconciler.core.canary.zonefile import parse_zone
+from reconciler.core.canary import Decision, parse_zone
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace
 from reconciler.shells.prometheus import Prometheus
