@@ -19,7 +19,7 @@ import typer
 
 from reconciler.app.canary import Analysis, AnalyzeOptions, analyze_region
 from reconciler.app.desired import load_desired
-from reconciler.app.gitops import note_hold, propose
+from reconciler.app.gitops import note_hold, nudge_endpoint, nudge_merged, propose
 from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
 from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
 from reconciler.core.spec import parse_duration
@@ -126,7 +126,11 @@ def run_command(
     require_check: RequireCheck = None,
     interval: Annotated[str, typer.Option("--interval", help="time between analyses in the loop")] = "60s",
     once: Annotated[bool, typer.Option("--once", help="one analysis, then exit (for scheduled workflows)")] = False,
+    nudge_nats: Annotated[
+        str | None, typer.Option("--nudge-nats", help="NATS hub URL: nudge the region's reconciler after a merge")
+    ] = None,
 ) -> None:
+    hub = nudge_endpoint(nudge_nats) if nudge_nats is not None else None
     bot = target.open(require_check)
     prom = Prometheus(canary.prometheus)
     options = canary.analyze_options()
@@ -162,6 +166,8 @@ def run_command(
                         f"  → #{proposal.pull.number} {proposal.pull.title}: "
                         f"{'merged' if proposal.merged else proposal.note}"
                     )
+                    if proposal.merged and hub is not None:
+                        typer.echo(f"  {nudge_merged(hub, canary.region, proposal)}")
         except GITOPS_ERRORS as error:
             typer.echo(f"error: {error}", err=True)
             failed = True
