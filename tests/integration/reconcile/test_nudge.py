@@ -146,6 +146,7 @@ async def test_a_pushed_commit_announced_by_the_webhook_is_applied_within_second
         push = {"ref": "refs/heads/main", "after": added}
         assert (await asyncio.to_thread(deliver, url, "push", push, secret=SECRET, delivery="d1"))[0] == 200
         appeared = await _until(fraud_deployed, "the Deployment of the pushed commit")
+        await _until(lambda: loop.passes == 2, "the pass to finish")
         assert loop.results[zone].revision == added
 
         removed = remote.human_push("main", {zone_file: only_one}, "remove fraud-scoring")
