@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -146,7 +147,6 @@ def serve_command(
     ] = None,
 ) -> None:
     from reconciler.app.gitops import nudge_endpoint, publish_nudge
-    from reconciler.core.nats import Nudge
 
     secret = os.environ.get(secret_env, "")
     if not secret:
@@ -154,12 +154,7 @@ def serve_command(
         raise typer.Exit(EXIT_USAGE)
     bot = options.open(require_check)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    hub = nudge_endpoint(nudge_nats) if nudge_nats is not None else None
-
-    def nudge(sent: Nudge) -> str:
-        assert hub is not None
-        return publish_nudge(hub, sent)
-
+    nudge = partial(publish_nudge, nudge_endpoint(nudge_nats)) if nudge_nats is not None else None
     server = make_server(
         lambda: bot,
         secret.encode(),
@@ -167,7 +162,7 @@ def serve_command(
         port=port,
         kubeconfig=options.kubeconfig,
         namespace=options.namespace,
-        nudge=nudge if hub is not None else None,
+        nudge=nudge,
     )
     typer.echo(f"listening on http://{host}:{server.server_address[1]}/")
     try:

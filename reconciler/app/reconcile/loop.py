@@ -146,8 +146,9 @@ class RegionLoop:
             here = False
         if here:
             act(wakeup)
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(act, wakeup)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing left to wake
+                loop.call_soon_threadsafe(act, wakeup)
 
     @property
     def stopping(self) -> bool:

@@ -35,10 +35,6 @@ class Wakeup:
     def pending(self) -> int:
         return self._pending
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped
-
     def nudge(self) -> None:
         self._pending += 1
         self._changed.set()

@@ -7,6 +7,7 @@ Matrix (loop interval 300 s, so only a nudge can explain a prompt pass):
   replaying the first delivery starts no pass;
 - 20 nudges while a pass is held in its fetch → exactly one more pass (counted by the loop's pass metric, by
   trigger);
+- a replica that does not hold the region's Lease takes nudges without passing; it passes once it leads;
 - the hub down when the loop starts → the loop passes anyway; once the hub is up the listener subscribes; after a
   hub restart nudges reach the loop again; a listener still waiting for a hub that never came closes at once.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import pytest
 
 from reconciler.app.bot import make_server
 from reconciler.app.gitops import Bot, publish_nudge, send_nudge
+from reconciler.app.reconcile.leader import LeaderElector
 from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
 from reconciler.app.reconcile.nudges import NudgeListener
 from reconciler.app.reconcile.source import Fetched, RepoSource
@@ -56,6 +59,10 @@ def _nudges(loop: RegionLoop) -> float:
     return sum(
         s.value for m in samples if m.name == "edgeops_reconcile_nudges" for s in m.samples if s.name.endswith("_total")
     )
+
+
+def _leading(loop: RegionLoop) -> float | None:
+    return loop.metrics.registry.get_sample_value("edgeops_reconcile_leader", {"region": REGION})
 
 
 async def _until(done: Callable[[], bool], what: str, timeout_s: float = PROMPT_S) -> float:
@@ -206,6 +213,36 @@ async def test_twenty_nudges_during_a_pass_give_exactly_one_more_pass(
         loop.stop()
         await asyncio.wait_for(running, 60)
         await listener.close()
+
+
+@pytest.mark.timeout(180)
+async def test_a_replica_without_the_lease_takes_nudges_without_passing(reconcile_env: ReconcileEnv) -> None:
+    lease = f"edgeops-reconciler-{uuid.uuid4().hex[:8]}"
+    client = ZoneClient.connect("lease", "zone-a", reconcile_env.kubeconfig)
+
+    def elector(identity: str) -> LeaderElector:
+        return LeaderElector(client, "kube-system", lease, identity, lease_duration_s=60.0, renew_deadline_s=40.0)
+
+    holder = elector("holder")
+    assert holder.try_acquire_or_renew()
+    fetch = HeldFetch(lambda: Fetched(None, None, fresh=False, error="no repository in this test"))
+    standby = RegionLoop(fetch, LoopOptions(REGION, interval_s=INTERVAL_S, lease_retry_s=0.2), elector("standby"))
+    running = asyncio.create_task(standby.run())
+    try:
+        await _until(lambda: _leading(standby) == 0, "a first attempt at the Lease")
+        for _ in range(5):
+            standby.nudge(Nudge(source=NudgeSource.MANUAL))
+        await asyncio.sleep(1.0)  # five Lease attempts: time enough for a wrongly started pass to show
+        assert fetch.calls == 0
+        assert _nudges(standby) == 5
+
+        holder.release()
+        await _until(lambda: fetch.calls == 1, "the first pass once leading")
+        assert _leading(standby) == 1
+    finally:
+        standby.stop()
+        await asyncio.wait_for(running, 60)
+        client.delete("coordination.k8s.io/v1", "Lease", "kube-system", lease)
 
 
 @pytest.mark.timeout(180)
