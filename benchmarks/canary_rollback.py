@@ -248,7 +248,7 @@ def main() -> None:  # noqa: PLR0915 (one linear scenario reads best top to bott
             phase = random.uniform(0, reconcile_s)
             nudge = hub if mode == "nudge" else None
             done = trial(bot, prom, client, timedelta(seconds=args.analysis_interval), phase, nudge=nudge)
-            results[mode].append(done)
+            results[mode].append({**done, "trial": number + 1})
             print(
                 f"trial {number + 1} ({mode}): {done['total']:.1f} s "
                 f"(analysis + PR + merge {done['to_merge']:.1f} s, reconciler {done['merge_to_applied']:.1f} s)"
@@ -287,7 +287,7 @@ def report(
     lines = [
         "# Canary rollback: first failing analysis → rollback applied in the zone, polled vs nudged",
         "",
-        f"Machine: {machine(with_load=True)}; a 2-core box shared with other work while this ran.",
+        f"Machine: {machine(with_load=True)}.",
         f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `python benchmarks/canary_rollback.py --trials {args.trials} "
         f"--modes {args.modes} --reconcile-interval {args.reconcile_interval} "
         f"--analysis-interval {args.analysis_interval:g}` ({counts} trials, interleaved).",
@@ -300,13 +300,11 @@ def report(
         "| trial | mode | first failing analysis → applied | analysis + PR + merge | merged → canary gone |",
         "|---|---|---|---|---|",
     ]
-    number = 0
-    for mode, done in results.items():
-        for r in done:
-            number += 1
-            lines.append(
-                f"| {number} | {mode} | {r['total']:.1f} s | {r['to_merge']:.1f} s | {r['merge_to_applied']:.1f} s |"
-            )
+    in_order = sorted(((r["trial"], mode, r) for mode, done in results.items() for r in done), key=lambda t: t[0])
+    for number, mode, r in in_order:
+        lines.append(
+            f"| {number:.0f} | {mode} | {r['total']:.1f} s | {r['to_merge']:.1f} s | {r['merge_to_applied']:.1f} s |"
+        )
     lines += ["", "| mode | trials | analysis → applied: median (min, max) | merged → gone: median (min, max) |"]
     lines.append("|---|---|---|---|")
     for mode, done in results.items():
@@ -321,10 +319,10 @@ def report(
             )
             for mode, done in results.items()
         }
+        total, applied = (medians["nudge"][i] / medians["poll"][i] for i in (0, 1))
         lines += [
-            f"Ratio nudge / poll (medians): first failing analysis → applied "
-            f"{medians['nudge'][0] / medians['poll'][0]:.2f}x; merged → canary gone "
-            f"{medians['nudge'][1] / medians['poll'][1]:.2f}x.",
+            f"Ratio nudge / poll (medians): first failing analysis → applied {total:.3f} ({1 / total:.0f}x faster "
+            f"nudged); merged → canary gone {applied:.3f} ({1 / applied:.0f}x faster).",
             "",
         ]
     worst = max(r["total"] for done in results.values() for r in done)
