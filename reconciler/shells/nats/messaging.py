@@ -119,11 +119,14 @@ def _quiet() -> dict[str, Any]:
 
 
 def _forever(url: str) -> dict[str, Any]:
-    """Callbacks that say, once per change, that the server went away or came back (nats-py's own error callback
-    would log every failed attempt of an endless retry)."""
+    """Callbacks that say, once per change, that the server went away or came back, and each kind of error once
+    (nats-py's own error callback would log every failed attempt of an endless retry, a refused login included)."""
+    seen: set[str] = set()
 
     async def error(exc: Exception) -> None:
-        log.debug("nats %s: %s: %s", url, type(exc).__name__, exc)
+        said = f"{type(exc).__name__}: {exc}"
+        log.log(logging.DEBUG if said in seen else logging.WARNING, "nats %s: %s (retrying)", url, said)
+        seen.add(said)
 
     async def disconnected() -> None:
         log.warning("nats %s: disconnected; reconnecting", url)
