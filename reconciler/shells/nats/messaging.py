@@ -125,7 +125,7 @@ def _forever(url: str) -> dict[str, Any]:
 
     async def error(exc: Exception) -> None:
         said = f"{type(exc).__name__}: {exc}"
-        log.log(logging.DEBUG if said in seen else logging.WARNING, "nats %s: %s (retrying)", url, said)
+        log.log(logging.DEBUG if said in seen else logging.WARNING, "nats %s: %s", url, said)
         seen.add(said)
 
     async def disconnected() -> None:
