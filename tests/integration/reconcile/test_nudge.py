@@ -152,19 +152,19 @@ async def test_a_pushed_commit_announced_by_the_webhook_is_applied_within_second
         added = remote.human_push("main", {zone_file: with_fraud}, "add fraud-scoring")
         push = {"ref": "refs/heads/main", "after": added}
         assert (await asyncio.to_thread(deliver, url, "push", push, secret=SECRET, delivery="d1"))[0] == 200
-        appeared = await _until(fraud_deployed, "the Deployment of the pushed commit")
+        # Within PROMPT_S (15 s) of the delivery, with a 300 s interval: only the nudge explains it.
+        await _until(fraud_deployed, "the Deployment of the pushed commit")
         await _until(lambda: loop.passes == 2, "the pass to finish")
         assert loop.results[zone].revision == added
 
         removed = remote.human_push("main", {zone_file: only_one}, "remove fraud-scoring")
         push = {"ref": "refs/heads/main", "after": removed}
         assert (await asyncio.to_thread(deliver, url, "push", push, secret=SECRET, delivery="d2"))[0] == 200
-        gone = await _until(lambda: not fraud_deployed(), "the Deployment pruned")
+        await _until(lambda: not fraud_deployed(), "the Deployment pruned")
         await _until(lambda: loop.passes == 3, "the pass to finish")
 
         replay = await asyncio.to_thread(deliver, url, "push", push, secret=SECRET, delivery="d2")
         assert replay == (200, "delivery d2 already handled: ignored")
-        assert (appeared, gone) < (PROMPT_S, PROMPT_S)  # with a 300 s interval
         assert _passes(loop, "nudge") == 2
         assert _nudges(loop) == 2
         assert loop.passes == 3
