@@ -1,7 +1,8 @@
 """`edgeops bot pr|comment|deploy|serve`: the PR bot, for GitHub Actions steps or as a webhook service.
 
 Tokens come from the environment only: EDGEOPS_GITHUB_TOKEN (or GITHUB_TOKEN) for the forge and git; the
-webhook secret from the variable named by --secret-env (default EDGEOPS_WEBHOOK_SECRET).
+webhook secret from the variable named by --secret-env (default EDGEOPS_WEBHOOK_SECRET); the NATS user that
+publishes nudges (`serve --nudge-nats`) from EDGEOPS_NUDGE_NATS_USER and EDGEOPS_NUDGE_NATS_PASSWORD.
 
 Exit codes: 0 done; 1 error, or `bot pr` found the desired state invalid; 2 usage (missing repository,
 secret, or event fields); 3 `bot comment` refused the command.
@@ -14,6 +15,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -137,15 +139,30 @@ def serve_command(
         str, typer.Option("--secret-env", help="variable holding the webhook secret")
     ] = "EDGEOPS_WEBHOOK_SECRET",  # noqa: S107 (a variable name)
     require_check: RequireCheck = None,
+    nudge_nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nudge-nats", help="NATS hub URL: on a push to the base branch, nudge every region's reconciler"
+        ),
+    ] = None,
 ) -> None:
+    from reconciler.app.gitops import nudge_endpoint, publish_nudge
+
     secret = os.environ.get(secret_env, "")
     if not secret:
         typer.echo(f"error: set the webhook secret in ${secret_env}", err=True)
         raise typer.Exit(EXIT_USAGE)
     bot = options.open(require_check)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    nudge = partial(publish_nudge, nudge_endpoint(nudge_nats)) if nudge_nats is not None else None
     server = make_server(
-        lambda: bot, secret.encode(), host=host, port=port, kubeconfig=options.kubeconfig, namespace=options.namespace
+        lambda: bot,
+        secret.encode(),
+        host=host,
+        port=port,
+        kubeconfig=options.kubeconfig,
+        namespace=options.namespace,
+        nudge=nudge,
     )
     typer.echo(f"listening on http://{host}:{server.server_address[1]}/")
     try:

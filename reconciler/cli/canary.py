@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +20,10 @@ import typer
 
 from reconciler.app.canary import Analysis, AnalyzeOptions, ControllerMetrics, analyze_region, controller_pass
 from reconciler.app.desired import load_desired
+from reconciler.app.gitops import Proposal, nudge_endpoint, nudge_merged
 from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
 from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
+from reconciler.core.canary import CanaryGroup
 from reconciler.core.spec import parse_duration
 from reconciler.shells.prometheus import Prometheus
 
@@ -128,7 +131,15 @@ def run_command(
     metrics_port: Annotated[
         int, typer.Option("--metrics-port", help="serve /metrics on 127.0.0.1:PORT while looping (0: off)")
     ] = 9466,
+    nudge_nats: Annotated[
+        str | None, typer.Option("--nudge-nats", help="NATS hub URL: nudge the region's reconciler after a merge")
+    ] = None,
 ) -> None:
+    hub = nudge_endpoint(nudge_nats) if nudge_nats is not None else None
+    nudge: Callable[[CanaryGroup, Proposal], None] | None = None
+    if hub is not None:
+        nudge = lambda _group, proposal: typer.echo(f"  {nudge_merged(hub, canary.region, proposal)}")  # noqa: E731
+
     bot = target.open(require_check)
     prom = Prometheus(canary.prometheus)
     options = canary.analyze_options()
@@ -145,7 +156,7 @@ def run_command(
             failed = False
             try:
                 done = controller_pass(
-                    bot, prom, canary.region, now=datetime.now(UTC), options=options, metrics=metrics
+                    bot, prom, canary.region, now=datetime.now(UTC), options=options, metrics=metrics, on_merged=nudge
                 )
             except GITOPS_ERRORS as error:
                 typer.echo(f"error: {error}", err=True)

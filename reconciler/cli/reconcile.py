@@ -1,5 +1,7 @@
 """`edgeops reconcile`: the region loop (fetch, reconcile every zone, repeat), with leader election, `/metrics`,
-OpenTelemetry spans and JSON logs; put together by `reconciler.app.reconcile.wiring`.
+OpenTelemetry spans and JSON logs; put together by `reconciler.app.reconcile.wiring`. With a hub (--nudge-nats,
+or --nats) it also passes at once when nudged over NATS; its user comes from EDGEOPS_NUDGE_NATS_USER and
+EDGEOPS_NUDGE_NATS_PASSWORD.
 
 Exit codes: 0 stopped by SIGTERM/SIGINT (or, with --once, every zone Synced); 1 error (bad arguments, the
 repository cannot be read, or the desired state is invalid with --once: nothing applied); 4 with --once, some
@@ -76,8 +78,19 @@ def reconcile_command(
     allow_stream_delete: Annotated[
         bool, typer.Option("--allow-stream-delete", help="with --nats: delete streams that still hold messages")
     ] = False,
+    nudge_nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nudge-nats",
+            help="NATS hub URL to listen on for nudges (a pass at once after a merge); default: the --nats hub",
+        ),
+    ] = None,
+    nudges: Annotated[
+        bool, typer.Option("--nudges/--no-nudges", help="listen for nudges (needs --nudge-nats or --nats)")
+    ] = True,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
+    from reconciler.app.gitops import nudge_endpoint
     from reconciler.app.nats import NatsOptions
     from reconciler.app.reconcile import ApplyOptions, ReconcilerSettings, RegionOptions, run_reconciler
     from reconciler.core.plan import ZoneStatus
@@ -85,6 +98,7 @@ def reconcile_command(
     from reconciler.shells.kube import KubeConfigError
     from reconciler.shells.nats import NatsEndpoint
 
+    nudge_hub = nudge_nats or nats
     settings = ReconcilerSettings(
         region=region,
         repo=repo,
@@ -104,6 +118,7 @@ def reconcile_command(
         cache_dir=cache_dir,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        nudge_hub=nudge_endpoint(nudge_hub) if nudges and nudge_hub is not None else None,
     )
     try:
         loop = run_reconciler(settings, once=once)

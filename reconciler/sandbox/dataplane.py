@@ -176,6 +176,7 @@ def run_dataplane(
 ) -> DataplaneReport:
     passwords = {user: secrets.token_hex(16) for user in naming.PASSWORD_ENV}
     env = {**os.environ, **{naming.PASSWORD_ENV[user]: pw for user, pw in passwords.items()}}
+    env.update({variable: secrets.token_hex(16) for variable in naming.HUB_PASSWORD_ENV.values()})
     hub_settings = loopback_server_settings(state / "hub", leafnode_port=free_port())
     local = spec.with_region_hub(region, f"nats-leaf://127.0.0.1:{hub_settings.leafnode_port}")
     zone_settings = loopback_server_settings(state / zone.name)

@@ -7,10 +7,14 @@ deliveries get 401 and change nothing. Handled events:
     pull_request   opened | synchronize | reopened   → plan comment (handle_pull)
                    closed with merged = true         → rollout report (report_deploy)
     issue_comment  created, on a pull request        → /edgeops commands (handle_comment)
+    push           to refs/heads/<base>              → nudge every region loop over NATS (when `nudge` is set)
     ping                                             → 200
 
 Deliveries are handled one at a time (a lock), so two pushes in quick succession cannot race on the comment.
 A delivery that is not JSON, or lacks a field its event needs, gets 400; a failure while acting on it, 500.
+A delivery handled once is not handled again: a replay of its `X-GitHub-Delivery` id gets 200 and changes
+nothing (the ids of the last `RECENT_DELIVERIES` deliveries are remembered; one that failed is not, so GitHub's
+redelivery of it is acted on).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import hmac
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,10 +34,36 @@ from reconciler.app.bot.command import handle_comment
 from reconciler.app.bot.deploy import report_deploy
 from reconciler.app.bot.pull import PullOptions, handle_pull
 from reconciler.app.gitops import Bot
+from reconciler.core.nats import Nudge, NudgeSource
 from reconciler.core.render import DEFAULT_NAMESPACE
 
 log = logging.getLogger("edgeops.bot")
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+RECENT_DELIVERIES = 4096
+
+Nudger = Callable[[Nudge], str]  # publishes a nudge to every region; returns the subject
+
+
+class RecentDeliveries:
+    """The ids of the last `capacity` deliveries handled (oldest forgotten first)."""
+
+    def __init__(self, capacity: int = RECENT_DELIVERIES) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, delivery: str) -> bool:
+        return delivery in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def remember(self, delivery: str) -> None:
+        self._ids[delivery] = None
+        self._ids.move_to_end(delivery)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
 
 
 def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -69,8 +100,30 @@ def _number(payload: Any, *path: str) -> int:
     return int(value)
 
 
+def handle_push(base: str, payload: dict[str, Any], nudge: Nudger | None) -> str:
+    """A `push` delivery: a push to `base` nudges every region loop (the pushed commit is applied in seconds);
+    a push elsewhere, or the deletion of `base`, does nothing."""
+    ref = _field(payload, "ref")
+    if ref != f"refs/heads/{base}":
+        return f"ignored push to {ref}"
+    if payload.get("deleted"):
+        return f"ignored deletion of {ref}"
+    after = payload.get("after")
+    sha = after if isinstance(after, str) and after else None
+    if nudge is None:
+        return f"push to {base}: no nudge configured (the reconcilers' interval applies it)"
+    subject = nudge(Nudge(sha=sha, why=f"push to {base}", source=NudgeSource.WEBHOOK))
+    return f"nudged {subject} for {(sha or 'unknown')[:12]}"
+
+
 def dispatch(
-    bot: Bot, event: str, payload: dict[str, Any], kubeconfig: Path | None, namespace: str = DEFAULT_NAMESPACE
+    bot: Bot,
+    event: str,
+    payload: dict[str, Any],
+    kubeconfig: Path | None,
+    namespace: str = DEFAULT_NAMESPACE,
+    *,
+    nudge: Nudger | None = None,
 ) -> str:
     """Act on one delivery; `UnusablePayload` when it lacks what its event needs."""
     options = PullOptions(kubeconfig=kubeconfig, namespace=namespace)
@@ -78,6 +131,8 @@ def dispatch(
         return "pong"
     if not isinstance(payload, dict):
         raise UnusablePayload("not a JSON object")
+    if event == "push":
+        return handle_push(bot.base, payload, nudge)
     if event == "pull_request":
         action, pr = payload.get("action"), _object(payload, "pull_request")
         if action in ("opened", "synchronize", "reopened"):
@@ -113,10 +168,13 @@ def make_server(
     port: int = 0,
     kubeconfig: Path | None = None,
     namespace: str = DEFAULT_NAMESPACE,
+    nudge: Nudger | None = None,
+    recent: RecentDeliveries | None = None,
 ) -> ThreadingHTTPServer:
     if not secret:
         raise ValueError("a webhook secret is required (an unsigned endpoint would act on anyone's payload)")
     lock = threading.Lock()
+    handled = recent if recent is not None else RecentDeliveries()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -134,9 +192,15 @@ def make_server(
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 self._answer(400, f"unusable {event} payload: {error}")
                 return
+            delivery = (self.headers.get("X-GitHub-Delivery") or "")[:128]  # GitHub's are UUIDs
             try:
                 with lock:
-                    outcome = dispatch(bot_factory(), event, payload, kubeconfig, namespace)
+                    if delivery and delivery in handled:
+                        outcome = f"delivery {delivery} already handled: ignored"
+                    else:
+                        outcome = dispatch(bot_factory(), event, payload, kubeconfig, namespace, nudge=nudge)
+                        if delivery:
+                            handled.remember(delivery)
             except UnusablePayload as error:
                 self._answer(400, f"unusable {event} payload: {error}")
                 return

@@ -1,6 +1,10 @@
 """The region loop: every `interval`, fetch the repository, then run one region pass (`apply_region`, the same
 pass as `edgeops apply`) over the zones that are due, healing drift on every pass.
 
+- A nudge (`nudge()`: a merge announced over NATS, see `nudges`) ends the wait at once: the loop fetches and
+  passes within seconds instead of up to an interval later. Nudges during a pass coalesce into one follow-up
+  pass (`wakeup.Wakeup`); passes never overlap; the interval stays the fallback when no nudge comes.
+
 - Only the replica holding the region's Lease acts (`LeaderElector`); the Lease is renewed in the background
   while a pass runs, and a replica that loses it stops waiting on health and starts no further pass.
 - A zone that is unreachable is retried with exponential backoff (interval × 2^(failures-1), capped) while the
@@ -27,6 +31,8 @@ from reconciler.app.reconcile.region import DesiredStateInvalid, RegionOptions
 from reconciler.app.reconcile.regionpass import apply_region
 from reconciler.app.reconcile.source import Fetched
 from reconciler.app.reconcile.telemetry import LoopMetrics, PassSpans, Spans
+from reconciler.app.reconcile.wakeup import Wake, Wakeup
+from reconciler.core.nats import Nudge
 from reconciler.core.plan import ZoneResult, ZoneStatus
 from reconciler.shells.nats import NatsEndpoint
 
@@ -102,16 +108,47 @@ class RegionLoop:
         self.passes = 0
         self.last_error: str | None = None
         self._stopping = threading.Event()
-        self._wake: asyncio.Event | None = None
+        self._wakeup: Wakeup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._trigger = "start"  # why the next pass runs: start | interval | nudge (a metric label)
 
     # ------------------------------------------------------------------ control
 
     def stop(self) -> None:
         """Thread-safe (signal handlers, tests): finish the writes in flight, then return from `run`."""
         self._stopping.set()
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._in_loop(lambda wakeup: wakeup.stop())
+
+    def nudge(self, nudge: Nudge, via: str = "") -> None:
+        """Thread-safe: fetch and pass now (after the pass in flight, if any). Counted and logged; a replica that
+        is not leading keeps it pending and acts on leading (its first pass fetches anyway)."""
+        self.metrics.nudges.labels(self.options.region, nudge.source.value).inc()
+        log.info(
+            "nudged",
+            extra={
+                "region": self.options.region,
+                "source": nudge.source.value,
+                "sha": nudge.sha,
+                "why": nudge.why,
+                "via": via,
+                "leading": self.elector is None or self.elector.is_leader,
+            },
+        )
+        self._in_loop(lambda wakeup: wakeup.nudge())
+
+    def _in_loop(self, act: Callable[[Wakeup], None]) -> None:
+        loop, wakeup = self._loop, self._wakeup
+        if loop is None or wakeup is None:
+            return  # not running: the first pass fetches anyway
+        try:
+            here = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            here = False
+        if here:
+            act(wakeup)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing left to wake
+                loop.call_soon_threadsafe(act, wakeup)
 
     @property
     def stopping(self) -> bool:
@@ -123,11 +160,13 @@ class RegionLoop:
     # ------------------------------------------------------------------ running
 
     async def run(self, *, once: bool = False) -> None:
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        self._loop, self._wakeup = asyncio.get_running_loop(), Wakeup()
+        if self.stopping:
+            self._wakeup.stop()
         try:
             while not self.stopping:
                 if not await self._lead():
-                    await self._sleep(self.options.lease_retry_s)
+                    await self._sleep(self.options.lease_retry_s, nudges=False)
                     continue
                 renewer = asyncio.create_task(self._keep_lease())
                 try:
@@ -138,7 +177,7 @@ class RegionLoop:
                         await renewer
                 if once:
                     break
-                await self._sleep(self.options.interval_s)
+                self._trigger = (await self._sleep(self.options.interval_s)).value
         finally:
             if self.elector is not None:
                 await asyncio.to_thread(self.elector.release)
@@ -156,22 +195,27 @@ class RegionLoop:
             await asyncio.sleep(self.options.lease_retry_s)
             await self._lead()
 
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep, renewing the Lease meanwhile; a stop wakes it at once."""
-        assert self._wake is not None
+    async def _sleep(self, seconds: float, *, nudges: bool = True) -> Wake:
+        """Sleep, renewing the Lease meanwhile; a stop wakes it at once, and so does a nudge (`nudges`)."""
+        assert self._wakeup is not None
         deadline = self._clock() + seconds
-        while not self.stopping and (left := deadline - self._clock()) > 0:
+        while (left := deadline - self._clock()) > 0:
             step = min(left, self.options.lease_retry_s) if self.elector is not None else left
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=step)
-            if self.elector is not None and not self.stopping:
+            woke = await self._wakeup.wait(step, nudges=nudges)
+            if woke is not Wake.INTERVAL:
+                return woke
+            if self.elector is not None:
                 await self._lead()
+        return Wake.INTERVAL
 
     async def run_pass(self) -> list[ZoneResult]:
         """One region pass (`apply_region`, as `edgeops apply` runs it) over the zones that are due; zones in
         backoff keep their last result."""
         started = self._clock()
         region = self.options.region
+        if self._wakeup is not None:
+            self._wakeup.begin_pass()  # this fetch sees every commit announced so far
+        trigger, self._trigger = self._trigger, "interval"
         fetched = await asyncio.to_thread(self._fetch)
         self.metrics.stale.labels(region).set(0 if fetched.fresh else 1)
         if fetched.load is None:
@@ -213,6 +257,7 @@ class RegionLoop:
                 extra={"region": region, "status": done.hub.status.value, "detail": done.hub.error},
             )
         self.metrics.pass_duration.labels(region).observe(finished - started)
+        self.metrics.passes.labels(region, trigger).inc()
         self.passes += 1
         return list(done.zones)
 

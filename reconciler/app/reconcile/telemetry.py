@@ -69,6 +69,18 @@ class LoopMetrics:
             ["region"],
             registry=self.registry,
         )
+        self.passes = Counter(
+            "edgeops_reconcile_passes",
+            "Region passes completed, by what started them (start, interval, nudge)",
+            ["region", "trigger"],
+            registry=self.registry,
+        )
+        self.nudges = Counter(
+            "edgeops_reconcile_nudges",
+            "Nudges received (fetch and pass now), by who sent them (webhook, canary, manual, other)",
+            ["region", "source"],
+            registry=self.registry,
+        )
         self._revisions: dict[str, str] = {}
 
     def record(self, result: ZoneResult) -> None:

@@ -1,5 +1,6 @@
 """`edgeops reconcile` put together: where the repository clone is kept, the region's Lease and this replica's
-name in it, and the region loop run with `/metrics`, traces, JSON logs and SIGTERM/SIGINT as a graceful stop.
+name in it, and the region loop run with `/metrics`, traces, JSON logs, nudges from the hub (`nudge_hub`) and
+SIGTERM/SIGINT as a graceful stop.
 
     loop = run_reconciler(ReconcilerSettings(region="eu-west", repo=url, region_options=options), once=True)
     loop.results, loop.last_error                      # what the CLI reports and turns into an exit code
@@ -19,10 +20,12 @@ from pathlib import Path
 
 from reconciler.app.reconcile.leader import LeaderElector
 from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
+from reconciler.app.reconcile.nudges import NudgeListener
 from reconciler.app.reconcile.region import RegionOptions
 from reconciler.app.reconcile.source import RepoSource
 from reconciler.app.reconcile.telemetry import configure_json_logs, configure_tracing
 from reconciler.shells.kube import ZoneClient
+from reconciler.shells.nats import NatsEndpoint
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "edgeops" / "repos"
 
@@ -41,6 +44,7 @@ class ReconcilerSettings:
     cache_dir: Path | None = None  # where the clone is kept (default: ~/.cache/edgeops/repos)
     metrics_port: int = 9465  # 0: no /metrics
     metrics_host: str = "127.0.0.1"
+    nudge_hub: NatsEndpoint | None = None  # where to listen for nudges (None: the interval alone)
 
 
 def repo_url(repo: str) -> str:
@@ -76,12 +80,20 @@ def build_loop(settings: ReconcilerSettings) -> RegionLoop:
     return RegionLoop(source.fetch, options, elector)
 
 
-async def run_until_signalled(loop: RegionLoop, *, once: bool = False) -> None:
-    """Run the loop; SIGTERM or SIGINT stops it after the writes in flight (the Lease is released)."""
+async def run_until_signalled(loop: RegionLoop, *, once: bool = False, nudge_hub: NatsEndpoint | None = None) -> None:
+    """Run the loop, nudged from `nudge_hub` when given; SIGTERM or SIGINT stops it after the writes in flight (the
+    Lease is released)."""
     running = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         running.add_signal_handler(sig, loop.stop)
-    await loop.run(once=once)
+    listener = NudgeListener(nudge_hub, loop) if nudge_hub is not None and not once else None
+    if listener is not None:
+        listener.start()
+    try:
+        await loop.run(once=once)
+    finally:
+        if listener is not None:
+            await listener.close()
 
 
 def run_reconciler(settings: ReconcilerSettings, *, once: bool = False) -> RegionLoop:
@@ -91,7 +103,7 @@ def run_reconciler(settings: ReconcilerSettings, *, once: bool = False) -> Regio
     tracing = configure_tracing()
     server = loop.metrics.serve(settings.metrics_port, settings.metrics_host) if settings.metrics_port else None
     try:
-        asyncio.run(run_until_signalled(loop, once=once))
+        asyncio.run(run_until_signalled(loop, once=once, nudge_hub=settings.nudge_hub))
     finally:
         if server is not None:
             server.shutdown()

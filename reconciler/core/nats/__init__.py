@@ -1,6 +1,6 @@
-"""NATS desired state, pure: names (`naming`), the zone server's config (`server`, `conf`, `helm`) and the
-JetStream assets (`assets`); their comparison against what a server reports is planning
-(`reconciler.core.plan.nats_diff`)."""
+"""NATS desired state, pure: names (`naming`), the zone server's config (`server`, `conf`, `helm`), the
+JetStream assets (`assets`) and the body of a nudge to the region loop (`nudge`); comparing assets against what a
+server reports is planning (`reconciler.core.plan.nats_diff`)."""
 
 from reconciler.core.nats.assets import (
     MANAGED_BY,
@@ -14,12 +14,14 @@ from reconciler.core.nats.assets import (
 )
 from reconciler.core.nats.conf import ConfRenderError, render_conf
 from reconciler.core.nats.helm import CHART, CHART_REPO, USERS_SECRET, helm_values
-from reconciler.core.nats.naming import js_api_prefix
+from reconciler.core.nats.naming import NUDGE_ALL_SUBJECT, js_api_prefix, nudge_subject, nudge_subjects
+from reconciler.core.nats.nudge import Nudge, NudgeSource, decode_nudge, encode_nudge
 from reconciler.core.nats.server import (
     NatsRenderError,
     ServerSettings,
     active_tracks,
     hub_server_config,
+    hub_users,
     route_weights,
     server_config,
     subject_overlaps,
@@ -30,19 +32,27 @@ __all__ = [
     "CHART_REPO",
     "MANAGED_BY",
     "MANAGER",
+    "NUDGE_ALL_SUBJECT",
     "REVISION",
     "USERS_SECRET",
     "ConfRenderError",
     "ConsumerAsset",
     "JetStreamAssets",
     "NatsRenderError",
+    "Nudge",
+    "NudgeSource",
     "ServerSettings",
     "StreamAsset",
     "active_tracks",
+    "decode_nudge",
+    "encode_nudge",
     "helm_values",
     "hub_assets",
     "hub_server_config",
+    "hub_users",
     "js_api_prefix",
+    "nudge_subject",
+    "nudge_subjects",
     "render_conf",
     "route_weights",
     "server_config",

@@ -137,3 +137,34 @@ def track_names(zone: str, model: str, input_subject: str, output_subject: str, 
         shadow=shadow_subject(output_subject, track),
         dead_letter=dead_letter_subject(zone, model, track),
     )
+
+
+# Nudges: "fetch and reconcile now", to one region's loop or to every region's. The PR bot (on a push to the
+# base branch) and the canary controller (after a merge) publish; each region's reconciler subscribes to both.
+NUDGE_ALL_SUBJECT = "edgeops.reconciler.nudge"
+
+
+def nudge_subject(region: str | None = None) -> str:
+    """The subject nudging `region`'s loop, or every region's (None)."""
+    return NUDGE_ALL_SUBJECT if region is None else f"edgeops.reconciler.{region}.nudge"
+
+
+def nudge_subjects(region: str) -> tuple[str, str]:
+    """What a region's reconciler listens on: its own subject and the one for all regions."""
+    return (nudge_subject(region), NUDGE_ALL_SUBJECT)
+
+
+def any_nudge_subjects() -> tuple[str, str]:
+    """Every nudge subject, as subject patterns: any one region's and all regions'."""
+    return (nudge_subject("*"), NUDGE_ALL_SUBJECT)
+
+
+# Users of a region hub. A client without credentials (zone leafnodes, JetStream management) is HUB_ANONYMOUS_USER:
+# everything but nudges. Only HUB_NUDGER_USER may publish a nudge, and only HUB_RECONCILER_USER hear one.
+HUB_ANONYMOUS_USER = "anonymous"
+HUB_RECONCILER_USER = "reconciler"
+HUB_NUDGER_USER = "nudger"
+HUB_PASSWORD_ENV = {
+    HUB_RECONCILER_USER: "EDGEOPS_NATS_HUB_RECONCILER_PASSWORD",
+    HUB_NUDGER_USER: "EDGEOPS_NATS_HUB_NUDGER_PASSWORD",
+}

@@ -18,6 +18,7 @@ from reconciler.core.spec import FleetSpec, ModelAssignment, Zone
 from runtime import Track
 
 Config = dict[str, object]
+NOTHING = "_edgeops.none"  # an allow-list of one subject nobody uses (an empty list reads as "no rule")
 
 
 class NatsRenderError(ValueError):
@@ -145,7 +146,7 @@ def _sensor_permissions(zone: Zone) -> Config:
         for subject in (a.input, *(naming.route_subject(a.input, route) for route in Route))
     )
     # No input subject yet: allow nothing rather than an empty list (which nats-server reads as "no rule").
-    return {"publish": {"allow": inputs or ["_edgeops.none"]}, "subscribe": {"allow": ["_INBOX.>"]}}
+    return {"publish": {"allow": inputs or [NOTHING]}, "subscribe": {"allow": ["_INBOX.>"]}}
 
 
 def _user(name: str, permissions: Config | None) -> Config:
@@ -222,8 +223,36 @@ def server_config(spec: FleetSpec, zone: Zone, settings: ServerSettings | None =
     }
 
 
+def hub_users(region: str) -> list[Config]:
+    """The hub's users, least privilege for nudges: a client without credentials (`no_auth_user`: the zones'
+    leafnodes, JetStream management) may do everything but publish or hear a nudge; the nudger (PR bot, canary
+    controller) may only publish nudges; the region's reconciler may only hear its own and the all-regions one."""
+    nudges = list(naming.any_nudge_subjects())
+    return [
+        {
+            "user": naming.HUB_ANONYMOUS_USER,
+            "password": "",
+            "permissions": {"publish": {"deny": nudges}, "subscribe": {"deny": nudges}},
+        },
+        {
+            "user": naming.HUB_NUDGER_USER,
+            "password": env_ref(naming.HUB_PASSWORD_ENV[naming.HUB_NUDGER_USER]),
+            "permissions": {"publish": {"allow": nudges}, "subscribe": {"allow": [NOTHING]}},
+        },
+        {
+            "user": naming.HUB_RECONCILER_USER,
+            "password": env_ref(naming.HUB_PASSWORD_ENV[naming.HUB_RECONCILER_USER]),
+            "permissions": {
+                "publish": {"allow": [NOTHING]},
+                "subscribe": {"allow": [*naming.nudge_subjects(region), "_INBOX.>"]},
+            },
+        },
+    ]
+
+
 def hub_server_config(region: str, settings: ServerSettings | None = None) -> Config:
-    """A region hub: JetStream in its own domain, accepting the zones' leafnodes into the global account."""
+    """A region hub: JetStream in its own domain, accepting the zones' leafnodes into the global account, with the
+    users of `hub_users` (their passwords from the server's environment: `naming.HUB_PASSWORD_ENV`)."""
     settings = settings or ServerSettings(leafnode_port=7422)
     config: Config = {
         "server_name": naming.hub_domain(region),
@@ -239,4 +268,6 @@ def hub_server_config(region: str, settings: ServerSettings | None = None) -> Co
     }
     if settings.leafnode_port is not None:
         config["leafnodes"] = {"host": settings.host, "port": settings.leafnode_port}
+    config["no_auth_user"] = naming.HUB_ANONYMOUS_USER
+    config["authorization"] = {"users": hub_users(region)}
     return config

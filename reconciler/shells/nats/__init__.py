@@ -3,7 +3,7 @@ run servers (`serverconf`). Error tree: `reconciler.shells.nats.errors`."""
 
 from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsServerConfigError, NatsUnreachable
 from reconciler.shells.nats.jetstream import JetStreamAdmin, NatsEndpoint
-from reconciler.shells.nats.messaging import MessageHandler, NatsClient, NatsMessage
+from reconciler.shells.nats.messaging import MessageHandler, NatsClient, NatsMessage, Reconnect
 from reconciler.shells.nats.serverconf import read_config, signal_reload, write_config
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "NatsMessage",
     "NatsServerConfigError",
     "NatsUnreachable",
+    "Reconnect",
     "read_config",
     "signal_reload",
     "write_config",
