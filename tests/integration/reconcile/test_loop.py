@@ -167,12 +167,19 @@ async def test_a_paused_zone_takes_only_rollbacks_from_the_repository(
         names = {d["metadata"]["name"] for d in client.list("apps/v1", "Deployment", env.namespace)}
         return int(stable["spec"]["replicas"]), names
 
+    def routes_to_canary() -> bool:
+        """Whether the zone's NATS server config (the HelmChart's values) still maps traffic to a canary."""
+        (chart,) = client.list("helm.cattle.io/v1", "HelmChart", env.namespace)
+        lines = chart["spec"]["valuesContent"].splitlines()
+        return any("destination:" in line and ".canary." in line for line in lines)
+
     source = RepoSource(str(env.root), tmp_path / "clone.git")
     options = LoopOptions(region=env.region, region_options=env.options(health_timeout_s=0.0))
     loop = RegionLoop(source.fetch, options)
     first = commit(0, "1.1.0", paused=False)
     await loop.run_pass()
     assert state() == (0, {"fraud-scoring", "fraud-scoring-canary"})
+    assert routes_to_canary()
 
     # Paused, with an edit beside it: nothing changes.
     commit(2, "1.1.0", paused=True)
@@ -187,6 +194,7 @@ async def test_a_paused_zone_takes_only_rollbacks_from_the_repository(
     assert rolled.revision == rollback
     assert rolled.pruned >= 1, rolled.line()
     assert state() == (0, {"fraud-scoring"})
+    assert not routes_to_canary()  # the NATS weights follow the rollback too
     inventory = read_inventory(client, env.namespace)
     assert (inventory.revision, inventory.basis) == (rollback, first)
 
