@@ -10,6 +10,8 @@ never scheduled to another's agent.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -35,7 +37,11 @@ from reconciler.sandbox.agent import (
     read_records,
 )
 from reconciler.sandbox.localkube import KubeBinaries, LocalKube
+from tests.fixtures.edge_runtime import build_example_model, setup_streams
+from tests.fixtures.edge_runtime import deployment as runtime_model
 from tests.fixtures.kube import admin_client
+from tests.fixtures.nats import NatsServer
+from tests.integration.runtime.helpers import example_records, publish_records, results_at_least, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -372,3 +378,81 @@ def test_the_processes_of_a_killed_agent_are_found_and_stopped(
             agent.wait(timeout=10)
         kill_recorded(state)
         log.close()
+
+
+def runtime_deployment(name: str, pool: str, config_map: str, models_dir: Path) -> dict[str, Any]:
+    """The runtime's pod as the renderer writes it (command, NATS password from a Secret, metrics port, probes,
+    config and state volumes), with the model directory a hostPath holding the built model instead of a pull."""
+    container = {
+        "name": "runtime",
+        "image": "ghcr.io/edgeops/runtime:0.1.0",
+        "command": ["edgeops", "serve", "--config", "/etc/edgeops/runtime.json"],
+        "env": [
+            {"name": "OTEL_SERVICE_NAME", "value": "edgeops-runtime"},
+            {"name": "NATS_RUNTIME_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nats-users", "key": "runtime"}}},
+        ],
+        "ports": [{"name": "metrics", "containerPort": 9464, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 1},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "metrics"},
+            "periodSeconds": 10,
+            "initialDelaySeconds": 30,
+        },
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/edgeops", "readOnly": True},
+            {"name": "state", "mountPath": "/var/lib/edgeops"},
+            {"name": "models", "mountPath": "/var/lib/edgeops/models"},
+        ],
+    }
+    manifest = deployment(name, pool)
+    manifest["spec"]["template"]["spec"].update(
+        containers=[container],
+        volumes=[
+            {"name": "config", "configMap": {"name": config_map}},
+            {"name": "state", "emptyDir": {}},
+            {"name": "models", "hostPath": {"path": str(models_dir)}},
+        ],
+        terminationGracePeriodSeconds=20,
+    )
+    return manifest
+
+
+async def test_the_runtime_image_runs_edgeops_serve_and_scores_records(
+    cluster: Cluster, start_agent: Callable[..., AgentThread], nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import nats
+
+    model = "sensor-anomaly"
+    _, digest, window = build_example_model(model, tmp_path / "models")
+    config = {
+        "zone": ZONE, "region": "local",
+        "nats": {"url": "nats://nats.edgeops.svc:4222", "user": "runtime", "password_env": "NATS_RUNTIME_PASSWORD"},
+        "models": [runtime_model(model, digest, window, input_subject="in.sensor")],
+        "feature_store": {"path": "/var/lib/edgeops/features.duckdb", "flush_interval_ms": 100, "max_keys": 1000},
+    }  # fmt: skip
+    cluster.core.create_namespaced_config_map(
+        cluster.namespace, {"metadata": {"name": "runtime"}, "data": {"runtime.json": json.dumps(config)}}
+    )
+    # The server in this test checks no password; the Secret is still what the container's env reads.
+    cluster.core.create_namespaced_secret(
+        cluster.namespace, {"metadata": {"name": "nats-users"}, "stringData": {"runtime": "not-checked"}}
+    )
+    nc = await nats.connect(nats_server.url)
+    try:
+        js = nc.jetstream()
+        await setup_streams(js, durables={f"{model}-stable": "in.sensor"})
+        pool = unique_pool()
+        start_agent([node(pool)], services={"nats.edgeops.svc:4222": nats_server.url.removeprefix("nats://")})
+        manifest = runtime_deployment("scorer", pool, "runtime", tmp_path / "models")
+        cluster.apps.create_namespaced_deployment(cluster.namespace, manifest)
+
+        await asyncio.to_thread(eventually, lambda: available(cluster, "scorer", 1), 120.0, "runtime Available")
+        (pod,) = ready_pods(cluster, "scorer")
+        port = host_port(pod, 9464)
+        assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+        assert "edgeops_ready 1.0" in get(f"http://127.0.0.1:{port}/metrics")[1]
+
+        await publish_records(js, "in.sensor", example_records(model, seed=3, count=40, keys=4), id_prefix="agent")
+        await wait_for(lambda: results_at_least(js, "out.results", 40), 60, "results", lambda: "")
+    finally:
+        await nc.close()
