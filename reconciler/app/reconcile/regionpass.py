@@ -88,7 +88,8 @@ def apply_one(
     try:
         client = connect_zone(zone, options.kubeconfig, options.request_timeout_s)
     except KubeConfigError as error:
-        return _not_applied(target, ZoneStatus.UNREACHABLE, str(error)), None
+        # A zone rendered from the branch still gets its NATS; a paused one's desired state is unknown unread.
+        return _not_applied(target, ZoneStatus.UNREACHABLE, str(error)), head if target.rendered else None
     try:
         spec, rendered = head, target.rendered
         if rendered is None:
