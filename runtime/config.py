@@ -32,6 +32,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from runtime.limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES
+
 _NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
 _SUBJECT = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+|\.\*|\.>)*$"
@@ -189,7 +191,7 @@ class ModelDeploymentConfig(_Strict):
     providers: tuple[ExecutionProvider, ...] = Field(
         default=(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU), min_length=1
     )
-    max_payload_bytes: int = Field(default=65536, ge=64, le=8 * 1024 * 1024)
+    max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_BYTES, ge=64, le=MAX_PAYLOAD_BYTES)
     mqtt: MqttSourceConfig | None = None
     synthetic: SyntheticTrafficConfig | None = None
     pull: PullScheduleConfig = PullScheduleConfig()

@@ -27,7 +27,9 @@ from runtime.pipeline import (
     Incoming,
     ModelUnavailableError,
     Outgoing,
+    input_id,
     parse_sensor_ts,
+    parse_traceparent,
 )
 from runtime.publish import Publisher
 from runtime.sources.protocol import SettleLater
@@ -162,11 +164,11 @@ class JetStreamSource:
         return Incoming(
             payload=msg.data,
             seq=seq,
-            input_id=headers.get("Nats-Msg-Id") or f"{stream}:{seq}",
+            input_id=input_id(headers.get("Nats-Msg-Id"), f"{stream}:{seq}"),
             source=msg.subject,
             stream_ts=stream_ts,
             sensor_ts=parse_sensor_ts(headers.get(SENSOR_TS_HEADER)),
-            traceparent=headers.get("traceparent"),
+            traceparent=parse_traceparent(headers.get("traceparent")),
             settle=msg.ack,
             retry=lambda: msg.nak(delay=1.0),
         )
@@ -177,11 +179,11 @@ class JetStreamSource:
         return Incoming(
             payload=raw.data or b"",
             seq=raw.seq,
-            input_id=headers.get("Nats-Msg-Id") or f"{stream}:{raw.seq}",
+            input_id=input_id(headers.get("Nats-Msg-Id"), f"{stream}:{raw.seq}"),
             source=raw.subject,
             stream_ts=sensor_ts or time.time(),
             sensor_ts=sensor_ts,
-            traceparent=headers.get("traceparent"),
+            traceparent=parse_traceparent(headers.get("traceparent")),
             settle=None,  # read by sequence, not delivered: the redelivery that follows is acked
         )
 
