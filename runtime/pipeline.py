@@ -46,7 +46,6 @@ class Incoming:
     sensor_ts: float | None = None
     traceparent: str | None = None
     settle: Callable[[], Awaitable[None]] | None = None  # ack, once the result and window are durable
-    retry: Callable[[], Awaitable[None]] | None = None  # ask the source to redeliver later
     fetched_ns: int = field(default_factory=time.time_ns)
 
 
@@ -60,8 +59,20 @@ class Outgoing:
     trace: MessageTrace
 
 
+@dataclass
+class Featurised:
+    """A batch past the window step: its dead letters so far, and the vectors the model has yet to score."""
+
+    batch: list[Incoming]
+    traces: list[MessageTrace]
+    scored: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, window key)
+    vectors: list[list[float]] = field(default_factory=list)
+    dead: list[Outgoing] = field(default_factory=list)
+
+
 class ModelUnavailableError(RuntimeError):
-    """Inference failed for a whole batch; the caller retries later rather than dead-lettering good input."""
+    """Inference failed for a whole batch: transient, so the source scores the same `Featurised` batch again
+    (`runtime.sources.scoring`) rather than dead-lettering good input or giving it back to the broker."""
 
 
 class DeploymentPipeline:
@@ -98,15 +109,16 @@ class DeploymentPipeline:
 
     def process(self, batch: list[Incoming]) -> list[Outgoing]:
         """Featurise and score a batch; raises ModelUnavailableError if inference fails."""
+        return self.score(self.featurise(batch))
+
+    def featurise(self, batch: list[Incoming]) -> Featurised:
+        """The window step: each record joins its window (or becomes a dead letter) exactly once."""
         cfg = self.config
         spec = cfg.window
         start_ns = time.time_ns()
         self._requests.inc(len(batch))
         self._batch.observe(len(batch))
-        traces = [self._start_trace(m, start_ns) for m in batch]
-        vectors: list[list[float]] = []
-        scored: list[tuple[int, str]] = []
-        out: list[Outgoing] = []
+        done = Featurised(batch, [self._start_trace(m, start_ns) for m in batch])
         for i, message in enumerate(batch):
             self._stage["queue_wait"].observe(max(start_ns / 1e9 - message.stream_ts, 0.0))
             try:
@@ -116,29 +128,35 @@ class DeploymentPipeline:
                 if message.seq is not None:  # until `published`: a redelivery must see this same window
                     self.windows.hold(message.seq)
                 rows = self.windows.apply(key, message.seq, values)
-                vectors.append(feature_vector(spec, rows))
-                scored.append((i, key))
+                done.vectors.append(feature_vector(spec, rows))
+                done.scored.append((i, key))
             except RecordError as err:
-                out.append(self._dead_letter(message, traces[i], err))
+                done.dead.append(self._dead_letter(message, done.traces[i], err))
         features_ns = time.time_ns()
         # Stage histograms are observed once per batch (every message of a batch spends the same time in a
         # stage); queue wait and end-to-end are per message.
         self._stage["features"].observe((features_ns - start_ns) / 1e9)
-        for i, _ in scored:
-            record_stage(traces[i], "features", start_ns, features_ns)
-        if not scored:
-            return out
+        for i, _ in done.scored:
+            record_stage(done.traces[i], "features", start_ns, features_ns)
+        return done
+
+    def score(self, done: Featurised) -> list[Outgoing]:
+        """The batch's results and dead letters; raises ModelUnavailableError if inference fails, and may then be
+        called again (with whatever model is served by then) without touching the windows twice."""
+        if not done.scored:
+            return done.dead
+        start_ns = time.time_ns()
         try:
-            scores = self.model.run(np.asarray(vectors, dtype=np.float32))
+            scores = self.model.run(np.asarray(done.vectors, dtype=np.float32))
         except Exception as exc:
-            self.metrics.errors.labels(*self.labels, "inference").inc(len(scored))
-            for i, _ in scored:
-                end_message(traces[i], time.time_ns(), error=f"inference failed: {exc}")
+            self.metrics.errors.labels(*self.labels, "inference").inc(len(done.scored))
             raise ModelUnavailableError(str(exc)) from exc
         inference_ns = time.time_ns()
-        self._stage["inference"].observe((inference_ns - features_ns) / 1e9)
-        for (i, key), score in zip(scored, scores.tolist(), strict=True):
-            record_stage(traces[i], "inference", features_ns, inference_ns)
+        self._stage["inference"].observe((inference_ns - start_ns) / 1e9)
+        out = list(done.dead)
+        batch, traces = done.batch, done.traces
+        for (i, key), score in zip(done.scored, scores.tolist(), strict=True):
+            record_stage(traces[i], "inference", start_ns, inference_ns)
             if math.isfinite(score):
                 out.append(self._result(batch[i], traces[i], key, score))
             else:

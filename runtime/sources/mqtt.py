@@ -23,13 +23,13 @@ from runtime.pipeline import (
     SENSOR_TS_HEADER,
     DeploymentPipeline,
     Incoming,
-    ModelUnavailableError,
     input_id,
     parse_sensor_ts,
     parse_traceparent,
 )
 from runtime.publish import Publisher
 from runtime.sources.protocol import SettleLater
+from runtime.sources.scoring import score_until_available
 
 log = logging.getLogger("edgeops.runtime.mqtt")
 
@@ -137,10 +137,8 @@ class MqttSource:
 
     async def _dispatch(self, client: Any, items: list[Any]) -> None:
         batch = [self._incoming(client, msg, arrived) for msg, arrived in items]
-        try:
-            outgoing = self.pipeline.process(batch)
-        except ModelUnavailableError as exc:
-            log.error("inference failed for %d MQTT messages (%s); they stay unacked", len(batch), exc)
+        outgoing = await score_until_available(self.pipeline, self.pipeline.featurise(batch), self.stopping)
+        if outgoing is None:  # stopping during a model outage: unacked, so the broker redelivers them
             return
         start_ns = time.time_ns()
         if await self.publisher.publish_all(outgoing):
