@@ -229,6 +229,21 @@ class NatsConnectionConfig(_Strict):
         return self
 
 
+class DurableConsumerConfig(_Strict):
+    """What the runtime needs of each deployment's durable pull consumer; the reconciler renders exactly this
+    (`reconciler.core.nats.assets`).
+
+    Deliveries are unlimited because nothing transient may use them up: the runtime never NAKs, it holds a batch
+    through a model outage and keeps every message it still works on `in progress` (a third of `ack_wait`), so
+    only a crash or restart redelivers; a record that is itself bad is dead-lettered and acked by the runtime.
+    `ack_wait` is far above a checkpoint interval plus a publish round trip; `max_ack_pending` above the message
+    rate times the time a message waits for its checkpoint, with room for a held batch and a burst."""
+
+    ack_wait_s: int = Field(default=30, ge=1)
+    max_deliver: int = Field(default=-1, ge=-1)  # -1: unlimited
+    max_ack_pending: int = Field(default=20_000, ge=1)
+
+
 class FeatureStoreConfig(_Strict):
     path: str = "/var/lib/edgeops/features.duckdb"
     flush_interval_ms: int = Field(default=50, ge=10, le=60_000)  # small checkpoints: no ack bursts
