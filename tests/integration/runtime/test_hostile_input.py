@@ -10,6 +10,7 @@ records and equal the windows of the good records alone."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,14 @@ from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.hostile_records import EDGE_VALID, HOSTILE
 from tests.fixtures.nats import NatsServer
-from tests.integration.runtime.helpers import example_records, expected_scores, read_all, results_at_least, wait_for
+from tests.integration.runtime.helpers import (
+    example_records,
+    expected_scores,
+    publish_records,
+    read_all,
+    results_at_least,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +152,39 @@ def _assert_restored_windows(db_path: Path, window: WindowConfig, sent: list[tup
         assert {k: (w.seqs, w.rows) for k, w in restored.items()} == expected
     finally:
         store.close()
+
+
+async def test_a_subject_that_is_not_utf8_is_scored_like_any_record(
+    tmp_path: Path, nats_server: NatsServer, runtime_process: RuntimeProcess
+) -> None:
+    """NATS accepts any bytes but whitespace in a subject; the runtime's client must not choke on one that is not
+    UTF-8 (the message would never arrive and block the consumer at every redelivery)."""
+    _, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
+    runtime_config(runtime_process.config_path, nats_server.url,
+                   [deployment(MODEL, digest, window_doc, input_subject="in.>")], tmp_path)  # fmt: skip
+    records = example_records(MODEL, seed=23, count=20, keys=2)
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    try:
+        await setup_streams(js, durables={DURABLE: "in.>"})
+        runtime_process.start()
+        await publish_records(js, "in.sensor", records[:10], id_prefix="a")
+        header = b"NATS/1.0\r\nNats-Msg-Id: odd-subject\r\n\r\n"
+        payload = json.dumps(records[10]).encode()
+        with socket.create_connection(("127.0.0.1", nats_server.port)) as raw:
+            raw.recv(4096)  # INFO
+            raw.sendall(b'CONNECT {"verbose":false,"headers":true}\r\n'
+                        + b"HPUB in.\xff\xfe %d %d\r\n" % (len(header), len(header) + len(payload))
+                        + header + payload + b"\r\nPING\r\n")  # fmt: skip
+            assert raw.recv(4096).startswith(b"PONG")
+        await publish_records(js, "in.sensor", records[11:], id_prefix="b")
+
+        await wait_for(lambda: results_at_least(js, "out.results", 20), 60, "results", runtime_process.log_tail)
+        await wait_for(lambda: _fully_acked(js), 60, "every input acked", runtime_process.log_tail)
+        results = {json.loads(m.data)["input_id"]: m for m in await read_all(js, "OUT", "out.results", 20)}
+        assert len(results) == 20
+        assert results["odd-subject"].headers["Edgeops-Source"] == "in.\ufffd\ufffd"
+        assert runtime_process.starts == 1
+        assert runtime_process.terminate() == 0, runtime_process.log_tail()
+    finally:
+        await nc.close()
