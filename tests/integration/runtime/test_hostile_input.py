@@ -5,7 +5,8 @@ same keys, plus unusual-but-valid records and good records with hostile headers 
 traceparent and sensor times). The process stays up (one start, same PID); every hostile record is
 dead-lettered once with its reason and its bytes, and acked; every good record has exactly one result, scored as a
 run without the hostile records; after a restart the windows restored from DuckDB give the same scores to newer
-records and equal the windows of the good records alone."""
+records and equal the windows of the good records alone. A record on a subject that is not UTF-8 is scored like
+any other and the consumer keeps going."""
 
 from __future__ import annotations
 
