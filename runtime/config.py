@@ -32,6 +32,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from runtime.limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES
+
 _NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
 _SUBJECT = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+|\.\*|\.>)*$"
@@ -189,7 +191,7 @@ class ModelDeploymentConfig(_Strict):
     providers: tuple[ExecutionProvider, ...] = Field(
         default=(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU), min_length=1
     )
-    max_payload_bytes: int = Field(default=65536, ge=64, le=8 * 1024 * 1024)
+    max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_BYTES, ge=64, le=MAX_PAYLOAD_BYTES)
     mqtt: MqttSourceConfig | None = None
     synthetic: SyntheticTrafficConfig | None = None
     pull: PullScheduleConfig = PullScheduleConfig()
@@ -225,6 +227,21 @@ class NatsConnectionConfig(_Strict):
                 f"nats: give one login (user/password_env, token_env or creds_file_env), not both {' and '.join(given)}"
             )
         return self
+
+
+class DurableConsumerConfig(_Strict):
+    """What the runtime needs of each deployment's durable pull consumer; the reconciler renders exactly this
+    (`reconciler.core.nats.assets`).
+
+    Deliveries are unlimited because nothing transient may use them up: the runtime never NAKs, it holds a batch
+    through a model outage and keeps every message it still works on `in progress` (a third of `ack_wait`), so
+    only a crash or restart redelivers; a record that is itself bad is dead-lettered and acked by the runtime.
+    `ack_wait` is far above a checkpoint interval plus a publish round trip; `max_ack_pending` above the message
+    rate times the time a message waits for its checkpoint, with room for a held batch and a burst."""
+
+    ack_wait_s: int = Field(default=30, ge=1)
+    max_deliver: int = Field(default=-1, ge=-1)  # -1: unlimited
+    max_ack_pending: int = Field(default=20_000, ge=1)
 
 
 class FeatureStoreConfig(_Strict):

@@ -1,5 +1,10 @@
 """The runtime's NATS connection: the configured login (secrets read from the environment at start) and a
-connection that retries until the server answers and reconnects for ever after."""
+connection that retries until the server answers and reconnects for ever after.
+
+The client takes any subject the server delivers: NATS servers accept every byte but whitespace in a subject, and
+nats-py decodes a delivered subject as strict UTF-8, so one message a sensor published on a subject that is not
+UTF-8 would raise inside the client's read loop, never reach the runtime and come back (and block the consumer)
+at every redelivery. Such a subject arrives with U+FFFD in place of the bad bytes instead."""
 
 from __future__ import annotations
 
@@ -36,8 +41,6 @@ def nats_credentials(nats: NatsConnectionConfig) -> dict[str, str]:
 
 
 async def connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
-    import nats
-
     options: dict[str, Any] = {
         "name": config.nats.name,
         "max_reconnect_attempts": -1,
@@ -53,13 +56,26 @@ async def connect_nats(config: RuntimeConfig, stopping: asyncio.Event) -> Any:
     delay = 0.2
     while True:
         try:
-            return await nats.connect(config.nats.url, **options)
+            client = _any_subject_client()
+            await client.connect(config.nats.url, **options)
+            return client
         except Exception as exc:
             if stopping.is_set():
                 raise
             log.warning("nats %s: cannot connect (%r); retrying", config.nats.url, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _any_subject_client() -> Any:
+    """A nats-py client that decodes a delivered message's subject leniently (see the module docstring)."""
+    from nats.aio.client import Client
+
+    class AnySubjectClient(Client):
+        def _build_message(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: Any) -> Any:
+            return super()._build_message(sid, subject.decode("utf-8", "replace").encode(), reply, data, headers)
+
+    return AnySubjectClient()
 
 
 async def _nats_error(exc: Exception) -> None:

@@ -3,23 +3,28 @@
 No I/O here: sources (`runtime.sources`: JetStream, MQTT, synthetic traffic) hand in `Incoming`
 messages and publish the `Outgoing` ones this returns, so every source goes through the same code.
 
-A malformed message becomes a dead letter with a reason code (`invalid_json`, `not_an_object`,
-`missing_field`, `wrong_type`, `non_finite`, `oversized`) and a detail naming the field; it never stops the
-batch. Shadow deployments publish results only to the shadow subject.
+A malformed message becomes a dead letter with a reason code (see `runtime.features.decode_record`,
+`record_key`, `record_values` and the limits in `runtime.limits`) and a detail naming the field, before it
+touches a window; it never stops the batch. A valid record whose score is not a finite number (a model that
+overflows) is dead-lettered as `non_finite_score` after it joined its window, like any scored record. Shadow
+deployments publish results only to the shadow subject.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from runtime.config import ModelDeploymentConfig, Track
-from runtime.features import RecordError, feature_vector, record_key, record_values
+from runtime.features import RecordError, decode_record, feature_vector, record_key, record_values
+from runtime.limits import MAX_INPUT_ID_CHARS, MAX_SENSOR_TS, UNPRINTABLE
 from runtime.metrics import Metrics
 from runtime.session import LoadedModel
 from runtime.store import DeploymentWindows
@@ -41,7 +46,6 @@ class Incoming:
     sensor_ts: float | None = None
     traceparent: str | None = None
     settle: Callable[[], Awaitable[None]] | None = None  # ack, once the result and window are durable
-    retry: Callable[[], Awaitable[None]] | None = None  # ask the source to redeliver later
     fetched_ns: int = field(default_factory=time.time_ns)
 
 
@@ -55,8 +59,20 @@ class Outgoing:
     trace: MessageTrace
 
 
+@dataclass
+class Featurised:
+    """A batch past the window step: its dead letters so far, and the vectors the model has yet to score."""
+
+    batch: list[Incoming]
+    traces: list[MessageTrace]
+    scored: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, window key)
+    vectors: list[list[float]] = field(default_factory=list)
+    dead: list[Outgoing] = field(default_factory=list)
+
+
 class ModelUnavailableError(RuntimeError):
-    """Inference failed for a whole batch; the caller retries later rather than dead-lettering good input."""
+    """Inference failed for a whole batch: transient, so the source scores the same `Featurised` batch again
+    (`runtime.sources.scoring`) rather than dead-lettering good input or giving it back to the broker."""
 
 
 class DeploymentPipeline:
@@ -93,50 +109,59 @@ class DeploymentPipeline:
 
     def process(self, batch: list[Incoming]) -> list[Outgoing]:
         """Featurise and score a batch; raises ModelUnavailableError if inference fails."""
+        return self.score(self.featurise(batch))
+
+    def featurise(self, batch: list[Incoming]) -> Featurised:
+        """The window step: each record joins its window (or becomes a dead letter) exactly once."""
         cfg = self.config
         spec = cfg.window
         start_ns = time.time_ns()
         self._requests.inc(len(batch))
         self._batch.observe(len(batch))
-        traces = [self._start_trace(m, start_ns) for m in batch]
-        vectors: list[list[float]] = []
-        scored: list[tuple[int, str]] = []
-        out: list[Outgoing] = []
+        done = Featurised(batch, [self._start_trace(m, start_ns) for m in batch])
         for i, message in enumerate(batch):
             self._stage["queue_wait"].observe(max(start_ns / 1e9 - message.stream_ts, 0.0))
             try:
-                if len(message.payload) > cfg.max_payload_bytes:
-                    raise RecordError("oversized", f"{len(message.payload)} bytes > {cfg.max_payload_bytes}")
-                record = _decode(message.payload)
+                record = decode_record(message.payload, cfg.max_payload_bytes)
                 key = record_key(spec, record)
                 values = record_values(spec, record)
                 if message.seq is not None:  # until `published`: a redelivery must see this same window
                     self.windows.hold(message.seq)
                 rows = self.windows.apply(key, message.seq, values)
-                vectors.append(feature_vector(spec, rows))
-                scored.append((i, key))
+                done.vectors.append(feature_vector(spec, rows))
+                done.scored.append((i, key))
             except RecordError as err:
-                out.append(self._dead_letter(message, traces[i], err))
+                done.dead.append(self._dead_letter(message, done.traces[i], err))
         features_ns = time.time_ns()
         # Stage histograms are observed once per batch (every message of a batch spends the same time in a
         # stage); queue wait and end-to-end are per message.
         self._stage["features"].observe((features_ns - start_ns) / 1e9)
-        for i, _ in scored:
-            record_stage(traces[i], "features", start_ns, features_ns)
-        if not scored:
-            return out
+        for i, _ in done.scored:
+            record_stage(done.traces[i], "features", start_ns, features_ns)
+        return done
+
+    def score(self, done: Featurised) -> list[Outgoing]:
+        """The batch's results and dead letters; raises ModelUnavailableError if inference fails, and may then be
+        called again (with whatever model is served by then) without touching the windows twice."""
+        if not done.scored:
+            return done.dead
+        start_ns = time.time_ns()
         try:
-            scores = self.model.run(np.asarray(vectors, dtype=np.float32))
+            scores = self.model.run(np.asarray(done.vectors, dtype=np.float32))
         except Exception as exc:
-            self.metrics.errors.labels(*self.labels, "inference").inc(len(scored))
-            for i, _ in scored:
-                end_message(traces[i], time.time_ns(), error=f"inference failed: {exc}")
+            self.metrics.errors.labels(*self.labels, "inference").inc(len(done.scored))
             raise ModelUnavailableError(str(exc)) from exc
         inference_ns = time.time_ns()
-        self._stage["inference"].observe((inference_ns - features_ns) / 1e9)
-        for (i, key), score in zip(scored, scores.tolist(), strict=True):
-            record_stage(traces[i], "inference", features_ns, inference_ns)
-            out.append(self._result(batch[i], traces[i], key, score))
+        self._stage["inference"].observe((inference_ns - start_ns) / 1e9)
+        out = list(done.dead)
+        batch, traces = done.batch, done.traces
+        for (i, key), score in zip(done.scored, scores.tolist(), strict=True):
+            record_stage(traces[i], "inference", start_ns, inference_ns)
+            if math.isfinite(score):
+                out.append(self._result(batch[i], traces[i], key, score))
+            else:
+                unscored = RecordError("non_finite_score", f"the model scored {score!r}")
+                out.append(self._dead_letter(batch[i], traces[i], unscored))
         return out
 
     def _start_trace(self, message: Incoming, start_ns: int) -> MessageTrace:
@@ -147,7 +172,7 @@ class DeploymentPipeline:
         )  # fmt: skip
 
     def _headers(self, message: Incoming, trace: MessageTrace, msg_id: str) -> dict[str, str]:
-        headers = {"Nats-Msg-Id": msg_id, SOURCE_HEADER: message.source}
+        headers = {"Nats-Msg-Id": msg_id, SOURCE_HEADER: _header_safe(message.source)}
         if trace.traceparent:
             headers["traceparent"] = trace.traceparent
         if message.sensor_ts is not None:
@@ -160,14 +185,14 @@ class DeploymentPipeline:
             "id": result_id, "input_id": message.input_id, "key": key, "score": score,
             "model": self.config.name, "version": self.model.version, "track": self.config.track.value,
         }  # fmt: skip
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
         return Outgoing(message, self.result_subject, payload, self._headers(message, trace, result_id), None, trace)
 
     def _dead_letter(self, message: Incoming, trace: MessageTrace, err: RecordError) -> Outgoing:
         self.metrics.errors.labels(*self.labels, "malformed").inc()
         headers = self._headers(message, trace, f"{self.config.deployment_id}:dlq:{message.input_id}")
         headers[REASON_HEADER] = err.reason
-        headers[DETAIL_HEADER] = err.detail[:512]
+        headers[DETAIL_HEADER] = _header_safe(err.detail[:512])
         return Outgoing(message, self.config.subjects.dead_letter, message.payload, headers, err.reason, trace)
 
     def published(self, sent: list[Outgoing], publish_start_ns: int) -> None:
@@ -190,21 +215,35 @@ class DeploymentPipeline:
             end_message(item.trace, now_ns)
 
 
-def _decode(payload: bytes) -> dict[str, Any]:
-    try:
-        record = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError("invalid_json", str(exc)[:200]) from exc
-    if not isinstance(record, dict):
-        raise RecordError("not_an_object", f"expected a JSON object, got {type(record).__name__}")
-    return record
+def _header_safe(value: str) -> str:
+    """A header value cannot carry CR/LF (NATS frames headers by line) nor a lone surrogate (not UTF-8)."""
+    return UNPRINTABLE.sub("?", value)
+
+
+def input_id(given: str | None, fallback: str) -> str:
+    """The input's id: the producer's own (`Nats-Msg-Id`, MQTT `msg-id`) when it is printable and at most
+    MAX_INPUT_ID_CHARS long, a hash of it when not (still stable across redeliveries), else `fallback`."""
+    if not given:
+        return fallback
+    if len(given) <= MAX_INPUT_ID_CHARS and UNPRINTABLE.search(given) is None:
+        return given
+    return "sha256:" + hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def parse_traceparent(value: str | None) -> str | None:
+    """A W3C `traceparent` header, or None for anything else (it is passed on to results as it came)."""
+    return value if value is not None and _TRACEPARENT.fullmatch(value) else None
 
 
 def parse_sensor_ts(value: str | None) -> float | None:
-    if not value:
+    """`Edgeops-Sensor-Ts` in unix seconds, or None when absent, not a number or not a time before year 10000."""
+    if not value or len(value) > 64:
         return None
     try:
         ts = float(value)
     except ValueError:
         return None
-    return ts if ts > 0 else None
+    return ts if 0 < ts <= MAX_SENSOR_TS else None

@@ -11,6 +11,11 @@ Exactly-once effect, in three rules:
    (`runtime.store.windows.Window`), so this rebuilds exactly the windows an uninterrupted run would hold before any
    newer message is scored; the redeliveries that follow are then no-ops with deduplicated results.
 
+Transient is not terminal: nothing here NAKs. A model outage holds the batch and retries it
+(`runtime.sources.scoring`); a publish or checkpoint that fails is retried with the acks held back. Every message
+held longer than a third of the consumer's `ack_wait` gets an `in progress` ack, so JetStream neither redelivers it
+nor counts a delivery while the runtime is still working on it; only a crash or restart does.
+
 One runtime process owns a durable consumer (two processes on one durable would interleave windows).
 """
 
@@ -25,12 +30,14 @@ from runtime.pipeline import (
     SENSOR_TS_HEADER,
     DeploymentPipeline,
     Incoming,
-    ModelUnavailableError,
     Outgoing,
+    input_id,
     parse_sensor_ts,
+    parse_traceparent,
 )
 from runtime.publish import Publisher
-from runtime.sources.protocol import SettleLater
+from runtime.sources.protocol import Settle, SettleLater
+from runtime.sources.scoring import score_until_available
 
 log = logging.getLogger("edgeops.runtime.nats")
 
@@ -83,12 +90,22 @@ class JetStreamSource:
         self.inflight = asyncio.Semaphore(max_inflight)
         self.tasks: set[asyncio.Task[None]] = set()
         self.ready = False  # the consumer is bound and its unacked tail re-applied
+        # Delivered and not acked yet: stream sequence -> (message, when it was delivered or last marked in progress)
+        self.unsettled: dict[int, tuple[Any, float]] = {}
+        self.progress_every_s = 10.0  # a third of the consumer's ack_wait, read at start
 
     async def run(self) -> None:
         subjects = self.pipeline.config.subjects
         psub = await self._bind()
         await self._recover_tail(subjects.stream, subjects.durable)
         self.ready = True
+        keep_alive = asyncio.create_task(self._keep_alive())
+        try:
+            await self._consume(psub)
+        finally:
+            keep_alive.cancel()
+
+    async def _consume(self, psub: Any) -> None:
         batching = self.pipeline.config.batching
         while not self.stopping.is_set():
             try:
@@ -127,6 +144,7 @@ class JetStreamSource:
 
     async def _recover_tail(self, stream: str, durable: str) -> None:
         info = await self.js.consumer_info(stream, durable)
+        self.progress_every_s = max((info.config.ack_wait or 30.0) / 3, 0.05)
         first, last = info.ack_floor.stream_seq + 1, info.delivered.stream_seq
         if last < first:
             return
@@ -162,13 +180,12 @@ class JetStreamSource:
         return Incoming(
             payload=msg.data,
             seq=seq,
-            input_id=headers.get("Nats-Msg-Id") or f"{stream}:{seq}",
+            input_id=input_id(headers.get("Nats-Msg-Id"), f"{stream}:{seq}"),
             source=msg.subject,
             stream_ts=stream_ts,
             sensor_ts=parse_sensor_ts(headers.get(SENSOR_TS_HEADER)),
-            traceparent=headers.get("traceparent"),
-            settle=msg.ack,
-            retry=lambda: msg.nak(delay=1.0),
+            traceparent=parse_traceparent(headers.get("traceparent")),
+            settle=self._held(msg, seq),
         )
 
     def _incoming_raw(self, stream: str, raw: Any) -> Incoming:
@@ -177,25 +194,19 @@ class JetStreamSource:
         return Incoming(
             payload=raw.data or b"",
             seq=raw.seq,
-            input_id=headers.get("Nats-Msg-Id") or f"{stream}:{raw.seq}",
+            input_id=input_id(headers.get("Nats-Msg-Id"), f"{stream}:{raw.seq}"),
             source=raw.subject,
             stream_ts=sensor_ts or time.time(),
             sensor_ts=sensor_ts,
-            traceparent=headers.get("traceparent"),
+            traceparent=parse_traceparent(headers.get("traceparent")),
             settle=None,  # read by sequence, not delivered: the redelivery that follows is acked
         )
 
     async def _dispatch(self, batch: list[Incoming]) -> None:
         if not batch:
             return
-        try:
-            outgoing = self.pipeline.process(batch)
-        except ModelUnavailableError as exc:
-            log.error("inference failed for a batch of %d (%s); redelivering later", len(batch), exc)
-            for message in batch:
-                if message.retry is not None:
-                    await message.retry()
-            await asyncio.sleep(0.5)
+        outgoing = await score_until_available(self.pipeline, self.pipeline.featurise(batch), self.stopping)
+        if outgoing is None:  # stopping during a model outage: unacked, so redelivered after the restart
             return
         await self.inflight.acquire()
         start_ns = time.time_ns()
@@ -215,6 +226,34 @@ class JetStreamSource:
                         self.settle_later(message.settle)
         finally:
             self.inflight.release()
+
+    def _held(self, msg: Any, seq: int) -> Settle:
+        """Track a delivered message until it is acked (its `Settle`), for `_keep_alive`."""
+        self.unsettled[seq] = (msg, time.monotonic())
+
+        async def settle() -> None:
+            await msg.ack()
+            held = self.unsettled.get(seq)
+            if held is not None and held[0] is msg:  # not a newer delivery of the same sequence
+                del self.unsettled[seq]
+
+        return settle
+
+    async def _keep_alive(self) -> None:
+        """Mark messages held longer than `progress_every_s` in progress: a model outage, a failing publish or
+        checkpoint is not a reason for JetStream to redeliver (and count a delivery)."""
+        while not self.stopping.is_set():
+            await asyncio.sleep(self.progress_every_s)
+            now = time.monotonic()
+            for seq, (msg, since) in list(self.unsettled.items()):
+                if now - since < self.progress_every_s or seq not in self.unsettled:  # recent, or acked meanwhile
+                    continue
+                try:
+                    await msg.in_progress()
+                except Exception as exc:  # NATS is away: it redelivers later, and the result is deduplicated
+                    log.debug("in progress: %r", exc)
+                    break
+                self.unsettled[seq] = (msg, now)
 
     async def drain(self) -> None:
         while self.tasks:

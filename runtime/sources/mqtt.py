@@ -19,9 +19,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from runtime.config import MqttSourceConfig
-from runtime.pipeline import SENSOR_TS_HEADER, DeploymentPipeline, Incoming, ModelUnavailableError, parse_sensor_ts
+from runtime.pipeline import (
+    SENSOR_TS_HEADER,
+    DeploymentPipeline,
+    Incoming,
+    input_id,
+    parse_sensor_ts,
+    parse_traceparent,
+)
 from runtime.publish import Publisher
 from runtime.sources.protocol import SettleLater
+from runtime.sources.scoring import score_until_available
 
 log = logging.getLogger("edgeops.runtime.mqtt")
 
@@ -113,26 +121,24 @@ class MqttSource:
 
     def _incoming(self, client: Any, msg: Any, arrived: float) -> Incoming:
         props = dict(getattr(msg.properties, "UserProperty", None) or [])
-        input_id = props.get("msg-id") or props.get("Nats-Msg-Id")
-        if not input_id:
-            input_id = "mqtt:" + hashlib.sha256(msg.topic.encode() + b"\0" + msg.payload).hexdigest()[:32]
+        topic = msg.topic
+        fallback = "mqtt:" + hashlib.sha256(topic.encode() + b"\0" + msg.payload).hexdigest()[:32]
         mid, qos = msg.mid, msg.qos
 
         async def ack() -> None:
             client.ack(mid, qos)
 
         return Incoming(
-            payload=msg.payload, seq=None, input_id=input_id, source=msg.topic, stream_ts=arrived,
-            sensor_ts=parse_sensor_ts(props.get(SENSOR_TS_HEADER)), traceparent=props.get("traceparent"),
+            payload=msg.payload, seq=None, input_id=input_id(props.get("msg-id") or props.get("Nats-Msg-Id"), fallback),
+            source=topic, stream_ts=arrived, sensor_ts=parse_sensor_ts(props.get(SENSOR_TS_HEADER)),
+            traceparent=parse_traceparent(props.get("traceparent")),
             settle=ack,
         )  # fmt: skip
 
     async def _dispatch(self, client: Any, items: list[Any]) -> None:
         batch = [self._incoming(client, msg, arrived) for msg, arrived in items]
-        try:
-            outgoing = self.pipeline.process(batch)
-        except ModelUnavailableError as exc:
-            log.error("inference failed for %d MQTT messages (%s); they stay unacked", len(batch), exc)
+        outgoing = await score_until_available(self.pipeline, self.pipeline.featurise(batch), self.stopping)
+        if outgoing is None:  # stopping during a model outage: unacked, so the broker redelivers them
             return
         start_ns = time.time_ns()
         if await self.publisher.publish_all(outgoing):

@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import random
 import time
 from typing import Any
@@ -101,7 +102,7 @@ class SyntheticTraffic:
             n = next(self.counter)
             body = {
                 "id": f"{cfg.deployment_id}:synthetic:{n}",
-                "score": score,
+                "score": score if math.isfinite(score) else None,  # JSON has no NaN
                 "model": cfg.name,
                 "version": pipeline.model.version,
                 "track": cfg.track.value,

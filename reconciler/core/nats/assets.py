@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from reconciler.core.nats import naming
 from reconciler.core.nats.server import active_tracks, check_subjects
 from reconciler.core.spec import FleetSpec, Zone
+from runtime import DurableConsumerConfig
 
 NS_PER_S = 1_000_000_000
 MANAGED_BY = "edgeops.io/managed-by"
@@ -88,15 +89,19 @@ class StreamAsset:
         }
 
 
+# The runtime's terms for its consumers: unlimited deliveries, since the runtime itself decides what is bad.
+RUNTIME_CONSUMER = DurableConsumerConfig()
+
+
 @dataclass(frozen=True)
 class ConsumerAsset:
     stream: str
     durable: str
     description: str
     filter_subject: str
-    ack_wait_s: int = 30
-    max_deliver: int = 10
-    max_ack_pending: int = 10_000
+    ack_wait_s: int = RUNTIME_CONSUMER.ack_wait_s
+    max_deliver: int = RUNTIME_CONSUMER.max_deliver
+    max_ack_pending: int = RUNTIME_CONSUMER.max_ack_pending
 
     def to_api(self) -> dict[str, object]:
         return {
