@@ -6,9 +6,11 @@ result.spec                       # FleetSpec, or None when any error was found
 result.problems                   # every Problem, sorted by file, line, column
 """
 
+from reconciler.core.load.documents import validate as validate_document
 from reconciler.core.load.loader import LoadResult, load_tree
 from reconciler.core.load.problems import Position, Problem, Severity
 from reconciler.core.load.source import MAX_FILE_BYTES, ROOTS, SourceFile, SourceTree, is_desired_state_path
+from reconciler.core.load.yamldoc import parse as parse_yaml
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -21,4 +23,6 @@ __all__ = [
     "SourceTree",
     "is_desired_state_path",
     "load_tree",
+    "parse_yaml",
+    "validate_document",
 ]
