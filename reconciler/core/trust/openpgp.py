@@ -186,11 +186,16 @@ def _subpackets(area: bytes) -> Iterator[tuple[int, bool, bytes]]:
 def parse_public_keys(armored: bytes) -> tuple[PublicKey, ...]:
     """Every version 4 key packet (primary keys and subkeys) of an armored public key block."""
     found: list[PublicKey] = []
+    certificate = 0  # where the current certificate's keys start in `found`
     user_id = ""
     for tag, body in packets(dearmor(armored, PUBLIC_KEY_ARMOR)):
+        if tag == _PUBLIC_KEY:
+            certificate, user_id = len(found), ""
         if tag == _USER_ID and not user_id:
             user_id = body.decode("utf-8", errors="replace")
-            found = [PublicKey(k.fingerprint, k.algorithm, k.material, k.user_id or user_id) for k in found]
+            found[certificate:] = [
+                PublicKey(k.fingerprint, k.algorithm, k.material, user_id) for k in found[certificate:]
+            ]
         if tag not in (_PUBLIC_KEY, _PUBLIC_SUBKEY):
             continue
         reader = Reader(body, "the OpenPGP public key")
