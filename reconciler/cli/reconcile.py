@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, kubeconfig_path
+from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, TrustedKeys, kubeconfig_path
 
 EXIT_NOT_SYNCED = 4
 
@@ -76,6 +76,7 @@ def reconcile_command(
     allow_stream_delete: Annotated[
         bool, typer.Option("--allow-stream-delete", help="with --nats: delete streams that still hold messages")
     ] = False,
+    trusted_keys: TrustedKeys = None,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
     from reconciler.app.nats import NatsOptions
@@ -102,6 +103,7 @@ def reconcile_command(
         lease_namespace=lease_namespace,
         identity=identity,
         cache_dir=cache_dir,
+        trusted_keys=tuple(trusted_keys or ()),
         metrics_port=metrics_port,
         metrics_host=metrics_host,
     )

@@ -145,3 +145,10 @@ def _key_files(workspace: Workspace, sha: str, setting: CommitVerification | Non
             except OSError:
                 files[ref] = None
     return files
+
+
+def verify_revision(repo: Path, rev: str, root: TrustPolicy | None = None) -> TrustDecision:
+    """Judge commit `rev` of the repository at `repo` as the region loop would judge it as the branch tip (what
+    `edgeops apply --rev` checks); raises the git shell's errors."""
+    workspace = Workspace.open_local(repo)
+    return CommitTrust(root).decide(workspace, workspace.resolve(rev))

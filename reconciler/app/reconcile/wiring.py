@@ -22,6 +22,7 @@ from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
 from reconciler.app.reconcile.region import RegionOptions
 from reconciler.app.reconcile.source import RepoSource
 from reconciler.app.reconcile.telemetry import configure_json_logs, configure_tracing
+from reconciler.app.reconcile.trust import CommitTrust, root_policy
 from reconciler.shells.kube import ZoneClient
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "edgeops" / "repos"
@@ -41,6 +42,7 @@ class ReconcilerSettings:
     cache_dir: Path | None = None  # where the clone is kept (default: ~/.cache/edgeops/repos)
     metrics_port: int = 9465  # 0: no /metrics
     metrics_host: str = "127.0.0.1"
+    trusted_keys: tuple[Path, ...] = ()  # the reconciler's own trusted keys: signed commits required from the start
 
 
 def repo_url(repo: str) -> str:
@@ -64,7 +66,8 @@ def replica_identity() -> str:
 
 def build_loop(settings: ReconcilerSettings) -> RegionLoop:
     url = repo_url(settings.repo)
-    source = RepoSource(url, clone_path(settings.cache_dir, settings.region, url), settings.branch)
+    trust = CommitTrust(root_policy(settings.trusted_keys))
+    source = RepoSource(url, clone_path(settings.cache_dir, settings.region, url), settings.branch, trust)
     elector = None
     if settings.leader_elect:
         client = ZoneClient.connect("lease", settings.lease_context, settings.region_options.kubeconfig)

@@ -53,7 +53,7 @@ class GitSource(StrictModel):
     url: str = Field(min_length=1, description="clone URL of this repository (https, ssh or a local path)")
     branch: str = Field(default="main", min_length=1)
     verify: CommitVerification | None = Field(
-        default=None, description="apply only commits signed by a trusted key (see docs/security.md)"
+        default=None, description="apply only commits signed by a trusted key (see docs/commit-signing.md)"
     )
 
 

@@ -1,6 +1,6 @@
 """Commit signatures: which commits of the fleet repository may be applied, decided from the commit's bytes, its
 signature and the trusted keys alone (SSH signatures in the SSHSIG format, OpenPGP signatures; see
-docs/security.md).
+docs/commit-signing.md).
 
     policy = trust_policy(verification_setting(fleet_yaml), key_files)
     judge(policy, payload, signature)      # Verification: VERIFIED, NOT_REQUIRED, UNSIGNED, BAD_SIGNATURE, ...
