@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from reconciler.core.trust import openpgp, sshsig
 from reconciler.core.trust.wire import SignatureFormatError
 
-_OPTION = re.compile(r'^([A-Za-z-]+)(?:="([^"]*)")?$')
+_OPTION = r'([A-Za-z-]+)(?:="([^"]*)")?'
+_OPTIONS = re.compile(rf"{_OPTION}(?:,{_OPTION})*")
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,12 @@ def _allowed_signer(line: str, origin: str) -> SshKey:
     rest = fields[1:]
     namespaces: tuple[str, ...] | None = None
     if not _is_key_type(rest[0]):
-        for option in rest.pop(0).split(","):
-            match = _OPTION.match(option)
-            if match is None or match.group(1).lower() != "namespaces" or match.group(2) is None:
-                raise ValueError(f'option {option!r} is not supported (only namespaces="...")')
+        options = rest.pop(0)
+        if not _OPTIONS.fullmatch(options):
+            raise ValueError(f"options {options!r} cannot be read")
+        for match in re.finditer(_OPTION, options):
+            if match.group(1).lower() != "namespaces" or match.group(2) is None:
+                raise ValueError(f'option {match.group(0)!r} is not supported (only namespaces="...")')
             namespaces = tuple(n for n in match.group(2).split(",") if n)
     if len(rest) < 2 or not _is_key_type(rest[0]):
         raise ValueError("expected a key type such as ssh-ed25519 and a base64 key after the principals")
