@@ -204,7 +204,8 @@ class RegionLoop:
             return []
         self.last_error = None
         finished = self._clock()
-        for result in map(fetched.noted, done.zones):
+        zones = [fetched.noted(result) for result in done.zones]
+        for result in zones:
             self.backoff.record(result, finished)
             self.results[result.zone] = result
             self.metrics.record(result)
@@ -217,7 +218,7 @@ class RegionLoop:
             )
         self.metrics.pass_duration.labels(region).observe(finished - started)
         self.passes += 1
-        return list(done.zones)
+        return zones
 
     def _log(self, result: ZoneResult) -> None:
         level = logging.INFO if result.status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING) else logging.WARNING
