@@ -6,7 +6,8 @@ revision, its result and `edgeops_reconcile_unverified_tip` / `edgeops_reconcile
 commit on top → applied; a commit by an untrusted key → refused; an unsigned commit turning verification off →
 refused (its own setting never judges it); OpenPGP-signed commits by a trusted / an untrusted gpg key; the bot's
 commits signed with its SSH key pass `git verify-commit` and the reconciler's own check; `edgeops apply` refuses
-an unsigned --rev and a working tree.
+an unsigned --rev and a working tree; the reconciler's own keys (`--trusted-keys`) require signatures from the
+first commit on, whatever the repository says.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.app.reconcile import read_inventory
+from reconciler.app.reconcile import CommitTrust, read_inventory, root_policy
 from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
 from reconciler.app.reconcile.source import RepoSource
 from reconciler.cli.main import app
@@ -258,3 +259,29 @@ def test_apply_refuses_an_unsigned_revision_and_a_working_tree(tmp_path: Path, k
     working_tree = runner.invoke(app, common)
     assert working_tree.exit_code == 1
     assert "a working tree carries no signature" in working_tree.output
+
+
+def test_the_reconcilers_own_trusted_keys_require_signatures_from_the_first_commit(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    root = tmp_path / "fleet"
+    new_repo(root, keys)
+    fleet_with_verify(root, [ZoneDef("za", "zone-a")], verify=False)
+    unsigned = commit(root, "fleet: the repository asks for nothing")
+    pinned = tmp_path / "keys" / "pinned_signers"
+    pinned.write_text(signer_line("release@example.com", keys["release"]))
+    source = RepoSource(str(root), tmp_path / "clone.git", trust=CommitTrust(root_policy((pinned,))))
+
+    nothing = source.fetch()
+    assert (nothing.revision, nothing.load) == (None, None)
+    assert (
+        nothing.error
+        == f"branch tip {unsigned[:12]} is not signed by a trusted key (not signed); no verified commit to apply"
+    )
+
+    (root / "README.md").write_text("signed\n")
+    signed = commit(root, "docs: signed by the pinned key", ssh=keys["release"])
+    fetched = source.fetch()
+    assert (fetched.revision, fetched.refusal) == (signed, None)
+    assert fetched.load is not None
+    assert fetched.load.spec is not None
