@@ -209,3 +209,36 @@ def test_along_a_chain_a_commit_is_judged_by_the_policy_before_it() -> None:
     verdict = judge(state.policy, PAYLOAD, signed)
     state = state.advance("c3", verdict, None)  # its setting unreadable: the policy in force stays
     assert (verdict.outcome, state.accepted, state.policy) == (Outcome.VERIFIED, "c3", strict)
+
+
+# One signature per SSH key (and none), and policies over any subset of those keys, for generated branches.
+CHAIN_SIGNERS: tuple[bytes | None, ...] = (
+    SIGNATURES["ssh-ed25519"],
+    SIGNATURES["ssh-ecdsa"],
+    SIGNATURES["ssh-rsa"],
+    None,
+)
+policies = st.one_of(
+    st.none(),  # the commit's fleet.yaml does not load
+    st.just(NOT_REQUIRED),
+    st.sets(st.sampled_from(range(len(SSH_KEYS)))).map(
+        lambda chosen: TrustPolicy(required=True, keys=tuple(SSH_KEYS[i] for i in sorted(chosen)))
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(range(len(CHAIN_SIGNERS))), policies), max_size=12))
+def test_along_any_branch_only_keys_trusted_by_accepted_commits_are_ever_honoured(
+    branch: list[tuple[int, TrustPolicy | None]],
+) -> None:
+    state = ChainState(NOT_REQUIRED)
+    in_force = NOT_REQUIRED  # kept here independently: the newest accepted commit's readable policy
+    for number, (signer, own) in enumerate(branch):
+        verdict = judge(state.policy, PAYLOAD, CHAIN_SIGNERS[signer])
+        expected = not in_force.required or (signer < len(SSH_KEYS) and SSH_KEYS[signer] in in_force.keys)
+        assert verdict.accepted is expected, (number, verdict)
+        state = state.advance(f"c{number}", verdict, own)
+        if expected and own is not None:
+            in_force = own
+        assert state.policy == in_force
