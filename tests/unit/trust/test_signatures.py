@@ -4,7 +4,8 @@ OpenPGP signatures (made by gpg, kept in tests/data/trust with their public keys
 Matrix: each key kind × (verified | untrusted key | tampered payload | wrong namespace | unsigned); generated damage
 to payload and signature bytes (flipped, truncated, appended) never raises and never verifies; allowed-signers lines
 with unsupported options or malformed keys are refused with their file and line; the policy in force along a chain
-is the newest accepted commit's, never the judged commit's own.
+is the newest accepted commit's, never the judged commit's own (named steps and generated branches); the fleet
+setting's errors are positioned and never read as "off"; unreadable key files are named and trust nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from reconciler.core.trust import (
     NOT_REQUIRED,
     ChainState,
     Outcome,
+    SettingUnreadable,
     TrustPolicy,
     judge,
     parse_key_file,
     sshsig,
+    trust_policy,
+    verification_setting,
     verify_signature,
 )
 
@@ -242,3 +246,49 @@ def test_along_any_branch_only_keys_trusted_by_accepted_commits_are_ever_honoure
         if expected and own is not None:
             in_force = own
         assert state.policy == in_force
+
+
+FLEET_YAML = (Path(__file__).resolve().parents[3] / "fleet" / "fleet.yaml").read_bytes()
+
+
+def _with_verify(block: str) -> bytes:
+    return FLEET_YAML.replace(b"    branch: main\n", b"    branch: main\n    verify:\n" + block.encode(), 1)
+
+
+def test_the_verification_setting_is_read_from_fleet_yaml() -> None:
+    assert verification_setting(FLEET_YAML) is None
+    setting = verification_setting(_with_verify("      trustedKeys:\n        - path: fleet/keys/allowed_signers\n"))
+    assert setting is not None
+    assert [ref.path for ref in setting.trusted_keys] == ["fleet/keys/allowed_signers"]
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        ("      trustedKeys: []\n", "at least 1 item"),
+        ("      trustedKeys:\n        - path: a\n          file: /b\n", "set exactly one of 'path'"),
+        ("      trustedKeys:\n        - path: ../outside\n", "must be relative to the repository root"),
+        ("      trustedKeys:\n        - path: /etc/keys\n", "must be relative to the repository root"),
+        ("      trustedKeys:\n        - file: keys/relative\n", "must be an absolute path"),
+        ("      trustedKey:\n        - path: fleet/keys/x\n", "trustedKey"),
+    ],
+)
+def test_a_bad_verification_setting_is_a_positioned_error_never_off(block: str, problem: str) -> None:
+    with pytest.raises(SettingUnreadable, match=r"^fleet/fleet\.yaml:\d+:\d+: ") as raised:
+        verification_setting(_with_verify(block))
+    assert problem in str(raised.value)
+    with pytest.raises(SettingUnreadable, match="is missing"):
+        verification_setting(None)
+
+
+def test_key_files_that_cannot_be_read_trust_nothing_and_are_named() -> None:
+    setting = verification_setting(
+        _with_verify("      trustedKeys:\n        - path: fleet/keys/a\n        - file: /etc/edgeops/b\n")
+    )
+    assert setting is not None
+    a, b = setting.trusted_keys
+    policy = trust_policy(setting, {a: allowed_signer("ed@example.com", ED25519).encode(), b: None})
+    assert policy.required
+    assert len(policy.keys) == 1
+    assert policy.problems == ("file /etc/edgeops/b: cannot be read",)
+    assert trust_policy(None, {}) == NOT_REQUIRED
