@@ -1,8 +1,9 @@
 """`edgeops apply`: one region pass (`reconciler.app.reconcile.apply_region`, the pass the region loop runs) over a
 region's zones: staged server-side apply, and with `--nats` each zone's JetStream assets through the hub.
 
-Exit codes: 0 every zone Synced; 1 error (desired state invalid: nothing applied anywhere); 4 some zone is not
-Synced (OutOfSync, Progressing, Degraded or Unreachable; the table says which and why).
+Exit codes: 0 every zone Synced; 1 error (desired state invalid, or a revision not signed by a trusted key when the
+fleet asks for signed commits: nothing applied anywhere); 4 some zone is not Synced (OutOfSync, Progressing,
+Degraded or Unreachable; the table says which and why).
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from typing import Annotated
 import typer
 
 from reconciler.cli.desired import load_or_exit
-from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, RepoPath, Rev, ZoneOpt, kubeconfig_path
+from reconciler.cli.options import (
+    EXIT_ERROR,
+    Kubeconfig,
+    Namespace,
+    Region,
+    RepoPath,
+    Rev,
+    TrustedKeys,
+    ZoneOpt,
+    kubeconfig_path,
+)
+from reconciler.core.load import LoadResult
 
 EXIT_NOT_SYNCED = 4
 
@@ -46,6 +58,7 @@ def apply_command(
     allow_stream_delete: Annotated[
         bool, typer.Option("--allow-stream-delete", help="delete or recreate JetStream streams that hold messages")
     ] = False,
+    trusted_keys: TrustedKeys = None,
 ) -> None:
     """Plan, apply in stages (namespaces, CRD kinds and RBAC; config; workloads), prune, and wait for health."""
     import asyncio
@@ -63,6 +76,7 @@ def apply_command(
     from reconciler.shells.nats import NatsEndpoint
 
     load = load_or_exit(repo, rev)
+    _refuse_unverified(repo, rev, load, tuple(trusted_keys or ()))
     options = RegionOptions(
         kubeconfig=kubeconfig_path(kubeconfig),
         render=RenderOptions(namespace=namespace),
@@ -88,3 +102,34 @@ def apply_command(
         nats_degraded = nats_degraded or outcome.degraded or bool(outcome.blocked)
     if nats_degraded or any(r.status is not ZoneStatus.SYNCED for r in done.zones):
         raise typer.Exit(EXIT_NOT_SYNCED)
+
+
+def _refuse_unverified(repo: Path, rev: str | None, load: LoadResult, trusted_keys: tuple[Path, ...]) -> None:
+    """With signed commits asked for (fleet.yaml or --trusted-keys), only a revision the region loop would apply is
+    applied; a working tree, which no signature covers, never is."""
+    from reconciler.app.reconcile import root_policy, verify_revision
+    from reconciler.shells.git import GitError
+
+    assert load.spec is not None
+    required = bool(trusted_keys) or load.spec.fleet.spec.git.verify is not None
+    if rev is None:
+        if required:
+            typer.echo(
+                "error: the fleet asks for signed commits and a working tree carries no signature: "
+                "apply a signed commit with --rev; nothing was applied",
+                err=True,
+            )
+            raise typer.Exit(EXIT_ERROR)
+        return
+    try:
+        decision = verify_revision(repo, rev, root_policy(trusted_keys))
+    except GitError as error:
+        typer.echo(f"error: {error}; nothing was applied", err=True)
+        raise typer.Exit(EXIT_ERROR) from error
+    if not decision.accepted:
+        typer.echo(
+            f"error: revision {decision.tip[:12]} is not signed by a trusted key ({decision.verification.detail}); "
+            "nothing was applied",
+            err=True,
+        )
+        raise typer.Exit(EXIT_ERROR)

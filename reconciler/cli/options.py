@@ -31,6 +31,14 @@ Kubeconfig = Annotated[
     Path | None,
     typer.Option("--kubeconfig", help="kubeconfig holding a context per zone (default: $KUBECONFIG)"),
 ]
+TrustedKeys = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--trusted-keys",
+        help="allowed-signers or OpenPGP key file on this host: apply only commits signed by its keys, whatever the "
+        "repository says (repeatable; adds to fleet.yaml's spec.git.verify keys)",
+    ),
+]
 # The PR bot reads no $KUBECONFIG: without this option it plans by rendering against the base branch.
 BotKubeconfig = Annotated[
     Path | None,

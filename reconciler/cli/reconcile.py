@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, kubeconfig_path
+from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, TrustedKeys, kubeconfig_path
 
 EXIT_NOT_SYNCED = 4
 
@@ -88,6 +88,7 @@ def reconcile_command(
     nudges: Annotated[
         bool, typer.Option("--nudges/--no-nudges", help="listen for nudges (needs --nudge-nats or --nats)")
     ] = True,
+    trusted_keys: TrustedKeys = None,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
     from reconciler.app.gitops import nudge_endpoint
@@ -116,6 +117,7 @@ def reconcile_command(
         lease_namespace=lease_namespace,
         identity=identity,
         cache_dir=cache_dir,
+        trusted_keys=tuple(trusted_keys or ()),
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         nudge_hub=nudge_endpoint(nudge_hub) if nudges and nudge_hub is not None else None,

@@ -30,12 +30,14 @@ from reconciler.app.reconcile.region import (
     targets,
 )
 from reconciler.app.reconcile.regionpass import PassObserver, RegionPass, apply_one, apply_region, run_once
+from reconciler.app.reconcile.trust import CommitTrust, TrustDecision, root_policy, verify_revision
 from reconciler.app.reconcile.wiring import ReconcilerSettings, run_reconciler
 from reconciler.app.reconcile.zones import connect_zone, context_for
 
 __all__ = [
     "WORKING_TREE",
     "ApplyOptions",
+    "CommitTrust",
     "DesiredStateInvalid",
     "History",
     "Inventory",
@@ -46,6 +48,7 @@ __all__ = [
     "ReconcilerSettings",
     "RegionOptions",
     "RegionPass",
+    "TrustDecision",
     "ZoneTarget",
     "apply_one",
     "apply_region",
@@ -60,8 +63,10 @@ __all__ = [
     "read_live",
     "render_desired",
     "repository_history",
+    "root_policy",
     "run_once",
     "run_reconciler",
     "targets",
+    "verify_revision",
     "wait_healthy",
 ]

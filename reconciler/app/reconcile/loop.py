@@ -9,7 +9,9 @@ pass as `edgeops apply`) over the zones that are due, healing drift on every pas
   while a pass runs, and a replica that loses it stops waiting on health and starts no further pass.
 - A zone that is unreachable is retried with exponential backoff (interval × 2^(failures-1), capped) while the
   other zones keep their pace; it converges on the first pass after it returns.
-- An invalid revision applies nothing anywhere; a repository that cannot be fetched keeps the last good commit.
+- An invalid revision applies nothing anywhere; a repository that cannot be fetched keeps the last good commit; a
+  branch tip not signed by a trusted key (when the fleet asks for signed commits) leaves the last verified commit
+  applied, and every zone's result says so.
 - `stop()` (SIGTERM/SIGINT in the CLI) ends the loop after the writes in flight: health waits are cut short,
   the Lease is released.
 """
@@ -218,6 +220,7 @@ class RegionLoop:
         trigger, self._trigger = self._trigger, "interval"
         fetched = await asyncio.to_thread(self._fetch)
         self.metrics.stale.labels(region).set(0 if fetched.fresh else 1)
+        self.metrics.record_refusal(fetched.refusal)
         if fetched.load is None:
             self.last_error = f"nothing to reconcile yet: {fetched.error}"
             log.error("repository unreadable", extra={"region": region, "error": fetched.error})
@@ -245,7 +248,8 @@ class RegionLoop:
             return []
         self.last_error = None
         finished = self._clock()
-        for result in done.zones:
+        zones = [fetched.noted(result) for result in done.zones]
+        for result in zones:
             self.backoff.record(result, finished)
             self.results[result.zone] = result
             self.metrics.record(result)
@@ -259,7 +263,7 @@ class RegionLoop:
         self.metrics.pass_duration.labels(region).observe(finished - started)
         self.metrics.passes.labels(region, trigger).inc()
         self.passes += 1
-        return list(done.zones)
+        return zones
 
     def _log(self, result: ZoneResult) -> None:
         level = logging.INFO if result.status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING) else logging.WARNING

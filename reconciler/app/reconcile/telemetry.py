@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from reconciler.app.reconcile.trust import TrustDecision
 from reconciler.core.plan import ZoneResult, ZoneStatus
 
 TRACER_NAME = "edgeops.reconciler"
@@ -81,7 +82,27 @@ class LoopMetrics:
             ["region", "source"],
             registry=self.registry,
         )
+        self.unverified = Gauge(
+            "edgeops_reconcile_unverified_tip",
+            "1 while the branch tip is not applied because it is not signed by a trusted key",
+            ["region"],
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "edgeops_reconcile_refused_commits",
+            "Branch tips refused by commit verification, by reason (unsigned, bad-signature, untrusted-key)",
+            ["region", "reason"],
+            registry=self.registry,
+        )
         self._revisions: dict[str, str] = {}
+        self._refused_tip: str | None = None
+
+    def record_refusal(self, refusal: TrustDecision | None) -> None:
+        """The gauge follows the current tip; the counter counts each refused tip once."""
+        self.unverified.labels(self.region).set(0 if refusal is None else 1)
+        if refusal is not None and refusal.tip != self._refused_tip:
+            self.refused.labels(self.region, refusal.reason.value).inc()
+        self._refused_tip = None if refusal is None else refusal.tip
 
     def record(self, result: ZoneResult) -> None:
         labels = (self.region, result.zone)

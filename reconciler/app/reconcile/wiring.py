@@ -24,6 +24,7 @@ from reconciler.app.reconcile.nudges import NudgeListener
 from reconciler.app.reconcile.region import RegionOptions
 from reconciler.app.reconcile.source import RepoSource
 from reconciler.app.reconcile.telemetry import configure_json_logs, configure_tracing
+from reconciler.app.reconcile.trust import CommitTrust, root_policy
 from reconciler.shells.kube import ZoneClient
 from reconciler.shells.nats import NatsEndpoint
 
@@ -45,6 +46,7 @@ class ReconcilerSettings:
     metrics_port: int = 9465  # 0: no /metrics
     metrics_host: str = "127.0.0.1"
     nudge_hub: NatsEndpoint | None = None  # where to listen for nudges (None: the interval alone)
+    trusted_keys: tuple[Path, ...] = ()  # the reconciler's own trusted keys: signed commits required from the start
 
 
 def repo_url(repo: str) -> str:
@@ -68,7 +70,8 @@ def replica_identity() -> str:
 
 def build_loop(settings: ReconcilerSettings) -> RegionLoop:
     url = repo_url(settings.repo)
-    source = RepoSource(url, clone_path(settings.cache_dir, settings.region, url), settings.branch)
+    trust = CommitTrust(root_policy(settings.trusted_keys))
+    source = RepoSource(url, clone_path(settings.cache_dir, settings.region, url), settings.branch, trust)
     elector = None
     if settings.leader_elect:
         client = ZoneClient.connect("lease", settings.lease_context, settings.region_options.kubeconfig)

@@ -13,7 +13,7 @@ from reconciler.core.spec.base import (
     Version,
     parse_duration,
 )
-from reconciler.core.spec.fleet import Fleet, Region, SloTargets
+from reconciler.core.spec.fleet import CommitVerification, Fleet, Region, SloTargets, TrustedKeyRef
 from reconciler.core.spec.fleetspec import FleetSpec
 from reconciler.core.spec.jsonschema import json_schemas
 from reconciler.core.spec.model import (
@@ -40,6 +40,7 @@ __all__ = [
     "Canary",
     "CanaryPolicy",
     "CanaryPolicySpec",
+    "CommitVerification",
     "Compat",
     "CompatOutcome",
     "CompatResult",
@@ -60,6 +61,7 @@ __all__ = [
     "StrictModel",
     "Target",
     "Tensor",
+    "TrustedKeyRef",
     "Version",
     "Window",
     "Zone",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from reconciler.core.spec.base import (
     Duration,
@@ -19,9 +19,42 @@ from reconciler.core.spec.base import (
 )
 
 
+class TrustedKeyRef(StrictModel):
+    """Where trusted public keys are read from: a file of this repository, or one on the reconciler's host."""
+
+    path: str | None = Field(
+        default=None, description="a file of this repository, e.g. fleet/keys/allowed_signers (repository-relative)"
+    )
+    file: str | None = Field(
+        default=None, description="an absolute path on the reconciler's host, e.g. a mounted Secret's file"
+    )
+
+    @model_validator(mode="after")
+    def _one_place(self) -> TrustedKeyRef:
+        if (self.path is None) == (self.file is None):
+            raise ValueError("set exactly one of 'path' (in this repository) and 'file' (on the reconciler's host)")
+        if self.path is not None and (
+            self.path.startswith("/") or ".." in self.path.split("/") or not self.path.strip("/")
+        ):
+            raise ValueError(f"path {self.path!r} must be relative to the repository root, without '..'")
+        if self.file is not None and not self.file.startswith("/"):
+            raise ValueError(f"file {self.file!r} must be an absolute path")
+        return self
+
+
+class CommitVerification(StrictModel):
+    trusted_keys: Items[TrustedKeyRef] = Field(
+        min_length=1,
+        description="files of SSH allowed signers or OpenPGP public keys; a commit signed by any of them is applied",
+    )
+
+
 class GitSource(StrictModel):
     url: str = Field(min_length=1, description="clone URL of this repository (https, ssh or a local path)")
     branch: str = Field(default="main", min_length=1)
+    verify: CommitVerification | None = Field(
+        default=None, description="apply only commits signed by a trusted key (see docs/commit-signing.md)"
+    )
 
 
 class ReconcileSettings(StrictModel):

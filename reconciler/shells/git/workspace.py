@@ -5,7 +5,8 @@ edited blobs, so a half-finished run leaves no dirty working tree behind. Pushin
 already has the same tree is a no-op: a restart after a push does not make a new commit.
 
 Credentials: for https remotes, the token in the environment variable named by `token_env` (default
-`EDGEOPS_GIT_TOKEN`, falling back to `GITHUB_TOKEN`); local paths and file:// need none.
+`EDGEOPS_GIT_TOKEN`, falling back to `GITHUB_TOKEN`); local paths and file:// need none. Commits are signed with the
+SSH key `EDGEOPS_GIT_SIGNING_KEY` names, when set (`signing`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import pygit2
 
 from reconciler.shells.git.errors import GitError, GitRefError, GitRemoteError
+from reconciler.shells.git.signing import SignedCommit, create_commit, load_signing_key, signed_commit
 
 REMOTE = "origin"
 TOKEN_ENV = "EDGEOPS_GIT_TOKEN"  # noqa: S105 (the name of a variable, not a token)
@@ -34,6 +36,17 @@ class Workspace:
         self.repo = repo
         self.url = url
         self._token_env = token_env
+
+    @classmethod
+    def open_local(cls, path: Path) -> Workspace:
+        """The repository holding `path` (a working tree or a bare repository), used as it is: nothing fetched."""
+        try:
+            found = pygit2.discover_repository(str(path))
+            if found is None:
+                raise GitRefError(f"{path} is not inside a git repository")
+            return cls(pygit2.Repository(found), str(path))
+        except pygit2.GitError as error:
+            raise GitError(f"cannot open the git repository at {path}: {error}") from error
 
     @classmethod
     def open_or_clone(cls, url: str, path: Path, token_env: str = TOKEN_ENV) -> Workspace:
@@ -89,6 +102,21 @@ class Workspace:
             raise GitRefError(f"no commit {rev!r} in {self.url}") from error
         return commit
 
+    def signed_commit(self, rev: str) -> SignedCommit:
+        """The commit's signature and the payload it signs (as `git verify-commit` checks them)."""
+        return signed_commit(self.repo, str(self._commit(rev).id))
+
+    def read_bytes(self, rev: str, path: str) -> bytes | None:
+        """The bytes of file `path` at `rev`, as committed (any encoding); None when it does not exist there or is
+        not a file (a directory, a submodule)."""
+        commit = self._commit(rev)
+        try:
+            blob = self.repo[commit.tree[path].id]
+        except KeyError:
+            return None
+        data: bytes | None = blob.data if isinstance(blob, pygit2.Blob) else None
+        return data
+
     def resolve(self, rev: str) -> str:
         """A SHA for a SHA, a local ref or `origin/<branch>`."""
         return str(self._commit(rev).id)
@@ -97,19 +125,6 @@ class Workspace:
         """The text of `path` at `rev`; None when the file does not exist there."""
         data = self.read_bytes(rev, path)
         return None if data is None else data.decode("utf-8")
-
-    def read_bytes(self, rev: str, path: str) -> bytes | None:
-        """The bytes of `path` at `rev`, as committed (any encoding); None when the file does not exist there."""
-        commit = self._commit(rev)
-        try:
-            entry = commit.tree[path]
-        except KeyError:
-            return None
-        blob = self.repo[entry.id]
-        if not isinstance(blob, pygit2.Blob):
-            raise GitRefError(f"{path} at {rev} is not a file")
-        data: bytes = blob.data
-        return data
 
     def file_history(self, rev: str, path: str, limit: int) -> Iterator[tuple[datetime, str | None]]:
         """`path` at `rev` and at its first-parent ancestors, newest first, each with its commit's time (None where
@@ -165,7 +180,7 @@ class Workspace:
         email = os.environ.get("EDGEOPS_GIT_AUTHOR_EMAIL", "edgeops-bot@users.noreply.github.com")
         signature = pygit2.Signature(name, email, int(time.time()), 0)
         # The local branch may point at an earlier step: write the commit first, then move the ref.
-        oid = self.repo.create_commit(None, signature, signature, message, tree, [parent.id])
+        oid = create_commit(self.repo, signature, message, tree, [parent.id], key=load_signing_key())
         self.repo.references.create(f"refs/heads/{branch}", oid, force=True)
         return str(oid)
 
