@@ -5,6 +5,10 @@ the pull request that adds the version; it never touches git or the forge itself
 
 Released versions are immutable: pushing version V whose model.yaml entry already names another (non-placeholder)
 digest is refused before anything is uploaded.
+
+With a signing key every pushed manifest is signed in cosign's format (`reconciler.app.modelops.sign`). When the
+fleet's regions declare `model_signing_keys`, a push without a key, or with a key none of them trusts, is refused
+before anything is uploaded: the edge would refuse the artifact.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from ruamel.yaml.error import YAMLError
 from reconciler.app.modelops.build import BuildResult, build_model
 from reconciler.app.modelops.compat import load_compat_json
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
+from reconciler.app.modelops.sign import SignedArtifact, SigningKey, sign_pushed
 from reconciler.core.modelops import ALL_TARGETS, build_artifact
 from reconciler.core.spec import Artifact, CompatResult, Fleet, Target, Version
 from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
+from runtime import cosign
 
 
 class PushConfigError(ValueError):
@@ -39,6 +45,7 @@ class PushOutcome:
     pushed: tuple[PushedArtifact, ...]
     model_yaml: Path | None  # the file that changed (None when recording was off or there is no model.yaml)
     compat: Mapping[Target, CompatResult] = field(default_factory=dict)
+    signed: tuple[SignedArtifact, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -54,6 +61,7 @@ class PushOutcome:
             f"- artifact: `{self.digest}` ({manifest.size} bytes, ONNX opset {manifest.opset})",
             f"- IO: {signature}",
             *(f"- pushed: `{p.ref}` (manifest `{p.manifest_digest}`)" for p in self.pushed),
+            *(f"- signed: `{s.pushed.registry}/{s.pushed.repository}:{s.signature_tag}` (cosign)" for s in self.signed),
             "",
             "| target | result | max abs diff | latency p50 | runtime | note |",
             "|---|---|---|---|---|---|",
@@ -70,8 +78,7 @@ class PushOutcome:
         return "\n".join(lines) + "\n"
 
 
-def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -> tuple[RegistryLocation, ...]:
-    """Each distinct registry of fleet.yaml's regions, in file order."""
+def _load_fleet(fleet_yaml: Path) -> Fleet:
     try:
         document = YAML(typ="safe").load(fleet_yaml.read_text(encoding="utf-8"))
     except OSError as error:
@@ -82,6 +89,12 @@ def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -
         fleet = Fleet.model_validate(document)
     except ValidationError as error:
         raise PushConfigError(f"{fleet_yaml}: not a valid Fleet: {error.errors()[0]['msg']}") from error
+    return fleet
+
+
+def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -> tuple[RegistryLocation, ...]:
+    """Each distinct registry of fleet.yaml's regions, in file order."""
+    fleet = _load_fleet(fleet_yaml)
     seen: dict[str, RegistryLocation] = {}
     for region in fleet.spec.regions:
         seen.setdefault(region.registry, parse_registry(region.registry, plain_http=plain_http))
@@ -123,6 +136,7 @@ def push_model_version(
     source_url: str | None = None,
     plain_http: bool | None = None,
     record: bool = True,
+    signing_key: SigningKey | None = None,
 ) -> PushOutcome:
     _check_semver(version)
     build = build_model(model_dir, verify_reproducible=False)
@@ -133,9 +147,11 @@ def push_model_version(
     if not registries:
         fleet_yaml = fleet_yaml or build.source.directory.parent.parent / "fleet" / "fleet.yaml"
         registries = registries_from_fleet(fleet_yaml, plain_http=plain_http)
+        check_signing_key(fleet_yaml, signing_key)
     if not registries:
         raise PushConfigError("no registry: fleet.yaml names none and no --registry was given")
     pushed: list[PushedArtifact] = []
+    signed: list[SignedArtifact] = []
     for location in registries:
         artifact = build_artifact(
             model=build.source.name,
@@ -146,7 +162,10 @@ def push_model_version(
             source=source_url,
             created=_created_from_env(),
         )
-        pushed.append(RegistryClient(location).push(artifact, build.data))
+        client = RegistryClient(location)
+        pushed.append(client.push(artifact, build.data))
+        if signing_key is not None:
+            signed.append(sign_pushed(client, pushed[-1], signing_key))
     compat = load_compat_json(build.source.directory, build.manifest.digest)
     changed = None
     if record and document is not None:
@@ -159,7 +178,37 @@ def push_model_version(
         pushed=tuple(pushed),
         model_yaml=changed,
         compat=compat,
+        signed=tuple(signed),
     )
+
+
+def check_signing_key(fleet_yaml: Path, signing_key: SigningKey | None) -> None:
+    """Refuse, before any upload, a push whose artifact a region's edge would refuse: regions that declare
+    model_signing_keys need a signing key whose public key is one of theirs (files relative to the repository)."""
+    repo = fleet_yaml.resolve().parent.parent
+    for region in _load_fleet(fleet_yaml).spec.regions:
+        if not region.model_signing_keys:
+            continue
+        if signing_key is None:
+            raise PushConfigError(
+                f"region {region.name} runs only signed model artifacts (model_signing_keys in {fleet_yaml}): "
+                "pass --signing-key FILE or --signing-key-env NAME"
+            )
+        trusted = {_public_pem(repo / path) for path in region.model_signing_keys}
+        if cosign.public_key_pem(signing_key.key.public_key()) not in trusted:
+            raise PushConfigError(
+                f"the {signing_key.source} is not one of region {region.name}'s model_signing_keys "
+                f"({', '.join(region.model_signing_keys)}): its edge would refuse the artifact"
+            )
+
+
+def _public_pem(path: Path) -> str:
+    try:
+        return cosign.public_key_pem(cosign.load_public_key(path.read_bytes(), name=str(path)))
+    except OSError as error:
+        raise PushConfigError(f"{path}: cannot read: {error.strerror}") from error
+    except cosign.CosignError as error:
+        raise PushConfigError(str(error)) from error
 
 
 def _record(
