@@ -240,6 +240,14 @@ class SigningKeyConfig(_Strict):
     name: str = Field(min_length=1, max_length=256)
     pem: str = Field(pattern=r"^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$")
 
+    @model_validator(mode="after")
+    def _ecdsa_p256(self) -> Self:
+        # Refused when the config is read, not when the puller first needs the key.
+        from runtime.cosign import load_public_key
+
+        load_public_key(self.pem, name=self.name)  # BadKey is a ValueError: pydantic reports it with the field
+        return self
+
 
 class RuntimeConfig(_Strict):
     zone: Name

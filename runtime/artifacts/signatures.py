@@ -81,7 +81,9 @@ class SignatureVerifier:
             if cosign.sha256_digest(payload) == digest:
                 layers.append(cosign.SignatureLayer(payload, signature))
         if not layers:
-            raise cosign.MalformedSignature(f"{where.url}: no payload matches the digest its layer names")
+            raise cosign.MalformedSignature(
+                f"no signature payload for {manifest_digest} hashes to the digest its layer names (tampered?)"
+            )
         return layers
 
 

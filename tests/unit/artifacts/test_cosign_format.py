@@ -1,6 +1,7 @@
 """cosign's key-based signature format (runtime.cosign): the payload round trip for any reference and digest, the
 `.sig` tag and manifest, and each refusal of `verify` (unsigned, untrusted key, signature for another digest,
-malformed payloads), also for generated hostile payloads and `.sig` documents, which never raise anything else."""
+malformed payloads), also for generated hostile payloads and `.sig` documents, which never raise anything else;
+which manifest a ref names; public keys in the runtime config are ECDSA P-256."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from runtime import cosign
+from runtime.artifacts.reference import manifest_reference
+from runtime.config import SigningKeyConfig
 
 pytestmark = pytest.mark.unit
 
@@ -132,3 +136,25 @@ def test_public_keys_must_be_pem_ecdsa_p256() -> None:
         cosign.load_public_key(_pem(ec.generate_private_key(ec.SECP384R1()).public_key()))
     with pytest.raises(cosign.BadKey, match="not a PEM public key"):
         cosign.load_public_key(base64.b64encode(b"garbage"), name="k")
+
+
+@pytest.mark.parametrize(
+    ("ref", "reference"),
+    [
+        ("127.0.0.1:5000/edge-models/m:1.0.0", "1.0.0"),
+        ("registry.example/edge-models/m:1.0.0_build.1", "1.0.0_build.1"),
+        ("registry.example/edge-models/m", "latest"),
+        ("http://localhost:5000/m@" + DIGEST, DIGEST),
+        ("registry.example/m:1.0.0@" + DIGEST, DIGEST),
+    ],
+)
+def test_the_manifest_a_ref_names(ref: str, reference: str) -> None:
+    assert manifest_reference(ref) == reference
+
+
+def test_runtime_config_refuses_a_key_that_is_not_ecdsa_p256() -> None:
+    rsa_pem = _pem(rsa.generate_private_key(65537, 2048).public_key()).decode()
+    with pytest.raises(ValidationError, match="ECDSA P-256"):
+        SigningKeyConfig(name="fleet/keys/rsa.pub", pem=rsa_pem)
+    pem = cosign.public_key_pem(KEY.public_key())
+    assert SigningKeyConfig(name="fleet/keys/release.pub", pem=pem).pem == pem
