@@ -7,7 +7,7 @@ Released versions are immutable: pushing version V whose model.yaml entry alread
 digest is refused before anything is uploaded.
 
 With a signing key every pushed manifest is signed in cosign's format (`reconciler.app.modelops.sign`). When the
-fleet's regions declare `model_signing_keys`, a push without a key, or with a key none of them trusts, is refused
+fleet's regions declare `modelSigningKeys`, a push without a key, or with a key none of them trusts, is refused
 before anything is uploaded: the edge would refuse the artifact.
 """
 
@@ -184,20 +184,20 @@ def push_model_version(
 
 def check_signing_key(fleet_yaml: Path, signing_key: SigningKey | None) -> None:
     """Refuse, before any upload, a push whose artifact a region's edge would refuse: regions that declare
-    model_signing_keys need a signing key whose public key is one of theirs (files relative to the repository)."""
+    modelSigningKeys need a signing key whose public key is one of theirs (files relative to the repository)."""
     repo = fleet_yaml.resolve().parent.parent
     for region in _load_fleet(fleet_yaml).spec.regions:
         if not region.model_signing_keys:
             continue
         if signing_key is None:
             raise PushConfigError(
-                f"region {region.name} runs only signed model artifacts (model_signing_keys in {fleet_yaml}): "
+                f"region {region.name} runs only signed model artifacts (modelSigningKeys in {fleet_yaml}): "
                 "pass --signing-key FILE or --signing-key-env NAME"
             )
         trusted = {_public_pem(repo / path) for path in region.model_signing_keys}
         if cosign.public_key_pem(signing_key.key.public_key()) not in trusted:
             raise PushConfigError(
-                f"the {signing_key.source} is not one of region {region.name}'s model_signing_keys "
+                f"the {signing_key.source} is not one of region {region.name}'s modelSigningKeys "
                 f"({', '.join(region.model_signing_keys)}): its edge would refuse the artifact"
             )
 

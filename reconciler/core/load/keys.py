@@ -41,14 +41,14 @@ def read_keys(files: Mapping[str, bytes]) -> tuple[dict[str, str], list[Problem]
 
 
 def check_references(fleet: Loaded[Fleet] | None, present: set[str]) -> list[Problem]:
-    """Each region's model_signing_keys names a key file of this revision (a broken one is reported once)."""
+    """Each region's modelSigningKeys names a key file of this revision (a broken one is reported once)."""
     if fleet is None:
         return []
     problems: list[Problem] = []
     for index, region in enumerate(fleet.spec.spec.regions):
         for position, path in enumerate(region.model_signing_keys):
             if path not in present:
-                where = ("spec", "regions", index, "model_signing_keys", position)
+                where = ("spec", "regions", index, "modelSigningKeys", position)
                 problems.append(
                     fleet.at(where, "keys.missing", f"region {region.name}: no key file {path} in this revision")
                 )
