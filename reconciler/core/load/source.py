@@ -13,7 +13,7 @@ from reconciler.core.load.problems import Problem
 MAX_FILE_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
 ROOTS = ("fleet", "zones", "models")
-KEY_DIR = "fleet/keys"  # public keys the regions trust for model artifacts (fleet.yaml model_signing_keys)
+KEY_DIR = "fleet/keys"  # public keys the regions trust for model artifacts (fleet.yaml modelSigningKeys)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@
 - `edgeops model push --signing-key` signs with the encrypted key `cosign generate-key-pair` wrote; `cosign verify
   --key` accepts it and refuses it with another key; pushing again writes no second signature; a signature the
   real cosign appends beside ours leaves ours verifiable;
+- `edgeops model push --signing-key-env NAME` with a PKCS#8 PEM in the variable: cosign verifies it too; a bad key
+  is exit 2 before anything is uploaded;
 - an artifact signed by `cosign sign --key` is verified by the edge puller and handed over (loaded and served by
   the runtime's own loader), its status says which key;
 - refused, with the old model still serving and its reason in the failure metric and status: signed with another
@@ -16,9 +18,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from prometheus_client import CollectorRegistry
 
 from reconciler.app.modelops.push import PushOutcome, push_model_version
@@ -104,6 +111,31 @@ def test_cosign_verify_accepts_what_model_push_signed(
     assert len(_signature_layers(location, outcome)) == 2
     assert cosign_cli.verify(release.pub, _pinned(outcome)).returncode == 0
     assert cosign_cli.verify(other.pub, _pinned(outcome)).returncode == 0
+
+
+def test_push_cli_signs_with_a_pem_key_from_the_environment(
+    oci_registry: LocalRegistry, cosign_cli: Cosign, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pub = tmp_path / "release.pub"
+    pub.write_text(cosign.public_key_pem(key.public_key()), encoding="utf-8")
+    cli = Path(sys.executable).with_name("edgeops")
+    args = [str(cli), "model", "push", str(tiny_model_dir), "--version", "1.0.0", "--no-record"]
+    args += ["--registry", f"{oci_registry.host}/edge-models", "--signing-key-env", "RELEASE_KEY"]
+
+    bad = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False, env={**os.environ})
+    assert bad.returncode == 2
+    assert "signing key in $RELEASE_KEY: the variable is not set" in bad.stderr
+    ok = subprocess.run(
+        args, capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "RELEASE_KEY": pem.decode()}
+    )
+    assert ok.returncode == 0, ok.stderr
+    pinned = next(line.split()[1] for line in ok.stdout.splitlines() if line.startswith("pushed "))
+    manifest_digest = ok.stdout.split(" manifest ", 1)[1].split()[0]
+    assert "signed: " in ok.stdout
+    image = pinned.rsplit(":", 1)[0] + "@" + manifest_digest
+    assert cosign_cli.verify(pub, image).returncode == 0
 
 
 class Slot:
