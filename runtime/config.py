@@ -10,6 +10,7 @@ Credentials are referenced by the name of an environment variable, never carried
 
     RuntimeConfig
     ├── zone, region, metrics_port, model_dir, feature_store, otel_service_name
+    ├── model_signing_keys: [{name, pem}]   cosign public keys; when any, only artifacts one of them signed run
     ├── nats: NatsConnectionConfig {url, token_env | creds_file_env}
     └── models: [ModelDeploymentConfig]
         ├── name, version, track (stable | canary | shadow)
@@ -250,6 +251,21 @@ class FeatureStoreConfig(_Strict):
     max_keys: int = Field(default=100_000, ge=1, le=50_000_000)
 
 
+class SigningKeyConfig(_Strict):
+    """A cosign public key the region trusts for model artifacts (`name`: its fleet/keys/*.pub path)."""
+
+    name: str = Field(min_length=1, max_length=256)
+    pem: str = Field(pattern=r"^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$")
+
+    @model_validator(mode="after")
+    def _ecdsa_p256(self) -> Self:
+        # Refused when the config is read, not when the puller first needs the key.
+        from runtime.cosign import load_public_key
+
+        load_public_key(self.pem, name=self.name)  # BadKey is a ValueError: pydantic reports it with the field
+        return self
+
+
 class RuntimeConfig(_Strict):
     zone: Name
     region: Name
@@ -259,6 +275,7 @@ class RuntimeConfig(_Strict):
     metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped by Prometheus from outside the pod
     model_dir: str = "/var/lib/edgeops/models"
     feature_store: FeatureStoreConfig = FeatureStoreConfig()
+    model_signing_keys: tuple[SigningKeyConfig, ...] = Field(default=(), max_length=64)
 
     @model_validator(mode="after")
     def _unique_deployments(self) -> Self:

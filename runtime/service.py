@@ -52,6 +52,7 @@ class Service:
         self, config: RuntimeConfig, config_path: Path, metrics: Metrics, health: Health, puller: ModelPuller
     ) -> None:
         self.config = config
+        puller.trust(config.model_signing_keys)
         self.scheduler = PullScheduler(puller, config.models, on_update=self._on_pulled)
         self.config_path = config_path
         self.metrics = metrics

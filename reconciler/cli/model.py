@@ -105,13 +105,34 @@ def push_command(
     summary: Annotated[
         Path | None, typer.Option(help="write a Markdown summary (the body of the pull request) to this file")
     ] = None,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="sign with this cosign key file (cosign generate-key-pair's cosign.key, password in "
+            "COSIGN_PASSWORD; or a PKCS#8/EC PEM)"
+        ),
+    ] = None,
+    signing_key_env: Annotated[
+        str | None, typer.Option(help="sign with the key whose PEM text is in this environment variable")
+    ] = None,
 ) -> None:
-    """Push the artifact as an OCI artifact to each region's registry and record its digest in model.yaml."""
-    from reconciler.app.modelops import ModelSourceError, ModelYamlError, PushConfigError, push_model_version
+    """Push the artifact as an OCI artifact to each region's registry, sign it (cosign's format) when given a
+    key, and record its digest in model.yaml."""
+    from reconciler.app.modelops import (
+        ModelSourceError,
+        ModelYamlError,
+        PushConfigError,
+        SigningKeyError,
+        push_model_version,
+        read_signing_key,
+    )
     from reconciler.core.modelops import ManifestError
     from reconciler.shells.registry import RegistryError, parse_registry
 
     try:
+        key = None
+        if signing_key is not None or signing_key_env is not None:
+            key = read_signing_key(signing_key, signing_key_env)
         locations = tuple(parse_registry(r, plain_http=plain_http) for r in registry or ())
         outcome = push_model_version(
             model_dir,
@@ -121,14 +142,18 @@ def push_command(
             plain_http=plain_http,
             revision=revision,
             record=record,
+            signing_key=key,
         )
     except RegistryError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
-    except (ValueError, ModelSourceError, ManifestError, ModelYamlError, PushConfigError) as error:
+    except (ValueError, ModelSourceError, ManifestError, ModelYamlError, PushConfigError, SigningKeyError) as error:
         raise _bad_input(error) from error
     for pushed in outcome.pushed:
         typer.echo(f"pushed {pushed.ref} manifest {pushed.manifest_digest}")
+    for signed in outcome.signed:
+        state = "signed" if signed.written else "already signed by this key"
+        typer.echo(f"{state}: {signed.pushed.registry}/{signed.pushed.repository}:{signed.signature_tag}")
     if outcome.model_yaml:
         typer.echo(f"recorded in {outcome.model_yaml}")
     if summary is not None:

@@ -12,7 +12,9 @@ Errors (PullError and subclasses) never escape the scheduler: a failed pull, ver
     ├── RegistryUnavailable   no answer, timeout or 5xx: retried on the next interval
     ├── ArtifactNotFound      the registry has no blob with that digest (404)
     ├── AccessDenied          401/403 even after the token flow
-    └── VerificationFailed    the bytes do not hash to the digest (tampered or corrupted): never placed
+    ├── VerificationFailed    the bytes do not hash to the digest (tampered or corrupted): never placed
+    └── SignatureRejected     no trusted cosign signature (reason: unsigned, signature_untrusted,
+                              signature_digest_mismatch, signature_malformed, manifest_mismatch): never placed
 """
 
 from runtime.artifacts.errors import (
@@ -21,13 +23,16 @@ from runtime.artifacts.errors import (
     BadReference,
     PullError,
     RegistryUnavailable,
+    SignatureRejected,
     VerificationFailed,
 )
-from runtime.artifacts.puller import ModelPuller, PullMetrics, PullStatus
+from runtime.artifacts.puller import UNVERIFIED, ModelPuller, PullMetrics, PullStatus
 from runtime.artifacts.reference import BlobLocation, parse_reference
 from runtime.artifacts.schedule import PullScheduler, in_window
+from runtime.artifacts.signatures import SignatureVerifier
 
 __all__ = [
+    "UNVERIFIED",
     "AccessDenied",
     "ArtifactNotFound",
     "BadReference",
@@ -38,6 +43,8 @@ __all__ = [
     "PullScheduler",
     "PullStatus",
     "RegistryUnavailable",
+    "SignatureRejected",
+    "SignatureVerifier",
     "VerificationFailed",
     "in_window",
     "parse_reference",

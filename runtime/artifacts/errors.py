@@ -25,3 +25,11 @@ class AccessDenied(PullError):
 
 class VerificationFailed(PullError):
     reason = "verification"
+
+
+class SignatureRejected(PullError):
+    """Not signed by a key the region trusts; `reason` says how (unsigned, signature_untrusted, ...)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -19,7 +19,7 @@ from http.client import HTTPResponse
 from pathlib import Path
 
 from runtime.artifacts.errors import AccessDenied, ArtifactNotFound, RegistryUnavailable, VerificationFailed
-from runtime.artifacts.reference import BlobLocation
+from runtime.artifacts.reference import BlobLocation, ManifestLocation
 
 USERNAME_ENV = "EDGEOPS_REGISTRY_USERNAME"
 PASSWORD_ENV = "EDGEOPS_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name
@@ -58,15 +58,17 @@ def _bearer_token(challenge: str, timeout_s: float) -> str | None:
     return str(token) if token else None
 
 
-def _open(location: BlobLocation, timeout_s: float, authorization: str | None) -> HTTPResponse:
+def _open(location: BlobLocation | ManifestLocation, timeout_s: float, authorization: str | None) -> HTTPResponse:
     request = urllib.request.Request(location.url)  # noqa: S310 - scheme fixed to http(s) by parse_reference
+    if isinstance(location, ManifestLocation):
+        request.add_header("Accept", location.accept)
     if authorization:
         request.add_header("Authorization", authorization)
     reply: HTTPResponse = urllib.request.urlopen(request, timeout=timeout_s)  # noqa: S310
     return reply
 
 
-def _connect(location: BlobLocation, timeout_s: float) -> HTTPResponse:
+def _connect(location: BlobLocation | ManifestLocation, timeout_s: float) -> HTTPResponse:
     authorization = _basic_header()
     for attempt in range(2):
         try:
@@ -80,7 +82,7 @@ def _connect(location: BlobLocation, timeout_s: float) -> HTTPResponse:
             if error.code in (401, 403):
                 raise AccessDenied(f"{location.url}: {error.code} {error.reason}") from error
             if error.code == 404:
-                raise ArtifactNotFound(f"{location.url}: no such blob (404)") from error
+                raise ArtifactNotFound(f"{location.url}: not found (404)") from error
             raise RegistryUnavailable(f"{location.url}: {error.code} {error.reason}") from error
         except (urllib.error.URLError, OSError) as error:
             raise RegistryUnavailable(f"{location.url}: {getattr(error, 'reason', error)}") from error
@@ -116,3 +118,15 @@ def download_verified(location: BlobLocation, destination: Path, *, timeout_s: f
         destination.unlink(missing_ok=True)
         raise VerificationFailed(f"{location.url}: content hashes to sha256:{actual}, expected {location.digest}")
     return size
+
+
+def read_small(location: BlobLocation | ManifestLocation, *, timeout_s: float, max_bytes: int) -> bytes:
+    """The whole (small) reply body: a manifest or a signature payload; larger than `max_bytes` is refused."""
+    try:
+        with _connect(location, timeout_s) as reply:
+            data = reply.read(max_bytes + 1)
+    except (TimeoutError, ConnectionError) as error:
+        raise RegistryUnavailable(f"{location.url}: transfer interrupted: {error}") from error
+    if len(data) > max_bytes:
+        raise VerificationFailed(f"{location.url}: larger than the {max_bytes}-byte limit for this kind of object")
+    return data

@@ -4,6 +4,11 @@ The cache is content-addressed: `<model_dir>/<sha256-hex>.onnx` (`ArtifactConfig
 `local_path`. A file is only ever placed by an atomic rename of a fully downloaded, fsynced and verified temp file
 in the same directory, so the model manager never opens a partial or unverified model. Files already present are
 re-hashed before use (once per change of size/mtime), so a corrupted cache entry is replaced, not served.
+
+When the region trusts signing keys (`RuntimeConfig.model_signing_keys`), every ensure first checks the artifact's
+cosign signature (`runtime.artifacts.signatures`), cache hit or not: a key removed from the fleet stops a cached
+artifact it signed from being handed over again. Without keys, artifacts are checked by digest only and their
+status says `unverified`.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +30,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from runtime.artifacts.errors import PullError
 from runtime.artifacts.fetch import download_verified
 from runtime.artifacts.reference import parse_reference
+from runtime.artifacts.signatures import SignatureVerifier
+from runtime.config import SigningKeyConfig
+
+log = logging.getLogger(__name__)
 
 _CACHE_FILE = re.compile(r"^[0-9a-f]{64}\.onnx$")
 DEFAULT_MAX_BYTES = 4 << 30
@@ -65,6 +75,10 @@ class PullStatus:
     last_error: str | None = None
     last_error_reason: str | None = None
     consecutive_failures: int = 0
+    signature: str | None = None  # "verified by <key>" or UNVERIFIED, for the artifact last made available
+
+
+UNVERIFIED = "unverified: the region declares no model_signing_keys"
 
 
 def _sha256_file(path: Path) -> str:
@@ -94,6 +108,7 @@ class ModelPuller:
         timeout_s: float = 30.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.time,
+        signing_keys: Sequence[SigningKeyConfig] = (),
     ) -> None:
         self.model_dir = model_dir
         self.metrics = metrics
@@ -103,6 +118,13 @@ class ModelPuller:
         self._locks: dict[str, asyncio.Lock] = {}
         self._verified: dict[Path, tuple[int, int, str]] = {}  # path -> (size, mtime_ns, digest)
         self._status: dict[str, PullStatus] = {}
+        self.trust(signing_keys)
+
+    def trust(self, signing_keys: Sequence[SigningKeyConfig]) -> None:
+        """The keys the next ensures verify against (a reloaded runtime config may change them)."""
+        self._verifier = SignatureVerifier(signing_keys)
+        if not self._verifier.enabled:
+            log.warning("no model signing keys declared for this region: model artifacts are checked by digest only")
 
     # ------------------------------------------------------------------ status
 
@@ -125,11 +147,13 @@ class ModelPuller:
             consecutive_failures=current.consecutive_failures + 1,
         )
 
-    def _record_success(self, model: str, digest: str, path: Path, source: str) -> None:
+    def _record_success(self, model: str, digest: str, path: Path, source: str, signature: str) -> None:
         now = self._clock()
         self.metrics.pulls.labels(model=model, source=source).inc()
         self.metrics.last_success.labels(model=model).set(now)
-        self._status[model] = PullStatus(model=model, digest=digest, path=str(path), last_success=now, last_attempt=now)
+        self._status[model] = PullStatus(
+            model=model, digest=digest, path=str(path), last_success=now, last_attempt=now, signature=signature
+        )
 
     # ------------------------------------------------------------------ ensure
 
@@ -142,6 +166,7 @@ class ModelPuller:
         lock = self._locks.setdefault(digest, asyncio.Lock())
         async with lock:
             try:
+                signature = await self._check_signature(ref, digest)
                 path, source = await self._ensure_locked(ref, digest, self.target_path(digest, local_path))
             except PullError as error:
                 self.record_failure(label, error)
@@ -150,8 +175,16 @@ class ModelPuller:
                 failure = PullError(f"local cache: {error}")
                 self.record_failure(label, failure, reason="cache")
                 raise failure from error
-        self._record_success(label, digest, path, source)
+        self._record_success(label, digest, path, source, signature)
         return path
+
+    async def _check_signature(self, ref: str, digest: str) -> str:
+        verifier = self._verifier
+        if not verifier.enabled:
+            return UNVERIFIED
+        location = parse_reference(ref, digest)
+        key = await asyncio.to_thread(verifier.verify, ref, location, timeout_s=self.timeout_s)
+        return f"verified by {key}"
 
     async def _ensure_locked(self, ref: str, digest: str, target: Path) -> tuple[Path, str]:
         location = parse_reference(ref, digest)

@@ -28,6 +28,28 @@ class BlobLocation:
         return f"{self.scheme}://{self.host}/v2/{self.repository}/blobs/{self.digest}"
 
 
+@dataclass(frozen=True)
+class ManifestLocation:
+    """A manifest of the blob's repository, by tag or digest (the signed artifact's, or its cosign `.sig`)."""
+
+    blob: BlobLocation
+    reference: str
+    accept: str = "application/vnd.oci.image.manifest.v1+json"
+
+    @property
+    def url(self) -> str:
+        return f"{self.blob.scheme}://{self.blob.host}/v2/{self.blob.repository}/manifests/{self.reference}"
+
+
+def manifest_reference(ref: str) -> str:
+    """The manifest `ref` names: its `@digest`, else its tag, else `latest` (as docker and oras read it)."""
+    rest, _, digest = ref.strip().partition("@")
+    if digest:
+        return digest
+    last = rest.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last and "/" in rest else "latest"
+
+
 def parse_reference(ref: str, digest: str) -> BlobLocation:
     if not _DIGEST.match(digest):
         raise BadReference(f"digest {digest!r} is not 'sha256:' and 64 lower-case hex digits")

@@ -5,6 +5,10 @@ the pull request that adds the version; it never touches git or the forge itself
 
 Released versions are immutable: pushing version V whose model.yaml entry already names another (non-placeholder)
 digest is refused before anything is uploaded.
+
+With a signing key every pushed manifest is signed in cosign's format (`reconciler.app.modelops.sign`). When the
+fleet's regions declare `modelSigningKeys`, a push without a key, or with a key none of them trusts, is refused
+before anything is uploaded: the edge would refuse the artifact.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from pydantic import TypeAdapter, ValidationError
 from reconciler.app.modelops.build import BuildResult, build_model
 from reconciler.app.modelops.compat import load_compat_json
 from reconciler.app.modelops.model_yaml import ModelDocument, ModelYamlError
+from reconciler.app.modelops.sign import SignedArtifact, SigningKey, sign_pushed
 from reconciler.core.load import Problem, read_document, rejected, validate_document
 from reconciler.core.modelops import ALL_TARGETS, build_artifact
 from reconciler.core.spec import Artifact, CompatResult, Fleet, Target, Version
 from reconciler.shells.registry import PushedArtifact, RegistryClient, RegistryLocation, parse_registry
+from runtime import cosign
 
 
 class PushConfigError(ValueError):
@@ -38,6 +44,7 @@ class PushOutcome:
     pushed: tuple[PushedArtifact, ...]
     model_yaml: Path | None  # the file that changed (None when recording was off or there is no model.yaml)
     compat: Mapping[Target, CompatResult] = field(default_factory=dict)
+    signed: tuple[SignedArtifact, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -53,6 +60,7 @@ class PushOutcome:
             f"- artifact: `{self.digest}` ({manifest.size} bytes, ONNX opset {manifest.opset})",
             f"- IO: {signature}",
             *(f"- pushed: `{p.ref}` (manifest `{p.manifest_digest}`)" for p in self.pushed),
+            *(f"- signed: `{s.pushed.registry}/{s.pushed.repository}:{s.signature_tag}` (cosign)" for s in self.signed),
             "",
             "| target | result | max abs diff | latency p50 | runtime | note |",
             "|---|---|---|---|---|---|",
@@ -69,8 +77,8 @@ class PushOutcome:
         return "\n".join(lines) + "\n"
 
 
-def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -> tuple[RegistryLocation, ...]:
-    """Each distinct registry of fleet.yaml's regions, in file order (fleet.yaml read as the loader reads it)."""
+def _load_fleet(fleet_yaml: Path) -> Fleet:
+    """fleet.yaml read as the loader reads it."""
     try:
         data = fleet_yaml.read_bytes()
     except OSError as error:
@@ -80,6 +88,12 @@ def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -
     if isinstance(fleet, list):
         raise PushConfigError(str(rejected(str(fleet_yaml), "Fleet", fleet)))
     assert isinstance(fleet, Fleet)
+    return fleet
+
+
+def registries_from_fleet(fleet_yaml: Path, *, plain_http: bool | None = None) -> tuple[RegistryLocation, ...]:
+    """Each distinct registry of fleet.yaml's regions, in file order."""
+    fleet = _load_fleet(fleet_yaml)
     seen: dict[str, RegistryLocation] = {}
     for region in fleet.spec.regions:
         seen.setdefault(region.registry, parse_registry(region.registry, plain_http=plain_http))
@@ -121,6 +135,7 @@ def push_model_version(
     source_url: str | None = None,
     plain_http: bool | None = None,
     record: bool = True,
+    signing_key: SigningKey | None = None,
 ) -> PushOutcome:
     _check_semver(version)
     build = build_model(model_dir, verify_reproducible=False)
@@ -131,9 +146,11 @@ def push_model_version(
     if not registries:
         fleet_yaml = fleet_yaml or build.source.directory.parent.parent / "fleet" / "fleet.yaml"
         registries = registries_from_fleet(fleet_yaml, plain_http=plain_http)
+        check_signing_key(fleet_yaml, signing_key)
     if not registries:
         raise PushConfigError("no registry: fleet.yaml names none and no --registry was given")
     pushed: list[PushedArtifact] = []
+    signed: list[SignedArtifact] = []
     for location in registries:
         artifact = build_artifact(
             model=build.source.name,
@@ -144,7 +161,10 @@ def push_model_version(
             source=source_url,
             created=_created_from_env(),
         )
-        pushed.append(RegistryClient(location).push(artifact, build.data))
+        client = RegistryClient(location)
+        pushed.append(client.push(artifact, build.data))
+        if signing_key is not None:
+            signed.append(sign_pushed(client, pushed[-1], signing_key))
     compat = load_compat_json(build.source.directory, build.manifest.digest)
     changed = None
     if record and document is not None:
@@ -157,7 +177,37 @@ def push_model_version(
         pushed=tuple(pushed),
         model_yaml=changed,
         compat=compat,
+        signed=tuple(signed),
     )
+
+
+def check_signing_key(fleet_yaml: Path, signing_key: SigningKey | None) -> None:
+    """Refuse, before any upload, a push whose artifact a region's edge would refuse: regions that declare
+    modelSigningKeys need a signing key whose public key is one of theirs (files relative to the repository)."""
+    repo = fleet_yaml.resolve().parent.parent
+    for region in _load_fleet(fleet_yaml).spec.regions:
+        if not region.model_signing_keys:
+            continue
+        if signing_key is None:
+            raise PushConfigError(
+                f"region {region.name} runs only signed model artifacts (modelSigningKeys in {fleet_yaml}): "
+                "pass --signing-key FILE or --signing-key-env NAME"
+            )
+        trusted = {_public_pem(repo / path) for path in region.model_signing_keys}
+        if cosign.public_key_pem(signing_key.key.public_key()) not in trusted:
+            raise PushConfigError(
+                f"the {signing_key.source} is not one of region {region.name}'s modelSigningKeys "
+                f"({', '.join(region.model_signing_keys)}): its edge would refuse the artifact"
+            )
+
+
+def _public_pem(path: Path) -> str:
+    try:
+        return cosign.public_key_pem(cosign.load_public_key(path.read_bytes(), name=str(path)))
+    except OSError as error:
+        raise PushConfigError(f"{path}: cannot read: {error.strerror}") from error
+    except cosign.CosignError as error:
+        raise PushConfigError(str(error)) from error
 
 
 def _record(

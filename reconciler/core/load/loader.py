@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.core.load import crossref, documents, yamldoc
+from reconciler.core.load import crossref, documents, keys, yamldoc
 from reconciler.core.load.crossref import Documents, Loaded
 from reconciler.core.load.problems import Problem, Severity
 from reconciler.core.load.secrets import find_plaintext_secrets
-from reconciler.core.load.source import SourceFile, SourceTree, is_desired_state_path
+from reconciler.core.load.source import SourceFile, SourceTree, is_desired_state_path, is_public_key_path
 from reconciler.core.spec import CanaryPolicy, Fleet, FleetSpec, Model, Zone
 
 FLEET_FILE = "fleet/fleet.yaml"
@@ -105,6 +105,10 @@ def load_tree(tree: SourceTree) -> LoadResult:
     problems: list[Problem] = list(tree.problems)
     docs = Documents(fleet=None, policies={}, zones=[], models={})
     files: list[SourceFile] = sorted((f for f in tree.files if is_desired_state_path(f.path)), key=lambda f: f.path)
+    key_files = {f.path: f.data for f in files if is_public_key_path(f.path)}
+    files = [f for f in files if f.path not in key_files]
+    public_keys, key_problems = keys.read_keys(key_files)
+    problems += key_problems
     if not any(f.path == FLEET_FILE for f in files) and not any(p.file == FLEET_FILE for p in tree.problems):
         problems.append(
             Problem(FLEET_FILE, 0, 0, "layout.missing-fleet", "fleet/fleet.yaml is missing: every fleet needs one")
@@ -138,6 +142,7 @@ def load_tree(tree: SourceTree) -> LoadResult:
             loaded = docs.models[result.metadata.name] = Loaded(parsed, result)
         problems += _layout(loaded)
     problems += crossref.check(docs)
+    problems += keys.check_references(docs.fleet, set(key_files))
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.code, p.message))
     spec = None
     if docs.fleet is not None and not any(p.severity is Severity.ERROR for p in problems):
@@ -146,6 +151,7 @@ def load_tree(tree: SourceTree) -> LoadResult:
             policies={name: p.spec for name, p in sorted(docs.policies.items())},
             zones=tuple(sorted((z.spec for z in docs.zones), key=lambda z: (z.spec.region, z.name))),
             models={name: m.spec for name, m in sorted(docs.models.items())},
+            public_keys=public_keys,
         )
     return LoadResult(spec=spec, problems=tuple(problems), revision=tree.revision)
 

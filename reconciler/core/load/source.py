@@ -13,6 +13,7 @@ from reconciler.core.load.problems import Problem
 MAX_FILE_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
 ROOTS = ("fleet", "zones", "models")
+KEY_DIR = "fleet/keys"  # public keys the regions trust for model artifacts (fleet.yaml modelSigningKeys)
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,16 @@ class SourceTree:
     origin: str = ""  # what was read, for messages: a directory or 'repo@rev'
 
 
+def is_public_key_path(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 3 and "/".join(parts[:2]) == KEY_DIR and parts[2].endswith(".pub")
+
+
 def is_desired_state_path(path: str) -> bool:
-    """The YAML files the loader reads: fleet/fleet.yaml, fleet/policies/*, zones/**, models/*/model.yaml."""
+    """The files the loader reads: fleet/fleet.yaml, fleet/policies/*, zones/**, models/*/model.yaml (YAML), and
+    the public keys fleet/keys/*.pub."""
+    if is_public_key_path(path):
+        return True
     if not path.endswith(YAML_SUFFIXES):
         return False
     parts = path.split("/")

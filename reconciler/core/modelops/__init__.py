@@ -5,6 +5,7 @@ from reconciler.core.modelops.manifest import ArtifactManifest, ManifestError, d
 from reconciler.core.modelops.oci import MANIFEST_MEDIA_TYPE, ModelArtifact, build_artifact
 from reconciler.core.modelops.parity import Tolerance, compare
 from reconciler.core.modelops.signature import signature_mismatches
+from reconciler.core.modelops.signing_key import SigningKeyError, load_signing_key
 
 __all__ = [
     "ALL_TARGETS",
@@ -12,11 +13,13 @@ __all__ = [
     "ArtifactManifest",
     "ManifestError",
     "ModelArtifact",
+    "SigningKeyError",
     "TargetResult",
     "Tolerance",
     "build_artifact",
     "compare",
     "describe_onnx",
+    "load_signing_key",
     "overall",
     "parse_targets",
     "render_table",

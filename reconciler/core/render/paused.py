@@ -13,7 +13,7 @@ waits until the zone is resumed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.core.spec import FleetSpec, ModelAssignment, Zone
 
@@ -43,5 +43,5 @@ def paused_view(basis: FleetSpec, head: FleetSpec, name: str) -> PausedView | No
     models = tuple(a.model_copy(update={"canary": None}) if a in gone else a for a in zone.spec.models)
     changed = zone.model_copy(update={"spec": zone.spec.model_copy(update={"models": models})})
     zones = tuple(changed if z.name == name else z for z in basis.zones)
-    spec = FleetSpec(fleet=basis.fleet, policies=basis.policies, zones=zones, models=basis.models)
+    spec = replace(basis, zones=zones)
     return PausedView(spec, changed, tuple(f"{a.model} {a.canary.version}" for a in gone if a.canary is not None))

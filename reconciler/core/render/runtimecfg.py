@@ -17,6 +17,7 @@ from runtime import (
     ModelDeploymentConfig,
     NatsConnectionConfig,
     RuntimeConfig,
+    SigningKeyConfig,
     SubjectsConfig,
     SyntheticTrafficConfig,
     Track,
@@ -110,6 +111,9 @@ def runtime_config(
         ),
         models=(model_deployment(spec, zone, assignment, model, track=track),),
         metrics_port=METRICS_PORT,
+        model_signing_keys=tuple(
+            SigningKeyConfig(name=path, pem=pem) for path, pem in spec.signing_keys(zone.spec.region).items()
+        ),
     )
 
 

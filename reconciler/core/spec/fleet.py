@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -62,11 +62,22 @@ class ReconcileSettings(StrictModel):
     concurrency: int = Field(default=4, ge=1, le=256, description="zones reconciled at once")
 
 
+# A public key file in the repository (never a private key: the loader refuses those anywhere in fleet/).
+KeyPath = Annotated[str, Field(pattern=r"^fleet/keys/[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.pub$")]
+
+
 class Region(StrictModel):
     name: Name
     registry: str = Field(min_length=1, description="OCI registry (host[:port]/path) the edge pulls models from")
     nats_hub: str = Field(min_length=1, description="leafnode URL of the region's NATS hub, e.g. nats-leaf://hub:7422")
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    model_signing_keys: Items[KeyPath] = Field(
+        default=(),
+        description=(
+            "cosign public keys (fleet/keys/NAME.pub, PEM, ECDSA P-256) the region's edge trusts: when any is "
+            "given, a model artifact is served only if one of them signed it; none: artifacts run unverified"
+        ),
+    )
 
 
 class SloTargets(StrictModel):

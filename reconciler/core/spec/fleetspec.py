@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reconciler.core.spec.fleet import Fleet, Region
 from reconciler.core.spec.model import Model
@@ -16,6 +16,16 @@ class FleetSpec:
     policies: dict[str, CanaryPolicy] = field(default_factory=dict)
     zones: tuple[Zone, ...] = ()
     models: dict[str, Model] = field(default_factory=dict)
+    public_keys: dict[str, str] = field(default_factory=dict)  # fleet/keys/*.pub path -> PEM text
+
+    def signing_keys(self, region: str) -> dict[str, str]:
+        """The PEM public keys `region` trusts for model artifacts, by key file path (empty: none declared)."""
+        declared = self.region(region)
+        paths = declared.model_signing_keys if declared is not None else ()
+        missing = [p for p in paths if p not in self.public_keys]
+        if missing:  # the loader reports these; a spec built without it must not silently trust fewer keys
+            raise ValueError(f"region {region}: no PEM text for {', '.join(missing)}")
+        return {p: self.public_keys[p] for p in paths}
 
     def region(self, name: str) -> Region | None:
         return self.fleet.region(name)
@@ -32,7 +42,7 @@ class FleetSpec:
             r.model_copy(update={"nats_hub": hub_url}) if r.name == region else r for r in self.fleet.spec.regions
         )
         fleet = self.fleet.model_copy(update={"spec": self.fleet.spec.model_copy(update={"regions": regions})})
-        return FleetSpec(fleet=fleet, policies=self.policies, zones=self.zones, models=self.models)
+        return replace(self, fleet=fleet)
 
     def policy_for(self, assignment: ModelAssignment) -> CanaryPolicy | None:
         if assignment.canary is None:

@@ -6,6 +6,7 @@ every operation first pings `/v2/` with a short timeout: a registry that is down
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -145,33 +146,9 @@ class RegistryClient:
     def push(self, artifact: ModelArtifact, layer_bytes: bytes) -> PushedArtifact:
         """Upload config and layer blobs (skipped when present), then the manifest under the version tag."""
         self.ping()
-        container = self._container(artifact.repository, artifact.tag)
-        with tempfile.TemporaryDirectory(prefix="edgeops-push-") as tmp:
-            for descriptor, data in ((artifact.config, artifact.config_bytes), (artifact.layer, layer_bytes)):
-                blob = Path(tmp) / descriptor.digest.replace(":", "-")
-                blob.write_bytes(data)
-                try:
-                    reply = self._oras.upload_blob(str(blob), container, descriptor.to_oci())
-                except requests.RequestException as error:
-                    raise RegistryUnreachable(f"upload {descriptor.digest}: {error}") from error
-                except ValueError as error:
-                    raise RegistryRejected(f"upload {descriptor.digest}", 500, str(error)) from error
-                if reply.status_code not in (200, 201, 202):
-                    raise RegistryRejected(f"upload {descriptor.digest}", reply.status_code, reply.text)
-        manifest_url = f"{self.base_url}/v2/{artifact.repository}/manifests/{artifact.tag}"
-        reply = self._request(
-            f"put manifest {artifact.repository}:{artifact.tag}",
-            manifest_url,
-            "PUT",
-            data=artifact.manifest_bytes(),
-            headers={"Content-Type": MANIFEST_MEDIA_TYPE},
-        )
-        if reply.status_code not in (200, 201):
-            raise RegistryRejected(f"put manifest {artifact.repository}:{artifact.tag}", reply.status_code, reply.text)
-        ours = artifact.manifest_digest()
-        theirs = reply.headers.get("Docker-Content-Digest", ours)
-        if theirs != ours:
-            raise DigestMismatch(f"manifest stored as {theirs}, we computed {ours}")
+        for descriptor, data in ((artifact.config, artifact.config_bytes), (artifact.layer, layer_bytes)):
+            self._upload_blob(artifact.repository, descriptor.to_oci(), data)
+        ours = self.put_manifest(artifact.repository, artifact.tag, artifact.manifest_bytes())
         return PushedArtifact(
             registry=self.location.host,
             repository=artifact.repository,
@@ -179,6 +156,52 @@ class RegistryClient:
             manifest_digest=ours,
             layer_digest=artifact.layer.digest,
         )
+
+    def _upload_blob(self, repository: str, descriptor: dict[str, Any], data: bytes) -> None:
+        # oras skips a blob the repository already has (HEAD first), so re-pushing uploads nothing.
+        container = self._container(repository, "upload")
+        with tempfile.TemporaryDirectory(prefix="edgeops-push-") as tmp:
+            blob = Path(tmp) / "blob"
+            blob.write_bytes(data)
+            try:
+                reply = self._oras.upload_blob(str(blob), container, descriptor)
+            except requests.RequestException as error:
+                raise RegistryUnreachable(f"upload {descriptor['digest']}: {error}") from error
+            except ValueError as error:
+                raise RegistryRejected(f"upload {descriptor['digest']}", 500, str(error)) from error
+        if reply.status_code not in (200, 201, 202):
+            raise RegistryRejected(f"upload {descriptor['digest']}", reply.status_code, reply.text)
+
+    def upload_blob(self, repository: str, data: bytes, media_type: str) -> str:
+        """Upload `data` as a blob of `repository`; returns its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self._upload_blob(repository, {"mediaType": media_type, "digest": digest, "size": len(data)}, data)
+        return digest
+
+    def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str = MANIFEST_MEDIA_TYPE) -> str:
+        """Store `data` as the manifest `repository:reference`; returns its digest (checked against the registry's)."""
+        what = f"put manifest {repository}:{reference}"
+        url = f"{self.base_url}/v2/{repository}/manifests/{reference}"
+        reply = self._request(what, url, "PUT", data=data, headers={"Content-Type": media_type})
+        if reply.status_code not in (200, 201):
+            raise RegistryRejected(what, reply.status_code, reply.text)
+        ours = "sha256:" + hashlib.sha256(data).hexdigest()
+        theirs = reply.headers.get("Docker-Content-Digest", ours)
+        if theirs != ours:
+            raise DigestMismatch(f"manifest stored as {theirs}, we computed {ours}")
+        return ours
+
+    def find_manifest(self, repository: str, reference: str, media_type: str = MANIFEST_MEDIA_TYPE) -> bytes | None:
+        """The manifest's bytes as stored, or None when the registry has no such manifest (404)."""
+        self.ping()
+        what = f"get manifest {repository}:{reference}"
+        url = f"{self.base_url}/v2/{repository}/manifests/{reference}"
+        reply = self._request(what, url, "GET", headers={"Accept": media_type})
+        if reply.status_code == 404:
+            return None
+        if reply.status_code != 200:
+            raise RegistryRejected(what, reply.status_code, reply.text)
+        return bytes(reply.content)
 
     def manifest(self, repository: str, reference: str) -> dict[str, Any]:
         self.ping()
