@@ -32,6 +32,12 @@ def _declare(root: Path, *paths: str) -> None:
     fleet.write_text(text.replace(anchor, f"{anchor}      modelSigningKeys:{listed}\n", 1), encoding="utf-8")
 
 
+def _declared_line(root: Path) -> int:
+    """The line of the first key `_declare` listed (the list item that names it)."""
+    lines = (root / "fleet/fleet.yaml").read_text(encoding="utf-8").splitlines()
+    return lines.index("      modelSigningKeys:") + 2
+
+
 def _write_key(root: Path, name: str, data: bytes | str) -> None:
     (root / "fleet/keys").mkdir(exist_ok=True)
     path = root / "fleet/keys" / name
@@ -85,7 +91,7 @@ def _problems(root: Path) -> dict[str, str]:
 def test_a_missing_key_file_is_a_positioned_error(template_fleet: Path) -> None:
     _declare(template_fleet, "fleet/keys/absent.pub")
     problem = _problems(template_fleet)["keys.missing"]
-    assert problem.startswith("fleet/fleet.yaml:14:11 ")  # the list item that names it
+    assert problem.startswith(f"fleet/fleet.yaml:{_declared_line(template_fleet)}:11 ")  # the item naming it
     assert "region eu-west: no key file fleet/keys/absent.pub" in problem
 
 
@@ -123,4 +129,5 @@ def test_bad_key_files_are_refused(template_fleet: Path, data: bytes, code: str,
 def test_a_key_path_outside_fleet_keys_is_a_schema_error(template_fleet: Path) -> None:
     _declare(template_fleet, "../secrets/release.pub")
     problem = _problems(template_fleet)["schema.invalid-value"]
-    assert problem.startswith("fleet/fleet.yaml:14:11 spec.regions[0].modelSigningKeys[0]: ")
+    line = _declared_line(template_fleet)
+    assert problem.startswith(f"fleet/fleet.yaml:{line}:11 spec.regions[0].modelSigningKeys[0]: ")
