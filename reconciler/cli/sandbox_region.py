@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from reconciler.sandbox.region import (
     start_supervisor,
     stop_region,
     supervisor_record,
+    traffic,
 )
 
 EXIT_FAILED = 1
@@ -80,10 +82,49 @@ def up_command(
     _print_status(console, layout)
 
 
-def status_command(state_dir: StateDir = DEFAULT_STATE) -> None:
+def status_command(
+    state_dir: StateDir = DEFAULT_STATE,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            help="seconds to wait until every part is healthy and every zone's runtimes turn records into results",
+        ),
+    ] = 0.0,
+) -> None:
     console = Console()
-    if not _print_status(console, Layout(state_dir.resolve())):
+    layout = Layout(state_dir.resolve())
+    deadline = time.monotonic() + wait
+    if wait > 0:
+        with console.status("waiting for every part to be healthy and for results ..."):
+            while time.monotonic() < deadline and not _flowing(layout):
+                time.sleep(3)
+    healthy = _print_status(console, layout)
+    flows = _print_traffic(console, layout)
+    if not healthy or (wait > 0 and not flows):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _flowing(layout: Layout) -> bool:
+    health = probe_region(layout)
+    zones = traffic(layout)
+    return bool(health and health.healthy and zones and all(z.results > 0 and z.targets_up for z in zones))
+
+
+def _print_traffic(console: Console, layout: Layout) -> bool:
+    zones = traffic(layout)
+    if not zones:
+        return False
+    table = Table(title="sensor traffic, as Prometheus scraped it from the runtime pods", title_justify="left")
+    for column in ("zone", "runtime pods scraped", "records taken", "results published"):
+        table.add_column(column)
+    for zone in zones:
+        colour = "green" if zone.results > 0 else "red"
+        table.add_row(
+            escape(zone.zone), str(zone.targets_up), f"{zone.taken:.0f}", f"[{colour}]{zone.results:.0f}[/{colour}]"
+        )
+    console.print(table)
+    return all(z.results > 0 for z in zones)
 
 
 def _print_status(console: Console, layout: Layout) -> bool:

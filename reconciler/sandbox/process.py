@@ -243,6 +243,9 @@ def kill_recorded_processes(directory: Path, grace_s: float = 5.0) -> list[dict[
     for record in running:
         # The group may hold children of a leader that is gone: signal it whatever the leader's state.
         _signal_group(int(str(record["pid"])), signal.SIGKILL)
+    deadline = time.monotonic() + grace_s  # a killed process still holds its ports until it is gone
+    while any(record_alive(r) for r in running) and time.monotonic() < deadline:
+        time.sleep(0.05)
     for record in records:
         Path(str(record["path"])).unlink(missing_ok=True)
     return running

@@ -10,11 +10,13 @@ from reconciler.sandbox.region.control import (
     DownReport,
     PartHealth,
     RegionHealth,
+    Traffic,
     follow_progress,
     probe_region,
     start_supervisor,
     stop_region,
     supervisor_record,
+    traffic,
 )
 from reconciler.sandbox.region.fleetrepo import FleetRepo, FleetRepoError, seed_fleet_repo
 from reconciler.sandbox.region.layout import DEFAULT_STATE, Layout
@@ -30,6 +32,7 @@ __all__ = [
     "RegionError",
     "RegionHealth",
     "RegionRequest",
+    "Traffic",
     "follow_progress",
     "probe_region",
     "scrape_targets",
@@ -37,4 +40,5 @@ __all__ = [
     "start_supervisor",
     "stop_region",
     "supervisor_record",
+    "traffic",
 ]

@@ -19,11 +19,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from reconciler.sandbox.agent import kill_recorded
 from reconciler.sandbox.process import (
@@ -148,16 +149,30 @@ def _probe_servers(manifest: dict[str, Any], alive: dict[int, dict[str, Any]]) -
         part = manifest.get(key)
         if part:
             parts.append(PartHealth(name, http_ok(part["url"] + path), part["url"], pid=part.get("pid")))
-    reconciler = manifest.get("reconciler")
-    if reconciler:
-        ok = http_ok(reconciler["metrics"]) and reconciler["pid"] in alive
-        parts.append(PartHealth("region reconciler", ok, reconciler["metrics"], pid=reconciler["pid"]))
+    forge = manifest.get("forge")
+    if forge:
+        ok = forge["pid"] in alive and port_accepts(urlsplit(forge["url"]).port or 0)
+        detail = f"repository {forge['repository']}; API {forge['api']}; webhooks to {forge['webhook']}"
+        parts.append(PartHealth("forge", ok, forge["url"], detail, forge["pid"]))
+    for name, key, url_key in (
+        ("bot webhook service", "bot", "url"),
+        ("region reconciler", "reconciler", "metrics"),
+        ("canary controller", "canary", "metrics"),
+    ):
+        part = manifest.get(key)
+        if part:
+            ok = http_ok(part[url_key]) and part["pid"] in alive
+            parts.append(PartHealth(name, ok, part[url_key], pid=part["pid"]))
     for name, nats in manifest.get("nats", {}).items():
         ok = http_ok(nats["monitor"] + "/healthz")
         parts.append(PartHealth(f"NATS {name}", ok, nats["url"], f"monitor {nats['monitor']}", nats.get("pid")))
     fleet = manifest.get("fleet")
     if fleet:
         parts.append(PartHealth("fleet repository", Path(fleet["remote"]).is_dir(), fleet["remote"]))
+    if "kubeconfig" in manifest:
+        contexts = ", ".join(z["context"] for z in manifest.get("zones", {}).values())
+        kubeconfig = manifest["kubeconfig"]
+        parts.append(PartHealth("kubeconfig", Path(kubeconfig).is_file(), kubeconfig, f"contexts: {contexts}"))
     return parts
 
 
@@ -217,6 +232,17 @@ def manifest_ports(layout: Layout) -> list[int]:
     return sorted(found)
 
 
+def _still_listening(ports: list[int], timeout_s: float) -> list[int]:
+    """The ports that still accept connections after `timeout_s` (the kernel closes a dead process's sockets
+    shortly after it exits, not at once)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        listening = [port for port in ports if port_accepts(port, timeout_s=0.2)]
+        if not listening or time.monotonic() > deadline:
+            return listening
+        time.sleep(0.2)
+
+
 @dataclass(frozen=True)
 class DownReport:
     stopped_supervisor: bool
@@ -245,7 +271,42 @@ def stop_region(layout: Layout, timeout_s: float = 90.0) -> DownReport:
     if layout.agents.is_dir():
         for agent_state in sorted(layout.agents.iterdir()):
             pods += len(kill_recorded(agent_state))
-    listening = [port for port in ports if port_accepts(port, timeout_s=0.2)]
+    listening = _still_listening(ports, timeout_s=10.0)
     if not listening:
         shutil.rmtree(layout.root, ignore_errors=True)
     return DownReport(record is not None, stopped, pods, listening)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    zone: str
+    taken: float  # records the zone's runtimes took from their inputs (edgeops_requests_total)
+    results: float  # results they published (edgeops_results_total)
+    targets_up: int  # runtime pods Prometheus scrapes successfully
+
+
+def traffic(layout: Layout) -> list[Traffic]:
+    """Per zone, what Prometheus has scraped from the runtime pods: records taken, results published."""
+    manifest = read_json(layout.manifest)
+    if not isinstance(manifest, dict) or "prometheus" not in manifest:
+        return []
+    prometheus = manifest["prometheus"]["url"]
+    return [
+        Traffic(
+            zone,
+            _query(prometheus, f'sum(edgeops_requests_total{{zone="{zone}"}})'),
+            _query(prometheus, f'sum(edgeops_results_total{{zone="{zone}"}})'),
+            int(_query(prometheus, f'count(up{{job="runtime",zone="{zone}"}} == 1)')),
+        )
+        for zone in manifest.get("zones", {})
+    ]
+
+
+def _query(prometheus: str, promql: str) -> float:
+    url = f"{prometheus}/api/v1/query?{urlencode({'query': promql})}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - our own loopback server
+            result = json.load(reply)["data"]["result"]
+    except (OSError, ValueError, KeyError):
+        return 0.0
+    return float(result[0]["value"][1]) if result else 0.0

@@ -71,7 +71,7 @@ def seed_fleet_repo(
     notes += _drop_canaries(work, spec, region, unbuilt)
     _commit(work, "Leave out canaries on model versions the sandbox cannot build")
     _load(work)  # what the reconciler will read must still be valid
-    _git(root, "init", "-q", "--bare", str(remote))
+    _git(root, "init", "-q", "--bare", "-b", "main", str(remote))
     _git(work, "push", "-q", str(remote), "main")
     return FleetRepo(work, remote, tuple(pushed), tuple(notes))
 

@@ -40,7 +40,14 @@ from reconciler.core.spec import FleetSpec, Model, Zone
 from reconciler.sandbox.agent import host_ports
 from reconciler.sandbox.dataplane import DataplaneError, loopback_server_settings, nats_server_process
 from reconciler.sandbox.localkube import LocalKube, LocalZone, ZoneOptions
-from reconciler.sandbox.process import ServerProcess, ServerProcessError, free_port, http_ok, record_processes
+from reconciler.sandbox.process import (
+    ServerProcess,
+    ServerProcessError,
+    free_port,
+    http_ok,
+    port_accepts,
+    record_processes,
+)
 from reconciler.sandbox.region.fleetrepo import seed_fleet_repo
 from reconciler.sandbox.region.layout import Layout, write_json
 from reconciler.shells.nats import NatsClient, NatsEndpoint
@@ -93,10 +100,18 @@ def _serve(stack: ExitStack, process: ServerProcess, ready: Callable[[], bool], 
         raise RegionError(str(exc)) from exc
 
 
+# The forge's repository and its people: the bot and the canary controller act as BOT_LOGIN (write), the demo's
+# and a user's pull requests come from ADMIN_LOGIN (admin).
+OWNER, NAME = "acme", "edge-fleet"
+BOT_LOGIN, ADMIN_LOGIN = "edgeops-bot", "platform-engineer"
+
+
 @dataclass
 class _Secrets:
     nats: dict[str, str]  # NATS user → password (zone servers, the runtimes' Secret)
     hub: dict[str, str]  # hub user → password (nudges)
+    tokens: dict[str, str]  # forge login → token
+    webhook: str  # the secret the forge signs its webhook deliveries with
 
     @property
     def env(self) -> dict[str, str]:
@@ -109,8 +124,14 @@ def _generate_secrets(layout: Layout) -> _Secrets:
     generated = _Secrets(
         {user: secrets.token_hex(16) for user in naming.PASSWORD_ENV},
         {user: secrets.token_hex(16) for user in naming.HUB_PASSWORD_ENV},
+        {login: secrets.token_hex(20) for login in (BOT_LOGIN, ADMIN_LOGIN)},
+        secrets.token_hex(20),
     )
-    write_json(layout.secrets, {"nats": generated.nats, "hub": generated.hub}, private=True)
+    write_json(
+        layout.secrets,
+        {"nats": generated.nats, "hub": generated.hub, "forge": generated.tokens, "webhook": generated.webhook},
+        private=True,
+    )
     return generated
 
 
@@ -168,21 +189,132 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
         targets = layout.root / "prometheus" / "targets"
         prometheus_port = _start_prometheus(stack, layout, targets, reconciler_port, say)
         parts["prometheus"] = {"url": f"http://127.0.0.1:{prometheus_port}", "port": prometheus_port}
-        stop_threads = threading.Event()
-        stack.callback(stop_threads.set)
-        threading.Thread(
-            target=_refresh_targets, args=(kube, zones, targets, stop_threads), name="targets", daemon=True
-        ).start()
-        sensors = {"urls": zone_urls, "password": keys.nats[naming.SENSOR_USER], "rate": request.records_per_s}
-        threading.Thread(
-            target=_sensors, args=(spec, zones), kwargs={**sensors, "stop": stop_threads}, name="sensors", daemon=True
-        ).start()
+        gitops = _GitOps(stack, layout, kube.kubeconfig, fleet.remote, hub_url, keys, parts, say)
+        gitops.start_forge_and_bot()
+        gitops.start_canary_controller(request.region, f"http://127.0.0.1:{prometheus_port}")
+        _start_threads(
+            stack, kube, spec, zones, targets=targets, urls=zone_urls, password=keys.nats[naming.SENSOR_USER],
+            rate=request.records_per_s,
+        )  # fmt: skip
         parts["sensors"] = {"records_per_s": request.records_per_s}
         parts["supervisor"] = {"pid": os.getpid()}
         write_json(layout.manifest, parts)
         say("region up", kind="ready")
         stop.wait()
         say("stopping", kind="stopping")
+
+
+@dataclass
+class _GitOps:
+    """The forge (with the bot subscribed to its webhooks) and the canary controller, on the fleet's bare remote."""
+
+    stack: ExitStack
+    layout: Layout
+    kubeconfig: Path
+    remote: Path
+    hub_url: str
+    keys: _Secrets
+    parts: dict[str, Any]
+    say: Progress
+
+    def _forge_env(self) -> dict[str, str]:
+        return {
+            "EDGEOPS_GITHUB_TOKEN": self.keys.tokens[BOT_LOGIN],
+            "EDGEOPS_NUDGE_NATS_USER": naming.HUB_NUDGER_USER,
+            "EDGEOPS_NUDGE_NATS_PASSWORD": self.keys.hub[naming.HUB_NUDGER_USER],
+            "EDGEOPS_WEBHOOK_SECRET": self.keys.webhook,
+        }
+
+    def _repository(self, forge_url: str, workdir: str) -> list[str]:
+        return [
+            "--repository", f"{OWNER}/{NAME}", "--github-url", forge_url, "--clone-url", str(self.remote),
+            "--workdir", str(self.layout.root / workdir),
+        ]  # fmt: skip
+
+    def start_forge_and_bot(self) -> None:
+        forge_port, bot_port = free_port(), free_port()
+        forge_url, bot_url = f"http://127.0.0.1:{forge_port}", f"http://127.0.0.1:{bot_port}/"
+        access = self.layout.root / "forge" / "access.json"
+        write_json(
+            access,
+            {
+                "users": {BOT_LOGIN: "write", ADMIN_LOGIN: "admin", OWNER: "admin"},
+                "tokens": {token: login for login, token in self.keys.tokens.items()},
+            },
+            private=True,
+        )
+        bot = ServerProcess(
+            "bot webhook service",
+            [
+                *_edgeops(), "bot", "serve", *self._repository(forge_url, "bot"), "--port", str(bot_port),
+                "--kubeconfig", str(self.kubeconfig), "--nudge-nats", self.hub_url,
+            ],
+            self.layout.logs / "bot.log",
+            env=self._forge_env(),
+        )  # fmt: skip
+        self.say("starting the bot's webhook service")
+        _serve(self.stack, bot, _http_ready(bot_url), "serving webhooks", 60)
+        forge = ServerProcess(
+            "forge",
+            [
+                sys.executable, "-m", "reconciler.sandbox.forge", "serve", "--git-dir", str(self.remote),
+                "--port", str(forge_port), "--owner", OWNER, "--name", NAME, "--users", str(access),
+                "--webhook", bot_url,
+            ],
+            self.layout.logs / "forge.log",
+            env={"EDGEOPS_WEBHOOK_SECRET": self.keys.webhook},
+        )  # fmt: skip
+        self.say("starting the local forge (webhooks to the bot)")
+        _serve(self.stack, forge, lambda: port_accepts(forge_port), "serving its API", 60)
+        self.parts["forge"] = {
+            "url": forge_url,
+            "api": f"{forge_url}/api/v3",
+            "repository": f"{OWNER}/{NAME}",
+            "pid": forge.pid,
+            "webhook": bot_url,
+        }
+        self.parts["bot"] = {"url": bot_url, "pid": bot.pid}
+
+    def start_canary_controller(self, region: str, prometheus: str) -> None:
+        port = free_port()
+        controller = ServerProcess(
+            "canary controller",
+            [
+                *_edgeops(), "canary", "run", "--region", region, "--prometheus", prometheus,
+                *self._repository(self.parts["forge"]["url"], "canary"), "--interval", "30s",
+                "--metrics-port", str(port), "--nudge-nats", self.hub_url,
+            ],
+            self.layout.logs / "canary.log",
+            env=self._forge_env(),
+        )  # fmt: skip
+        self.say("starting the canary controller")
+        _serve(self.stack, controller, _http_ready(f"http://127.0.0.1:{port}/metrics"), "serving /metrics", 60)
+        self.parts["canary"] = {"metrics": f"http://127.0.0.1:{port}/metrics", "pid": controller.pid}
+
+
+def _start_threads(
+    stack: ExitStack,
+    kube: LocalKube,
+    spec: FleetSpec,
+    zones: list[Zone],
+    *,
+    targets: Path,
+    urls: dict[str, str],
+    password: str,
+    rate: float,
+) -> None:
+    """The Prometheus target refresher and the sensors, stopped when `stack` closes."""
+    stop = threading.Event()
+    stack.callback(stop.set)
+
+    def sensors() -> None:  # a call mypy checks, unlike a Thread's args
+        _sensors(spec, zones=zones, urls=urls, password=password, rate=rate, stop=stop)
+
+    def refresh() -> None:
+        _refresh_targets(kube, zones, targets, stop)
+
+    threading.Thread(target=refresh, name="targets", daemon=True).start()
+    threading.Thread(target=sensors, name="sensors", daemon=True).start()
 
 
 def _start_agent(
