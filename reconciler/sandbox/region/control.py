@@ -133,6 +133,8 @@ def probe_region(layout: Layout) -> RegionHealth | None:
         health.parts.append(PartHealth("region", False, str(layout.root), "still coming up (or failed): no manifest"))
         return health
     health.notes = list(manifest.get("notes", []))
+    if not manifest.get("ready"):
+        health.parts.append(PartHealth("region", False, str(layout.root), "coming up (or its supervisor failed)"))
     alive = {int(str(r["pid"])): r for r in read_process_records(layout.processes) if record_alive(r)}
     health.parts += _probe_servers(manifest, alive)
     health.parts += _probe_zones(manifest, alive)

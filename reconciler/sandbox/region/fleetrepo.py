@@ -100,7 +100,7 @@ def _push_models(
             notes.append(f"{name}: no build.py in models/{name}/, none of its versions is in the registry")
             continue
         say(f"building model {name}")
-        built = build_model(model_dir).manifest.digest
+        built = build_model(model_dir, verify_reproducible=False).manifest.digest  # CI proves it reproducible
         for version in model.spec.versions:
             if version.artifact.digest != built:
                 unbuilt.add((name, version.version))

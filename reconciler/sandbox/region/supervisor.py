@@ -79,15 +79,21 @@ def _edgeops() -> list[str]:
 
 
 class Progress:
-    """Steps appended to the progress file, one JSON object a line (`up` follows it)."""
+    """Steps appended to the progress file, one JSON object a line (`up` follows it). With `parts`, every step
+    also rewrites the manifest, so that what a supervisor killed half-way had started is known (`down` checks its
+    ports)."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, layout: Layout, parts: dict[str, Any] | None = None) -> None:
+        self._layout = layout
+        self._parts = parts
+        layout.root.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, message: str, *, kind: str = "step", **fields: object) -> None:
+        if self._parts is not None:
+            self._parts["ready"] = kind == "ready"
+            write_json(self._layout.manifest, self._parts)
         line = json.dumps({"t": time.time(), "kind": kind, "message": message, **fields})
-        with self._path.open("a", encoding="utf-8") as out:
+        with self._layout.progress.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
 
 
@@ -148,14 +154,14 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
     """Bring the region up, write its manifest, then keep it up until `stop` is set; everything is stopped on the
     way out (also on an error)."""
     layout = request.layout
-    say = Progress(layout.progress)
+    parts: dict[str, Any] = {"region": request.region, "zones": {}, "notes": [], "supervisor": {"pid": os.getpid()}}
+    say = Progress(layout, parts)
     record_processes(layout.processes)
     loaded = load_desired(request.template)
     if loaded.spec is None:
         raise RegionError(f"{request.template}: the desired state is not valid (run `edgeops validate`)")
     names = {z.name for z in _zones(loaded.spec, request)}
     keys = _generate_secrets(layout)
-    parts: dict[str, Any] = {"region": request.region, "zones": {}, "notes": []}
     with ExitStack() as stack:
         registry_port = _start_registry(stack, layout, say)
         parts["registry"] = {"url": f"http://127.0.0.1:{registry_port}", "port": registry_port}
@@ -197,8 +203,6 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
             rate=request.records_per_s,
         )  # fmt: skip
         parts["sensors"] = {"records_per_s": request.records_per_s}
-        parts["supervisor"] = {"pid": os.getpid()}
-        write_json(layout.manifest, parts)
         say("region up", kind="ready")
         stop.wait()
         say("stopping", kind="stopping")
@@ -623,7 +627,7 @@ def main(request: RegionRequest) -> int:
     try:
         run_region(request, stop)
     except Exception as exc:  # every failure is reported through the progress file: `up` shows it
-        Progress(request.layout.progress)(f"{type(exc).__name__}: {exc}", kind="failed")
+        Progress(request.layout)(f"{type(exc).__name__}: {exc}", kind="failed")
         return 1
     finally:
         record_processes(None)
