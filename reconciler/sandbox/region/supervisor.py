@@ -15,10 +15,8 @@ generators publishing records to every model's input subject in every zone.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -36,7 +34,7 @@ from reconciler.app.desired import load_desired
 from reconciler.app.reconcile import context_for
 from reconciler.core.nats import hub_server_config, naming, server_config
 from reconciler.core.render.runtimecfg import nats_url
-from reconciler.core.spec import FleetSpec, Model, Zone
+from reconciler.core.spec import FleetSpec, Zone
 from reconciler.sandbox.agent import host_ports
 from reconciler.sandbox.dataplane import DataplaneError, loopback_server_settings, nats_server_process
 from reconciler.sandbox.localkube import LocalKube, LocalZone, ZoneOptions
@@ -50,7 +48,7 @@ from reconciler.sandbox.process import (
 )
 from reconciler.sandbox.region.fleetrepo import seed_fleet_repo
 from reconciler.sandbox.region.layout import Layout, write_json
-from reconciler.shells.nats import NatsClient, NatsEndpoint
+from reconciler.sandbox.region.sensors import run_sensors
 
 NAMESPACE = "edgeops"
 _REGISTRY_BINARY = os.environ.get("EDGEOPS_REGISTRY_BIN", "/usr/bin/docker-registry")
@@ -200,7 +198,7 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
         gitops.start_canary_controller(request.region, f"http://127.0.0.1:{prometheus_port}")
         _start_threads(
             stack, kube, spec, zones, targets=targets, urls=zone_urls, password=keys.nats[naming.SENSOR_USER],
-            rate=request.records_per_s,
+            rate=request.records_per_s, otlp=otlp,
         )  # fmt: skip
         parts["sensors"] = {"records_per_s": request.records_per_s}
         say("region up", kind="ready")
@@ -306,13 +304,14 @@ def _start_threads(
     urls: dict[str, str],
     password: str,
     rate: float,
+    otlp: str | None,
 ) -> None:
     """The Prometheus target refresher and the sensors, stopped when `stack` closes."""
     stop = threading.Event()
     stack.callback(stop.set)
 
     def sensors() -> None:  # a call mypy checks, unlike a Thread's args
-        _sensors(spec, zones=zones, urls=urls, password=password, rate=rate, stop=stop)
+        run_sensors(spec, zones=zones, urls=urls, password=password, rate=rate, stop=stop, otlp=otlp)
 
     def refresh() -> None:
         _refresh_targets(kube, zones, targets, stop)
@@ -566,53 +565,6 @@ def _refresh_targets(kube: LocalKube, zones: list[Zone], targets: Path, stop: th
                     entries = scrape_targets(reply.json().get("items", []), zone.name)
                     write_json(targets / f"{zone.name}.json", entries)
         stop.wait(TARGETS_REFRESH_S)
-
-
-def sensor_record(model: Model, i: int, rng: random.Random) -> dict[str, object]:
-    """A plausible record for the model's window: its key plus every field its features read."""
-    fields = sorted({f.field for f in model.spec.window.features if f.field and f.field != "ts"})
-    record: dict[str, object] = {model.spec.window.key: f"key-{i % 50}", "ts": time.time()}
-    for name in fields:
-        record[name] = round(rng.uniform(0.0, 100.0), 3) if "mismatch" not in name else float(rng.random() < 0.05)
-    return record
-
-
-def _sensors(
-    spec: FleetSpec,
-    *,
-    zones: list[Zone],
-    urls: dict[str, str],
-    password: str,
-    rate: float,
-    stop: threading.Event,
-) -> None:
-    asyncio.run(_publish(spec, zones=zones, urls=urls, password=password, rate=rate, stop=stop))
-
-
-async def _publish(
-    spec: FleetSpec, *, zones: list[Zone], urls: dict[str, str], password: str, rate: float, stop: threading.Event
-) -> None:
-    rng = random.Random(7)  # noqa: S311 - sample data, not security
-    clients = {}
-    for zone in zones:
-        clients[zone.name] = await NatsClient.connect(
-            NatsEndpoint(urls[zone.name], user=naming.SENSOR_USER, password=password)
-        )
-    i = 0
-    try:
-        while not stop.is_set():
-            for zone in zones:
-                for assignment in zone.spec.models:
-                    record = sensor_record(spec.models[assignment.model], i, rng)
-                    headers = {"Nats-Msg-Id": f"sandbox-{zone.name}-{i}", "Edgeops-Sensor-Ts": f"{time.time():.6f}"}
-                    with suppress(Exception):  # a full stream or a restart: the next record tries again
-                        await clients[zone.name].publish(assignment.input, json.dumps(record).encode(), headers=headers)
-            i += 1
-            await asyncio.sleep(1.0 / rate)
-    finally:
-        for client in clients.values():
-            with suppress(Exception):
-                await client.drain()
 
 
 def main(request: RegionRequest) -> int:

@@ -1,13 +1,15 @@
 """`edgeops sandbox up | status | down` on one zone of the template's eu-west region, as a user runs them (the
 `edgeops` command in subprocesses): `up` brings every part up and the zone's Deployment becomes Available as its
 apiserver says; Prometheus scrapes the runtime pods the agent runs and their results count the sensor records;
-`up` again reports the running region and starts nothing; `down` after the supervisor was SIGKILLed stops every
+Jaeger (when built) holds traces in which a sensor's publish span is continued by a runtime's inference; `up` again
+reports the running region and starts nothing; `down` after the supervisor was SIGKILLed stops every
 recorded process (servers and pods), leaves no port listening and removes the state directory."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +47,17 @@ def _query(prometheus: str, promql: str) -> float:
     with urllib.request.urlopen(url, timeout=5) as reply:
         result = json.load(reply)["data"]["result"]
     return float(result[0]["value"][1]) if result else 0.0
+
+
+def _joined_trace(jaeger: str) -> bool:
+    """Whether Jaeger holds a trace in which a sensor's publish span is continued by a runtime's inference."""
+    url = f"{jaeger}/api/traces?{urllib.parse.urlencode({'service': 'edgeops-sensors', 'limit': 20})}"
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        traces = json.load(reply).get("data") or []
+    return any(
+        {p["serviceName"] for p in trace["processes"].values()} >= {"edgeops-sensors", "edgeops-runtime"}
+        for trace in traces
+    )
 
 
 def _wait(condition: object, what: str, timeout_s: float) -> None:
@@ -87,6 +100,10 @@ def test_up_status_up_again_and_down_after_a_killed_supervisor(
         results = f'sum(edgeops_results_total{{zone="{ZONE}"}})'
         _wait(lambda: _query(prometheus, results) > 0, "scoring the sensors' records", 120)
         assert _query(prometheus, f'count(up{{job="runtime",zone="{ZONE}"}} == 1)') >= 2  # every replica scraped
+
+        if shutil.which("jaeger"):  # built by tests/env/install-jaeger.sh (the bootstrap): traces must arrive
+            jaeger = manifest["jaeger"]["url"]
+            _wait(lambda: _joined_trace(jaeger), "a sensor → inference trace in Jaeger", 120)
 
         status = _edgeops("sandbox", "status", *state, timeout=120)
         assert status.returncode == 0, status.stdout + status.stderr
