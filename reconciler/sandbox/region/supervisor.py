@@ -47,7 +47,7 @@ from reconciler.sandbox.process import (
     record_processes,
 )
 from reconciler.sandbox.region.fleetrepo import seed_fleet_repo
-from reconciler.sandbox.region.layout import Layout, write_json
+from reconciler.sandbox.region.layout import Layout, read_json, write_json
 from reconciler.sandbox.region.sensors import run_sensors
 
 NAMESPACE = "edgeops"
@@ -161,8 +161,8 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
     names = {z.name for z in _zones(loaded.spec, request)}
     keys = _generate_secrets(layout)
     with ExitStack() as stack:
-        registry_port = _start_registry(stack, layout, say)
-        parts["registry"] = {"url": f"http://127.0.0.1:{registry_port}", "port": registry_port}
+        registry_port, registry_pid = _start_registry(stack, layout, say)
+        parts["registry"] = {"url": f"http://127.0.0.1:{registry_port}", "pid": registry_pid}
         say("seeding the fleet repository from the template")
         fleet = seed_fleet_repo(
             request.template, layout.root / "fleet", request.region, f"127.0.0.1:{registry_port}", say
@@ -191,8 +191,8 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
         for zone in zones:  # the reconciler creates the namespace (it owns it), then the runtimes need the Secret
             _zone_secret(kube.zone(context_for(zone)), keys.nats)
         targets = layout.root / "prometheus" / "targets"
-        prometheus_port = _start_prometheus(stack, layout, targets, reconciler_port, say)
-        parts["prometheus"] = {"url": f"http://127.0.0.1:{prometheus_port}", "port": prometheus_port}
+        prometheus_port, prometheus_pid = _start_prometheus(stack, layout, targets, reconciler_port, say)
+        parts["prometheus"] = {"url": f"http://127.0.0.1:{prometheus_port}", "pid": prometheus_pid}
         gitops = _GitOps(stack, layout, kube.kubeconfig, fleet.remote, hub_url, keys, parts, say)
         gitops.start_forge_and_bot()
         gitops.start_canary_controller(request.region, f"http://127.0.0.1:{prometheus_port}")
@@ -390,7 +390,7 @@ def _no_region(region: str) -> Any:
     raise RegionError(f"region {region!r} is not in fleet.yaml")
 
 
-def _start_registry(stack: ExitStack, layout: Layout, say: Progress) -> int:
+def _start_registry(stack: ExitStack, layout: Layout, say: Progress) -> tuple[int, int | None]:
     if not Path(_REGISTRY_BINARY).exists():
         raise RegionError(f"{_REGISTRY_BINARY} is missing: install Debian docker-registry (make bootstrap)")
     port = free_port()
@@ -406,7 +406,7 @@ def _start_registry(stack: ExitStack, layout: Layout, say: Progress) -> int:
     say("starting the OCI registry")
     process = ServerProcess("registry", [_REGISTRY_BINARY, "serve", str(config)], layout.logs / "registry.log")
     _serve(stack, process, lambda: http_ok(f"http://127.0.0.1:{port}/v2/"), f"serving on port {port}", 60)
-    return port
+    return port, process.pid
 
 
 def _zone_secret(zone: LocalZone, passwords: dict[str, str], timeout_s: float = 120.0) -> None:
@@ -507,7 +507,9 @@ def _start_jaeger(stack: ExitStack, layout: Layout, parts: dict[str, Any], say: 
     return f"http://127.0.0.1:{otlp}"
 
 
-def _start_prometheus(stack: ExitStack, layout: Layout, targets: Path, reconciler_port: int, say: Progress) -> int:
+def _start_prometheus(
+    stack: ExitStack, layout: Layout, targets: Path, reconciler_port: int, say: Progress
+) -> tuple[int, int | None]:
     binary = shutil.which("prometheus")
     if binary is None:
         raise RegionError("prometheus is not on PATH: run `make bootstrap` and `source tests/env/common.sh`")
@@ -535,7 +537,7 @@ def _start_prometheus(stack: ExitStack, layout: Layout, targets: Path, reconcile
         layout.logs / "prometheus.log",
     )  # fmt: skip
     _serve(stack, process, lambda: http_ok(f"http://127.0.0.1:{port}/-/ready"), "ready", 60)
-    return port
+    return port, process.pid
 
 
 def scrape_targets(pods: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
@@ -573,6 +575,9 @@ def main(request: RegionRequest) -> int:
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        if not request.layout.manifest.exists() or not (read_json(request.layout.manifest) or {}).get("ready"):
+            # Still starting: abandon the start here; the ExitStack stops what was started, in reverse order.
+            raise RegionError(f"stopped by signal {signum} while starting")
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
