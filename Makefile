@@ -6,8 +6,10 @@
 bootstrap:
 	bash tests/env/bootstrap.sh
 
+# Brings a region up (it keeps running: `edgeops sandbox status`, `edgeops sandbox down`) and waits until every part
+# is healthy and every zone's runtimes turn the sensors' records into results.
 sandbox: bootstrap
-	bash -c 'source tests/env/common.sh && edgeops sandbox'
+	bash -c 'source tests/env/common.sh && edgeops sandbox up && edgeops sandbox status --wait 600'
 
 test: bootstrap
 	bash tests/run.sh

@@ -51,6 +51,9 @@ from reconciler.core.canary import Decision  # noqa: E402
 from reconciler.core.nats import Nudge, NudgeSource  # noqa: E402
 from reconciler.core.render import RenderOptions  # noqa: E402
 from reconciler.sandbox import ServerProcess, free_port  # noqa: E402
+from reconciler.sandbox.forge.openapi import OpenApi  # noqa: E402
+from reconciler.sandbox.forge.server import GitHubHttpServer  # noqa: E402
+from reconciler.sandbox.forge.state import FakeGitHub  # noqa: E402
 from reconciler.sandbox.localkube import BinariesMissing, LocalKube  # noqa: E402
 from reconciler.shells.forge import Forge  # noqa: E402
 from reconciler.shells.git import Workspace  # noqa: E402
@@ -61,9 +64,6 @@ from tests.fixtures.fleet_repo import ModelDef, ZoneDef, write_fleet  # noqa: E4
 from tests.fixtures.github import BOT_TOKEN, NAME, OWNER, GitHubRemote, seed_bare  # noqa: E402
 from tests.fixtures.nats import NatsServer  # noqa: E402
 from tests.fixtures.prometheus import EXPORTER, wait_for  # noqa: E402
-from tests.support.github.openapi import OpenApi  # noqa: E402
-from tests.support.github.server import GitHubHttpServer  # noqa: E402
-from tests.support.github.state import FakeGitHub  # noqa: E402
 
 REGION, ZONE, CONTEXT, NAMESPACE = "eu-west", "ams-bench", "bench-a", "edgeops-bench"
 ZONE_FILE = f"zones/{REGION}/{ZONE}.yaml"

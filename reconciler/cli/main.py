@@ -105,3 +105,7 @@ def _root() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # `python -m reconciler.cli.main`, where no `edgeops` script is installed
+    main()

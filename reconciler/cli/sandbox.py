@@ -1,6 +1,9 @@
-"""`edgeops sandbox`: the main job on an embedded local default — the template fleet in this repository.
+"""`edgeops sandbox`: the product on one machine, from the template fleet in this repository.
 
-It validates the desired state, summarises what each zone runs, then (when the local control-plane binaries are
+- `up | status | down`: a whole region kept running by a supervisor process (`reconciler.sandbox.region`): a local
+  control plane and a node agent per zone, the region's NATS, registry, Prometheus, Jaeger, the region reconciler
+  and sensor traffic; `status` asks every part how it is; `down` leaves nothing behind.
+- `check`: a one-shot look without leaving anything running. It validates the desired state, summarises what each zone runs, then (when the local control-plane binaries are
 built: `make bootstrap`) starts one real control plane per zone of a region and runs two reconcile passes against
 them: the first creates everything, the second shows the steady state (no writes). Last, it runs one zone's data
 plane as local processes — the region hub and the zone's nats-server from their rendered configs, the zone's
@@ -101,7 +104,7 @@ def pass_table(report: PassReport) -> Table:
     return table
 
 
-def sandbox(
+def check_command(
     path: Annotated[Path, typer.Argument(help="repository root (default: current directory)")] = Path("."),
     region: Annotated[
         str | None, typer.Option("--region", help="region to run (default: the first in fleet.yaml)")
@@ -121,7 +124,8 @@ def sandbox(
     ] = True,
     records: Annotated[int, typer.Option("--records", min=1, max=100_000, help="sensor records to send")] = 1000,
 ) -> None:
-    """Validate the fleet, summarise it, and reconcile one region against local control planes.
+    """One-shot: validate the fleet, summarise it, reconcile one region against local control planes (two passes)
+    and run one zone's data plane; leaves nothing running.
 
     Exit status: 0 ok, 1 invalid desired state, 2 I/O error or the local control plane could not start.
     """
@@ -203,4 +207,17 @@ def _run_dataplane(console: Console, spec: FleetSpec, region: str, *, state: Pat
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sandbox")(sandbox)
+    from reconciler.cli.sandbox_region import down_command, status_command, up_command
+
+    group = typer.Typer(
+        help="The product on this machine: a whole region from the template fleet.\n\n"
+        "Exit codes: 0 done; 1 a part failed or is unhealthy; 2 usage or missing binaries.",
+        no_args_is_help=True,
+    )
+    group.command("up", help="Bring a region up (state in .sandbox/); harmless when it runs already.")(up_command)
+    group.command("status", help="Every part of the running region with its URL, pid and health.")(status_command)
+    group.command("down", help="Stop every part, also after a killed `up`; remove .sandbox/.")(down_command)
+    group.command("check", help="One-shot: validate, reconcile against local control planes, run a data plane.")(
+        check_command
+    )
+    app.add_typer(group, name="sandbox")

@@ -14,6 +14,9 @@ one door in). The integration tests and the benchmarks use it too.
 - `clusters`: one local cluster per zone of a region, and reconcile passes against them
 - `dataplane`: one zone's NATS servers and `edgeops serve`, driven with sensor records (`loopback_server_settings`
   for a nats-server on free loopback ports)
+- `agent`: the node agent that runs a zone's pods as local processes
+- `forge`: the local GitHub-compatible REST server over a bare git remote, with signed webhook deliveries
+- `region`: a whole region kept up by a supervisor process (`edgeops sandbox up | status | down`)
 """
 
 from reconciler.sandbox.clusters import PassReport, SandboxClusters, reconcile_passes

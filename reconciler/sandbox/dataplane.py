@@ -72,7 +72,7 @@ def loopback_server_settings(workdir: Path, leafnode_port: int | None = None) ->
     )
 
 
-def _nats_server(
+def nats_server_process(
     name: str, workdir: Path, config: dict[str, object], settings: ServerSettings, env: dict[str, str]
 ) -> tuple[ServerProcess, str]:
     """The server's process (not started) and the URL that answers 200 once it serves JetStream."""
@@ -184,11 +184,11 @@ def run_dataplane(
     runs: list[ModelRun] = []
     skipped: list[str] = []
     with ExitStack() as stack:
-        hub, hub_ready = _nats_server(
+        hub, hub_ready = nats_server_process(
             "region hub", state / "hub", hub_server_config(region, hub_settings), hub_settings, env
         )
         _serve(stack, hub, hub_ready)
-        leaf, leaf_ready = _nats_server(
+        leaf, leaf_ready = nats_server_process(
             f"{zone.name} nats-server",
             state / zone.name,
             server_config(local, zone, zone_settings),

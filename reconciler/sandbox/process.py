@@ -5,6 +5,10 @@ A `ServerProcess` is started with `start_new_session=True` so that stopping it s
 run after a start marker. Every live process is also tracked module-wide and killed at interpreter exit, so an
 interrupted run leaves no orphans even when a fixture's teardown never ran.
 
+`record_processes(directory)` makes every later start write a JSON record (pid = process group, start time from
+/proc, name, argv, log) into `directory`, removed again by `stop`: a supervisor killed with SIGKILL leaves its
+servers running (each has a session of its own), and `kill_recorded_processes(directory)` finds and stops them.
+
 A port found free by `free_port()` can be taken by another process before our server binds it; callers retry the
 start with a new port when `log_says_port_in_use(...)`.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -32,6 +37,7 @@ from types import TracebackType
 _START_MARKER = "---- start"
 _live: set[ServerProcess] = set()
 _live_lock = threading.Lock()
+_record_dir: Path | None = None
 
 
 class ServerProcessError(Exception):
@@ -62,6 +68,7 @@ class ServerProcess:
         self._cwd = cwd
         self._noise = tuple(noise)
         self._popen: subprocess.Popen[bytes] | None = None
+        self._record: Path | None = None
 
     @property
     def pid(self) -> int | None:
@@ -102,6 +109,7 @@ class ServerProcess:
                 raise ServerProcessError(f"{self.name}: cannot start {self.argv[0]}: {exc}") from exc
         with _live_lock:
             _live.add(self)
+        self._record = _write_record(self)
         return self
 
     def wait_ready(
@@ -141,6 +149,9 @@ class ServerProcess:
         _signal_group(popen.pid, signal.SIGKILL)
         with _live_lock:
             _live.discard(self)
+        if self._record is not None:
+            self._record.unlink(missing_ok=True)
+            self._record = None
         return popen.returncode
 
     def output_since_start(self) -> str:
@@ -168,6 +179,83 @@ class ServerProcess:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def record_processes(directory: Path | None) -> None:
+    """Record every process started from now on in `directory` (None: stop recording)."""
+    global _record_dir  # noqa: PLW0603 - one recorder per process, set by the supervisor that owns it
+    _record_dir = directory
+
+
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot); None when no such process is alive (a zombie counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+    fields = stat.rpartition(")")[2].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+def record_alive(record: Mapping[str, object]) -> bool:
+    """Whether a recorded process still runs (the same one: its start time matches, so a reused pid is not it)."""
+    pid, ticks = record.get("pid"), record.get("start_ticks")
+    if not isinstance(pid, int):
+        return False
+    now = start_ticks(pid)
+    return now is not None and (ticks is None or now == ticks)
+
+
+def write_process_record(directory: Path, name: str, pid: int, **extra: object) -> Path:
+    """Record process `pid` (a group leader) under `directory`; the record's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]
+    path = directory / f"{slug}.{pid}.json"
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"pid": pid, "start_ticks": start_ticks(pid), "name": name, **extra}))
+    os.replace(partial, path)
+    return path
+
+
+def read_process_records(directory: Path) -> list[dict[str, object]]:
+    records = []
+    for path in sorted(directory.glob("*.json")):
+        with contextlib.suppress(OSError, ValueError):
+            record = json.loads(path.read_text())
+            if isinstance(record, dict):
+                records.append({**record, "path": str(path)})
+    return records
+
+
+def kill_recorded_processes(directory: Path, grace_s: float = 5.0) -> list[dict[str, object]]:
+    """Stop every process recorded under `directory` that still runs (SIGTERM to its group, SIGKILL after
+    `grace_s`) and remove the records; the records of those that were running."""
+    records = read_process_records(directory)
+    running = [r for r in records if record_alive(r)]
+    for record in running:
+        _signal_group(int(str(record["pid"])), signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while any(record_alive(r) for r in running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for record in running:
+        # The group may hold children of a leader that is gone: signal it whatever the leader's state.
+        _signal_group(int(str(record["pid"])), signal.SIGKILL)
+    deadline = time.monotonic() + grace_s  # a killed process still holds its ports until it is gone
+    while any(record_alive(r) for r in running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for record in records:
+        Path(str(record["path"])).unlink(missing_ok=True)
+    return running
+
+
+def _write_record(process: ServerProcess) -> Path | None:
+    directory = _record_dir
+    if directory is None or process.pid is None:
+        return None
+    return write_process_record(directory, process.name, process.pid, argv=process.argv, log=str(process.log_path))
 
 
 def http_ok(url: str, timeout_s: float = 1.0) -> bool:

@@ -1,4 +1,4 @@
-"""`edgeops sandbox` end to end against real local control planes (one per zone of the region): the first pass
+"""`edgeops sandbox check` end to end against real local control planes (one per zone of the region): the first pass
 creates every object, the second writes nothing; state survives into a second sandbox run (SQLite-backed kine)."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_sandbox_reconciles_a_region_and_reaches_a_steady_state(
 ) -> None:
     runner = CliRunner()
     state = tmp_path / "state"
-    args = ["sandbox", str(template_fleet), "--region", "eu-west", "--state-dir", str(state), "--no-dataplane"]
+    args = ["sandbox", "check", str(template_fleet), "--region", "eu-west", "--state-dir", str(state), "--no-dataplane"]
 
     first = runner.invoke(app, args, terminal_width=200)
     assert first.exit_code == 0, first.output

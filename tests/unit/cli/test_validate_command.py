@@ -92,7 +92,7 @@ def test_schema_check_reports_stale_files(tmp_path: Path) -> None:
 
 
 def test_sandbox_summarises_the_fleet(template_fleet: Path) -> None:
-    result = runner.invoke(app, ["sandbox", str(template_fleet), "--no-clusters"])
+    result = runner.invoke(app, ["sandbox", "check", str(template_fleet), "--no-clusters"])
     assert result.exit_code == 0, result.output
     assert "ams-01" in result.output
     assert "1.1.0" in result.output

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.github.openapi import OpenApi, SchemaViolation
-from tests.support.github.routes import ROUTES
-from tests.support.github.state import FakeGitHub, HttpError
+from reconciler.sandbox.forge.openapi import OpenApi, SchemaViolation
+from reconciler.sandbox.forge.routes import ROUTES
+from reconciler.sandbox.forge.state import FakeGitHub, HttpError
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -80,8 +80,8 @@ class Handler(BaseHTTPRequestHandler):
 class GitHubHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, fake: FakeGitHub, openapi: OpenApi) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, fake: FakeGitHub, openapi: OpenApi, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
         self.fake = fake
         self.openapi = openapi
         fake.base_url = f"http://127.0.0.1:{self.server_address[1]}"

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.github.state import FakeGitHub, HttpError, _now, check_length
+from reconciler.sandbox.forge.state import FakeGitHub, HttpError, _now, check_length
 
 Route = tuple[str, re.Pattern[str], str, int, Callable[..., Any]]
 REPO = r"/repos/([^/]+)/([^/]+)"

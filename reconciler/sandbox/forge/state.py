@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +78,9 @@ class FakeGitHub:
     violations: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     base_url: str = ""
+    # Called with (event, payload) as GitHub would deliver a webhook: pull requests opened and merged here
+    # (pushes are seen by watching the refs: `reconciler.sandbox.forge.webhooks`).
+    on_event: Callable[[str, dict[str, Any]], None] | None = None
     _next_id: int = 1
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -308,7 +312,14 @@ class FakeGitHub:
             # As GitHub does: the head is also reachable as refs/pull/<n>/head.
             repo = self.git()
             repo.references.create(f"refs/pull/{number}/head", repo.references[f"refs/heads/{head}"].target, force=True)
+            self.emit_pull("opened", pr)
             return pr
+
+    def emit_pull(self, action: str, pr: dict[str, Any]) -> None:
+        """A `pull_request` event for `pr` (when someone listens)."""
+        if self.on_event is not None:
+            payload = {"action": action, "number": pr["number"], "pull_request": self.pull_json(pr)}
+            self.on_event("pull_request", {**payload, "repository": self.repository()})
 
     def merge(self, number: int, user: str, sha: str | None, message: str | None) -> dict[str, Any]:
         with self.lock:
@@ -327,7 +338,8 @@ class FakeGitHub:
                 raise HttpError(405, f"Required status check {missing[0]!r} is expected.")
             repo = self.git()
             base_ref = repo.references[f"refs/heads/{pr['base']}"]
-            ours, theirs = repo[base_ref.target], repo[pygit2.Oid(hex=head_sha)]
+            ours = repo[base_ref.target].peel(pygit2.Commit)
+            theirs = repo[pygit2.Oid(hex=head_sha)].peel(pygit2.Commit)
             index = repo.merge_commits(ours, theirs)
             if index.conflicts is not None:
                 raise HttpError(405, "Pull Request is not mergeable")
@@ -349,4 +361,5 @@ class FakeGitHub:
                 merged_head=head_sha,
                 updated_at=_now(),
             )
+            self.emit_pull("closed", pr)
             return {"sha": str(oid), "merged": True, "message": "Pull Request successfully merged"}

@@ -1,0 +1,141 @@
+"""The sandbox's fleet repository: the template copied into a working tree, its models built and pushed to the
+local registry (`edgeops model push`, which records the digests in model.yaml), canaries on versions that cannot be
+built removed, committed and pushed to a bare remote — what the region reconciler follows.
+
+Every change to the template is a commit of its own with a message saying why, so `git log` in the remote shows
+what the sandbox runs and what it had to leave out.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from reconciler.app.desired import load_desired
+from reconciler.app.modelops import build_model, push_model_version
+from reconciler.core.spec import FleetSpec
+from reconciler.shells.registry import parse_registry
+
+# What the template consists of: everything else in the repository is the product's code.
+_TEMPLATE = ("fleet", "zones", "models")
+_AUTHOR = ["-c", "user.name=edgeops sandbox", "-c", "user.email=sandbox@edgeops.invalid"]
+
+
+class FleetRepoError(Exception):
+    """The template could not be copied, built, pushed or committed; the message says which step and why."""
+
+
+@dataclass(frozen=True)
+class FleetRepo:
+    work: Path  # working tree (the agents read their zones' node pools from it)
+    remote: Path  # bare repository the reconciler clones
+    pushed: tuple[str, ...]  # "model version digest" of every artifact in the local registry
+    notes: tuple[str, ...]  # what was left out, and why
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *_AUTHOR, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise FleetRepoError(f"git {' '.join(args)} in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
+
+
+def _commit(work: Path, message: str) -> None:
+    _git(work, "add", "-A")
+    if _git(work, "status", "--porcelain").strip():
+        _git(work, "commit", "-q", "-m", message)
+
+
+def seed_fleet_repo(
+    template: Path, root: Path, region: str, registry_host: str, say: Callable[[str], None]
+) -> FleetRepo:
+    """Copy `template`'s fleet into `root`/work, push its buildable model versions to `registry_host` (a loopback
+    `host:port`), and push the result to the bare `root`/fleet.git."""
+    work, remote = root / "work", root / "fleet.git"
+    shutil.rmtree(root, ignore_errors=True)
+    work.mkdir(parents=True)
+    for part in _TEMPLATE:
+        if not (template / part).is_dir():
+            raise FleetRepoError(f"{template}: no {part}/ directory; is this an edgeops fleet repository?")
+        shutil.copytree(template / part, work / part, ignore=shutil.ignore_patterns("dist", "__pycache__"))
+    _git(work, "init", "-q", "-b", "main")
+    _commit(work, "Fleet template")
+    spec = _load(work)
+    pushed, unbuilt, notes = _push_models(work, spec, region, registry_host, say)
+    _commit(work, "Record the model artifacts pushed to the sandbox's registry")
+    notes += _drop_canaries(work, spec, region, unbuilt)
+    _commit(work, "Leave out canaries on model versions the sandbox cannot build")
+    _load(work)  # what the reconciler will read must still be valid
+    _git(root, "init", "-q", "--bare", "-b", "main", str(remote))
+    _git(work, "push", "-q", str(remote), "main")
+    return FleetRepo(work, remote, tuple(pushed), tuple(notes))
+
+
+def _load(work: Path) -> FleetSpec:
+    loaded = load_desired(work)
+    if loaded.spec is None:
+        problems = "; ".join(str(p) for p in loaded.errors[:5])
+        raise FleetRepoError(f"{work}: the fleet is not valid: {problems}")
+    return loaded.spec
+
+
+def _push_models(
+    work: Path, spec: FleetSpec, region: str, registry_host: str, say: Callable[[str], None]
+) -> tuple[list[str], set[tuple[str, str]], list[str]]:
+    region_spec = spec.region(region)
+    path = region_spec.registry.partition("/")[2] if region_spec is not None else ""
+    location = parse_registry(f"{registry_host}/{path}" if path else registry_host, plain_http=True)
+    pushed: list[str] = []
+    unbuilt: set[tuple[str, str]] = set()
+    notes: list[str] = []
+    for name, model in sorted(spec.models.items()):
+        model_dir = work / "models" / name
+        if not (model_dir / "build.py").exists():
+            unbuilt |= {(name, v.version) for v in model.spec.versions}
+            notes.append(f"{name}: no build.py in models/{name}/, none of its versions is in the registry")
+            continue
+        say(f"building model {name}")
+        built = build_model(model_dir, verify_reproducible=False).manifest.digest  # CI proves it reproducible
+        for version in model.spec.versions:
+            if version.artifact.digest != built:
+                unbuilt.add((name, version.version))
+                notes.append(
+                    f"{name} {version.version}: models/{name} builds {built[:19]}…, model.yaml records "
+                    f"{version.artifact.digest[:19]}… — not pushed"
+                )
+                continue
+            say(f"pushing {name} {version.version} to the local registry")
+            push_model_version(model_dir, version.version, registries=(location,), plain_http=True, record=True)
+            pushed.append(f"{name} {version.version} {built}")
+    return pushed, unbuilt, notes
+
+
+def _drop_canaries(work: Path, spec: FleetSpec, region: str, unbuilt: set[tuple[str, str]]) -> list[str]:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    notes = []
+    for zone in spec.zones_in(region):
+        path = next((p for p in (work / "zones").rglob("*.yaml") if _names(p, zone.name)), None)
+        if path is None:
+            continue
+        doc = yaml.load(path.read_text(encoding="utf-8"))
+        changed = False
+        for assignment in doc["spec"].get("models") or []:
+            canary = assignment.get("canary")
+            if canary is not None and (assignment["model"], str(canary["version"])) in unbuilt:
+                del assignment["canary"]
+                changed = True
+                notes.append(f"{zone.name}: canary {assignment['model']} {canary['version']} left out (not built)")
+        if changed:
+            with path.open("w", encoding="utf-8") as out:
+                yaml.dump(doc, out)
+    return notes
+
+
+def _names(path: Path, zone: str) -> bool:
+    return path.stem == zone
