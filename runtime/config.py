@@ -20,6 +20,7 @@ Credentials are referenced by the name of an environment variable, never carried
         ├── providers (preference, e.g. [tensorrt, cuda, cpu])
         ├── mqtt? {url, topic, client_id, username_env?, password_env?}
         ├── synthetic? {rate_per_s, real_fraction}
+        ├── state? {stream, subject, flush_interval_ms}
         └── pull {interval_s, window? {start, end}}
 """
 
@@ -180,6 +181,16 @@ class PullScheduleConfig(_Strict):
     window: PullWindowConfig | None = None
 
 
+class StateConfig(_Strict):
+    """Where a deployment's windows survive the pod: a JetStream stream keeping the last message per subject,
+    `<subject>.k.<key, base64url>` per key and `<subject>.mark` for the replay mark (`runtime.changelog`).
+    Written every `flush_interval_ms`, off the ack path: a restore re-applies the input from the mark on."""
+
+    stream: Token
+    subject: Subject
+    flush_interval_ms: int = Field(default=1000, ge=10, le=60_000)
+
+
 class ModelDeploymentConfig(_Strict):
     name: Name
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -195,6 +206,7 @@ class ModelDeploymentConfig(_Strict):
     mqtt: MqttSourceConfig | None = None
     synthetic: SyntheticTrafficConfig | None = None
     pull: PullScheduleConfig = PullScheduleConfig()
+    state: StateConfig | None = None  # None: windows live only in the local DuckDB file
 
     @property
     def deployment_id(self) -> str:

@@ -1,7 +1,8 @@
 """`edgeops serve`: wires config, models, feature store, sources, checkpoints, HTTP endpoints and signals.
 
-Lifecycle: load config -> open the feature store (restores windows) -> connect NATS -> load and warm up every
-model -> recover each consumer's unacked tail -> ready -> serve. SIGTERM/SIGINT stop fetching, let in-flight
+Lifecycle: load config -> open the feature store (restores windows; a deployment the file has nothing of, on a new
+node or after an unreadable file was set aside, is restored from its changelog, `runtime.changelog`) -> connect
+NATS -> load and warm up every model -> recover each consumer's unacked tail -> ready -> serve. SIGTERM/SIGINT stop fetching, let in-flight
 batches publish, write a last checkpoint, ack, and exit 0.
 
 Config changes (the ConfigMap is re-read every second): a new version/digest of a deployment is loaded and
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
+from runtime.changelog import DeploymentChangelog
 from runtime.checkpoint import Checkpointer
 from runtime.config import ConfigError, ModelDeploymentConfig, RuntimeConfig, load_runtime_config
 from runtime.metrics import Health, Metrics, serve_http
@@ -29,7 +31,7 @@ from runtime.pipeline import DeploymentPipeline
 from runtime.publish import Publisher
 from runtime.session import LoadedModel, ModelLoadError, load_model
 from runtime.sources import JetStreamSource, MqttSource, Source, SyntheticTraffic
-from runtime.store import FeatureStore
+from runtime.store import DeploymentWindows, FeatureStore
 from runtime.tracing import setup_tracing, shutdown_tracing
 
 log = logging.getLogger("edgeops.runtime")
@@ -113,30 +115,31 @@ class Service:
         # The puller places each deployment's artifact (from the cache, or fetched by digest); the loader below
         # waits for the file, so the pull runs first and keeps running for later digests.
         pull_task = asyncio.create_task(self.scheduler.run(), name="model-pull")
+        changelogs: list[DeploymentChangelog] = []
         try:
             for deployment in cfg.models:
-                windows = await loop.run_in_executor(
-                    self.executor, store.deployment, deployment.deployment_id, deployment.window.size
-                )
+                windows, replay_from = await self._restore(store, deployment, js, changelogs)
                 model = await self._load_until_ready(deployment)
                 if model is None:
                     break
                 pipeline = DeploymentPipeline(deployment, model, windows, self.metrics, cfg.zone)
                 self.pipelines[deployment.deployment_id] = pipeline
-                source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping)
+                source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping,
+                                         replay_from=replay_from)  # fmt: skip
                 tasks.append(self._start(source, f"source:{deployment.deployment_id}"))
                 tasks.extend(self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
             # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
             # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
             await loop.run_in_executor(self.executor, store.hand_over_writes)
+            changelog_tasks = [asyncio.create_task(c.run(self.stopping)) for c in changelogs]
             # Everything loaded so far lives as long as the process: keep it out of the collector's full
             # passes, which would otherwise show up as latency spikes.
             gc.collect()
             gc.freeze()
-            checkpoint_task = asyncio.create_task(
-                checkpointer.run(cfg.feature_store.flush_interval_ms / 1000, self.stopping)
+            checkpoint_task, watch_task = (
+                asyncio.create_task(checkpointer.run(cfg.feature_store.flush_interval_ms / 1000, self.stopping)),
+                asyncio.create_task(self._watch_config()),
             )
-            watch_task = asyncio.create_task(self._watch_config())
             await self._supervise(tasks, store)
             self.health.ready = False
             self.metrics.ready.set(0)
@@ -145,6 +148,7 @@ class Service:
             await checkpoint_task
             watch_task.cancel()
             await checkpointer.checkpoint()
+            await _last_flush(changelog_tasks, changelogs)
         finally:
             self.stopping.set()
             pull_task.cancel()
@@ -163,6 +167,27 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         return self.reload_to
+
+    async def _restore(
+        self, store: FeatureStore, deployment: ModelDeploymentConfig, js: Any, changelogs: list[DeploymentChangelog]
+    ) -> tuple[DeploymentWindows, int | None]:
+        """The deployment's windows from the local file, else from its changelog (then written to the file at
+        once, whole); and where the source must replay the input from (the changelog's mark), if anywhere."""
+        loop = asyncio.get_running_loop()
+        windows = await loop.run_in_executor(
+            self.executor, store.deployment, deployment.deployment_id, deployment.window.size
+        )
+        if deployment.state is None:
+            return windows, None
+        changelog = DeploymentChangelog(js, deployment.state, windows)
+        changelogs.append(changelog)
+        if windows.windows:
+            return windows, None
+        # No local file (a new node), or it was set aside.
+        replay_from = await changelog.restore()
+        store.seed(deployment.deployment_id)
+        await loop.run_in_executor(self.executor, store.write, store.snapshot())
+        return windows, replay_from
 
     async def _supervise(self, tasks: list[asyncio.Task[Any]], store: FeatureStore) -> None:
         """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
@@ -267,6 +292,16 @@ class Service:
         served = tuple(new_dep if m.deployment_id == new_dep.deployment_id else m for m in self.config.models)
         self.config = self.config.model_copy(update={"models": served})
         log.info("%s: swapped %s -> %s", new_dep.deployment_id, old_version, new_dep.version)
+
+
+async def _last_flush(tasks: list[asyncio.Task[None]], changelogs: list[DeploymentChangelog]) -> None:
+    """After the drain: the changelogs' last windows (a failure only means a longer replay after a disk loss)."""
+    await asyncio.gather(*tasks)
+    for changelog in changelogs:
+        try:
+            await changelog.flush()
+        except Exception as exc:
+            log.warning("%s: last changelog flush failed: %r", changelog.windows.deployment, exc)
 
 
 async def serve(config_path: Path) -> int:

@@ -16,6 +16,7 @@ import onnxruntime as ort
 
 from runtime.config import WindowConfig
 from runtime.features import Row, record_key, record_values, replay
+from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import load_build_module
 
 
@@ -59,6 +60,19 @@ def expected_windows(window: WindowConfig, records: list[dict[str, Any]]) -> dic
         rows.append(record_values(window, record))
         del seqs[: -window.size], rows[: -window.size]
     return out
+
+
+def assert_windows_equal(db_path: Path, deployment: str, window: WindowConfig, records: list[dict[str, Any]]) -> None:
+    """What a restarted runtime restores from DuckDB equals the windows of an uninterrupted run."""
+    expected = expected_windows(window, records)
+    store = FeatureStore(db_path, max_keys=100_000)
+    try:
+        restored = store.deployment(deployment, window.size).windows
+        assert restored.keys() == expected.keys()
+        for key, restored_window in restored.items():
+            assert (restored_window.seqs, restored_window.rows) == expected[key], key
+    finally:
+        store.close()
 
 
 async def read_all(js: Any, stream: str, subject: str, expect_at_least: int, within_s: float = 60) -> list[Any]:
