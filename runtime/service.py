@@ -183,8 +183,20 @@ class Service:
         changelogs.append(changelog)
         if windows.windows:
             return windows, None
-        # No local file (a new node), or it was set aside.
-        replay_from = await changelog.restore()
+        # No local file (a new node), or it was set aside: consuming before the changelog is read would score
+        # over empty windows, so wait for it (the reconciler may not have created the stream yet).
+        delay = 0.2
+        while True:
+            try:
+                replay_from = await changelog.restore()
+                break
+            except Exception as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning("%s: changelog %s not readable (%r); retrying", deployment.deployment_id,
+                            deployment.state.stream, exc)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         store.seed(deployment.deployment_id)
         await loop.run_in_executor(self.executor, store.write, store.snapshot())
         return windows, replay_from

@@ -6,6 +6,8 @@ deleted before it restarts (a pod rescheduled onto another node), once its DuckD
 every score equal to an uninterrupted run's, and the file's windows equal an uninterrupted run's at the end.
 (b) A runtime killed after publishing every result but before acking any, and down longer than the result
 stream's duplicate window (shortened to 1 s here; 2 minutes as rendered): its restart publishes no second result.
+(c) A runtime on an empty disk whose changelog stream does not exist yet waits for it, scoring nothing, and then
+serves every record once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import nats
 import numpy as np
 import pytest
+from nats.js.api import StorageType, StreamConfig
 
 from runtime.config import WindowConfig
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
@@ -138,3 +141,34 @@ async def test_restart_after_the_duplicate_window_publishes_no_second_result(
     finally:
         await nc.close()
     assert f"({n} already answered)" in log
+
+
+async def test_a_changelog_stream_not_created_yet_is_waited_for_before_consuming(
+    tmp_path: Path, nats_server: NatsServer, runtime_process: RuntimeProcess
+) -> None:
+    n = 200
+    model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
+    window = WindowConfig.model_validate(window_doc, strict=False)
+    runtime_config(runtime_process.config_path, nats_server.url,
+                   [deployment(MODEL, digest, window_doc, input_subject="in.tx", state=STATE)], tmp_path)  # fmt: skip
+    records = example_records(MODEL, seed=19, count=n, keys=20)
+
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    try:
+        await setup_streams(js, durables={DURABLE: "in.tx"})  # no STATE stream: the reconciler has not made it yet
+        await publish_records(js, "in.tx", records, id_prefix="tx")
+        runtime_process.start(wait_ready=False)
+        await wait_for(lambda: asyncio.to_thread(lambda: "not readable" in runtime_process.log_tail()), 60,
+                       "the runtime to wait for its changelog", runtime_process.log_tail)  # fmt: skip
+        assert runtime_process.http("/readyz")[0] != 200
+        assert await subject_count(js, "OUT", "out.results") == 0  # nothing scored over empty windows
+        await js.add_stream(
+            StreamConfig(name="STATE", subjects=["state.>"], storage=StorageType.FILE, max_msgs_per_subject=1)
+        )
+        runtime_process.wait_ready()
+        await wait_for(lambda: _fully_acked(js), 60, "the consumer to be fully acked", runtime_process.log_tail)
+        assert runtime_process.terminate() == 0, runtime_process.log_tail()
+        await _assert_one_result_each(js, model_path, window, records)
+    finally:
+        await nc.close()
