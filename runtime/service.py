@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -118,15 +119,16 @@ class Service:
         changelogs: list[DeploymentChangelog] = []
         try:
             for deployment in cfg.models:
-                windows, replay_from = await self._restore(store, deployment, js, changelogs)
                 model = await self._load_until_ready(deployment)
                 if model is None:
                     break
-                pipeline = DeploymentPipeline(deployment, model, windows, self.metrics, cfg.zone)
-                self.pipelines[deployment.deployment_id] = pipeline
-                source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping,
-                                         replay_from=replay_from)  # fmt: skip
-                tasks.append(self._start(source, f"source:{deployment.deployment_id}"))
+                for unit_id, unit in units(deployment):
+                    windows, replay_from = await self._restore(store, unit_id, unit, js, changelogs)
+                    pipeline = DeploymentPipeline(unit, model, windows, self.metrics, cfg.zone)
+                    self.pipelines[unit_id] = pipeline
+                    source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping,
+                                             replay_from=replay_from)  # fmt: skip
+                    tasks.append(self._start(source, f"source:{unit_id}"))
                 tasks.extend(self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
             # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
             # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
@@ -169,14 +171,13 @@ class Service:
         return self.reload_to
 
     async def _restore(
-        self, store: FeatureStore, deployment: ModelDeploymentConfig, js: Any, changelogs: list[DeploymentChangelog]
-    ) -> tuple[DeploymentWindows, int | None]:
+        self, store: FeatureStore, unit_id: str, deployment: ModelDeploymentConfig, js: Any,
+        changelogs: list[DeploymentChangelog],
+    ) -> tuple[DeploymentWindows, int | None]:  # fmt: skip
         """The deployment's windows from the local file, else from its changelog (then written to the file at
         once, whole); and where the source must replay the input from (the changelog's mark), if anywhere."""
         loop = asyncio.get_running_loop()
-        windows = await loop.run_in_executor(
-            self.executor, store.deployment, deployment.deployment_id, deployment.window.size
-        )
+        windows = await loop.run_in_executor(self.executor, store.deployment, unit_id, deployment.window.size)
         if deployment.state is None:
             return windows, None
         changelog = DeploymentChangelog(js, deployment.state, windows)
@@ -193,20 +194,23 @@ class Service:
             except Exception as exc:
                 if self.stopping.is_set():
                     raise
-                log.warning("%s: changelog %s not readable (%r); retrying", deployment.deployment_id,
+                log.warning("%s: changelog %s not readable (%r); retrying", unit_id,
                             deployment.state.stream, exc)  # fmt: skip
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        store.seed(deployment.deployment_id)
+        store.seed(unit_id)
         await loop.run_in_executor(self.executor, store.write, store.snapshot())
         return windows, replay_from
+
+    def _pipelines_of(self, deployment_id: str) -> list[DeploymentPipeline]:
+        return [p for p in self.pipelines.values() if p.config.deployment_id == deployment_id]
 
     async def _supervise(self, tasks: list[asyncio.Task[Any]], store: FeatureStore) -> None:
         """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
         while not self.stopping.is_set():
             self.health.beat()
             ready = bool(self.sources) and all(s.ready for s in self.sources)
-            self.health.ready = ready and len(self.pipelines) == len(self.config.models)
+            self.health.ready = ready and len(self.pipelines) == sum(len(units(d)) for d in self.config.models)
             self.metrics.ready.set(1 if self.health.ready else 0)
             for name, windows in store.deployments.items():
                 self.metrics.store_keys.labels(name).set(len(windows.windows))
@@ -277,7 +281,7 @@ class Service:
 
     async def _on_pulled(self, deployment: ModelDeploymentConfig, path: Path) -> None:
         """The puller's hand-over: swap if this deployment serves another digest (raises if the load fails)."""
-        pipeline = self.pipelines.get(deployment.deployment_id)
+        pipeline = next(iter(self._pipelines_of(deployment.deployment_id)), None)
         if pipeline is None or pipeline.digest == deployment.artifact.digest:
             return  # first load is the loader's; or already serving it
         try:
@@ -290,20 +294,40 @@ class Service:
     async def _swap_one(self, new_dep: ModelDeploymentConfig) -> None:
         """Load, check and warm up beside the serving model, then swap between batches; on failure the old
         model keeps serving and the failure is counted."""
-        pipeline = self.pipelines.get(new_dep.deployment_id)
+        pipelines = self._pipelines_of(new_dep.deployment_id)
         try:
             model = await self._load(new_dep)
         except ModelLoadError:
             self.metrics.model_load_failures.labels(self.config.zone, new_dep.name, new_dep.track).inc()
             raise
-        if pipeline is None:
+        if not pipelines:
             return
-        old_version = pipeline.config.version
-        pipeline.swap(model)
-        pipeline.config = new_dep
+        old_version = pipelines[0].config.version
+        for pipeline in pipelines:  # every partition this replica owns; each keeps its own consumer and changelog
+            pipeline.swap(model)
+            pipeline.config = new_dep.model_copy(
+                update={"subjects": pipeline.config.subjects, "state": pipeline.config.state}
+            )
         served = tuple(new_dep if m.deployment_id == new_dep.deployment_id else m for m in self.config.models)
         self.config = self.config.model_copy(update={"models": served})
         log.info("%s: swapped %s -> %s", new_dep.deployment_id, old_version, new_dep.version)
+
+
+def units(deployment: ModelDeploymentConfig) -> list[tuple[str, ModelDeploymentConfig]]:
+    """What this process consumes of a deployment, each with the id of its windows: the deployment itself, or each
+    partition this replica owns (`PartitionsConfig`) with its durable `<durable>-p<p>` and changelog `<subject>.p<p>`."""
+    parts = deployment.partitions
+    if parts is None:
+        return [(deployment.deployment_id, deployment)]
+    out = []
+    for p in parts.owned(parts.ordinal_from(os.environ)):
+        update: dict[str, Any] = {
+            "subjects": deployment.subjects.model_copy(update={"durable": f"{deployment.subjects.durable}-p{p}"})
+        }
+        if deployment.state is not None:
+            update["state"] = deployment.state.model_copy(update={"subject": f"{deployment.state.subject}.p{p}"})
+        out.append((f"{deployment.deployment_id}.p{p}", deployment.model_copy(update=update)))
+    return out
 
 
 async def _last_flush(tasks: list[asyncio.Task[None]], changelogs: list[DeploymentChangelog]) -> None:

@@ -21,7 +21,8 @@ Transient is not terminal: nothing here NAKs. A model outage holds the batch and
 held longer than a third of the consumer's `ack_wait` gets an `in progress` ack, so JetStream neither redelivers it
 nor counts a delivery while the runtime is still working on it; only a crash or restart does.
 
-One runtime process owns a durable consumer (two processes on one durable would interleave windows).
+One runtime process owns a durable consumer (two processes on one durable would interleave windows); a deployment
+scales out with one durable per partition of its input (`runtime.config.PartitionsConfig`, `runtime.service.units`).
 """
 
 from __future__ import annotations

@@ -33,11 +33,15 @@ def example_records(model: str, seed: int, count: int, keys: int) -> list[dict[s
     return interleaved[:count]
 
 
-async def publish_records(js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m") -> None:
+async def publish_records(
+    js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m", key_field: str | None = None
+) -> None:
+    """Publish with ids `<id_prefix>-<i>`; with `key_field`, each on `<subject>.<its key>` (a partitioned input)."""
     futures = []
     for i, record in enumerate(records):
         headers = {"Nats-Msg-Id": f"{id_prefix}-{i}", "Edgeops-Sensor-Ts": repr(time.time())}
-        futures.append(await js.publish_async(subject, json.dumps(record).encode(), headers=headers))
+        to = subject if key_field is None else f"{subject}.{record[key_field]}"
+        futures.append(await js.publish_async(to, json.dumps(record).encode(), headers=headers))
         if len(futures) >= 2000:
             await asyncio.gather(*futures)
             futures = []

@@ -1,7 +1,10 @@
 """The pure pieces behind state that survives the disk: the changelog's subject token for a key (any key, any
 length the limits allow, round-trips and is a valid single NATS subject token), the replay mark windows report
 (the lowest held sequence, else one past the newest applied), the keys a flush must write (applied and evicted
-ones, tracked only once a changelog is attached), and an unreadable DuckDB file set aside with a new one started."""
+ones, tracked only once a changelog is attached), an unreadable DuckDB file set aside with a new one started; and
+partition ownership: any count and replicas give every partition exactly one owner and every replica one, the
+ordinal comes from a number or a StatefulSet pod name, and a bad ordinal or more replicas than partitions is
+refused."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from runtime.changelog import key_token, token_key
+from runtime.config import ConfigError, PartitionsConfig
 from runtime.limits import MAX_KEY_CHARS
 from runtime.store import DeploymentWindows, FeatureStore
 
@@ -75,3 +80,28 @@ def test_unreadable_file_is_set_aside_and_a_new_one_started(tmp_path: Path, cont
     reopened = FeatureStore(path, max_keys=10)  # the new file is a good one
     reopened.close()
     assert len(list(tmp_path.glob("features.duckdb.corrupt-*[0-9]"))) == 1
+
+
+@given(st.integers(1, 64), st.data())
+def test_replicas_own_every_partition_exactly_once(count: int, data: st.DataObject) -> None:
+    replicas = data.draw(st.integers(1, count))
+    parts = PartitionsConfig(count=count, replicas=replicas)
+    owned = [p for ordinal in range(replicas) for p in parts.owned(ordinal)]
+    assert sorted(owned) == list(range(count))
+    assert all(parts.owned(ordinal) for ordinal in range(replicas))
+
+
+@pytest.mark.parametrize(("value", "ordinal"), [("0", 0), ("2", 2), ("fraud-scoring-stable-1", 1), ("rt-0", 0)])
+def test_ordinal_is_a_number_or_a_pod_name_ending_in_one(value: str, ordinal: int) -> None:
+    assert PartitionsConfig(count=6, replicas=3).ordinal_from({"EDGEOPS_ORDINAL": value}) == ordinal
+
+
+@pytest.mark.parametrize("environ", [{}, {"EDGEOPS_ORDINAL": ""}, {"EDGEOPS_ORDINAL": "rt"}, {"EDGEOPS_ORDINAL": "3"}])
+def test_a_missing_or_out_of_range_ordinal_is_refused(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="partitions: "):
+        PartitionsConfig(count=6, replicas=3).ordinal_from(environ)
+
+
+def test_more_replicas_than_partitions_is_refused() -> None:
+    with pytest.raises(ValidationError, match="at least as many partitions"):
+        PartitionsConfig(count=2, replicas=3)
