@@ -1,9 +1,11 @@
 """`edgeops serve`: wires config, models, feature store, sources, checkpoints, HTTP endpoints and signals.
 
-Lifecycle: load config -> open the feature store (restores windows; a deployment the file has nothing of, on a new
-node or after an unreadable file was set aside, is restored from its changelog, `runtime.changelog`) -> connect
-NATS -> load and warm up every model -> recover each consumer's unacked tail -> ready -> serve. SIGTERM/SIGINT stop fetching, let in-flight
-batches publish, write a last checkpoint, ack, and exit 0.
+Lifecycle: load config -> open the feature store -> connect NATS -> load and warm up every model -> restore each
+deployment's windows (from the file; one the file has nothing of, on a new node or after an unreadable file was set
+aside, from its changelog, `runtime.changelog`) -> recover each consumer's unacked tail -> ready -> serve. A
+partitioned deployment runs one consumer, windows and changelog per partition this replica owns (`units`).
+SIGTERM/SIGINT stop fetching, let in-flight batches publish, write a last checkpoint and changelog flush, ack, and
+exit 0.
 
 Config changes (the ConfigMap is re-read every second): a new version/digest of a deployment is loaded and
 warmed up beside the old one and swapped in between batches; if it fails, the old model keeps serving and

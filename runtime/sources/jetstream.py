@@ -1,6 +1,6 @@
 """JetStream source: a durable pull consumer feeding one deployment's pipeline.
 
-Exactly-once effect, in three rules:
+Exactly-once effect, in four rules:
 1. A result (or dead letter) is published with `Nats-Msg-Id = <deployment>:<input id>`, where the input id is
    the input's own `Nats-Msg-Id` or `<stream>:<sequence>`; JetStream drops a second copy inside the result
    stream's duplicate window, so a redelivery never produces a second result.
