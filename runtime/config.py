@@ -21,11 +21,15 @@ Credentials are referenced by the name of an environment variable, never carried
         ├── providers (preference, e.g. [tensorrt, cuda, cpu])
         ├── mqtt? {url, topic, client_id, username_env?, password_env?}
         ├── synthetic? {rate_per_s, real_fraction}
+        ├── state? {stream, subject, flush_interval_ms}
+        ├── partitions? {count, replicas, ordinal_env}
         └── pull {interval_s, window? {start, end}}
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -181,6 +185,48 @@ class PullScheduleConfig(_Strict):
     window: PullWindowConfig | None = None
 
 
+class StateConfig(_Strict):
+    """Where a deployment's windows survive the pod: a JetStream stream keeping the last message per subject,
+    `<subject>.k.<key, base64url>` per key and `<subject>.mark` for the replay mark (`runtime.changelog`).
+    Written every `flush_interval_ms`, off the ack path: a restore re-applies the input from the mark on."""
+
+    stream: Token
+    subject: Subject
+    flush_interval_ms: int = Field(default=1000, ge=10, le=60_000)
+
+
+class PartitionsConfig(_Strict):
+    """Scale-out by key: the zone's subject mapping splits the input into `count` partitions by a hash of the window
+    key's subject token, one durable consumer `<durable>-p<p>` per partition. `replicas` processes share them: the
+    one whose ordinal is o owns every partition p with p % replicas == o, with its own windows and changelog
+    (`<state.subject>.p<p>`) per partition, so a key's window is never split. The ordinal is read at start from
+    the environment variable `ordinal_env`: a number, or a StatefulSet pod name ending in `-<number>`."""
+
+    count: int = Field(ge=1, le=1024)
+    replicas: int = Field(ge=1, le=1024)
+    ordinal_env: EnvVarName = "EDGEOPS_ORDINAL"
+
+    @model_validator(mode="after")
+    def _every_replica_owns_a_partition(self) -> Self:
+        if self.replicas > self.count:
+            raise ValueError(f"partitions: {self.replicas} replicas need at least as many partitions, not {self.count}")
+        return self
+
+    def owned(self, ordinal: int) -> tuple[int, ...]:
+        return tuple(p for p in range(self.count) if p % self.replicas == ordinal)
+
+    def ordinal_from(self, environ: Mapping[str, str]) -> int:
+        """This replica's ordinal from `environ[ordinal_env]`; ConfigError when it is missing or out of range."""
+        value = environ.get(self.ordinal_env, "")
+        match = re.fullmatch(r"(?:.*-)?([0-9]{1,6})", value)
+        if match is None:
+            raise ConfigError(f"partitions: ${self.ordinal_env} is {value!r}, not an ordinal or a name ending in -<n>")
+        ordinal = int(match.group(1))
+        if ordinal >= self.replicas:
+            raise ConfigError(f"partitions: ordinal {ordinal} (${self.ordinal_env}) but only {self.replicas} replicas")
+        return ordinal
+
+
 class ModelDeploymentConfig(_Strict):
     name: Name
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -196,6 +242,8 @@ class ModelDeploymentConfig(_Strict):
     mqtt: MqttSourceConfig | None = None
     synthetic: SyntheticTrafficConfig | None = None
     pull: PullScheduleConfig = PullScheduleConfig()
+    state: StateConfig | None = None  # None: windows live only in the local DuckDB file
+    partitions: PartitionsConfig | None = None  # None: one process, one durable consumer
 
     @property
     def deployment_id(self) -> str:

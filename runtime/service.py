@@ -1,8 +1,11 @@
 """`edgeops serve`: wires config, models, feature store, sources, checkpoints, HTTP endpoints and signals.
 
-Lifecycle: load config -> open the feature store (restores windows) -> connect NATS -> load and warm up every
-model -> recover each consumer's unacked tail -> ready -> serve. SIGTERM/SIGINT stop fetching, let in-flight
-batches publish, write a last checkpoint, ack, and exit 0.
+Lifecycle: load config -> open the feature store -> connect NATS -> load and warm up every model -> restore each
+deployment's windows (from the file; one the file has nothing of, on a new node or after an unreadable file was set
+aside, from its changelog, `runtime.changelog`) -> recover each consumer's unacked tail -> ready -> serve. A
+partitioned deployment runs one consumer, windows and changelog per partition this replica owns (`units`).
+SIGTERM/SIGINT stop fetching, let in-flight batches publish, write a last checkpoint and changelog flush, ack, and
+exit 0.
 
 Config changes (the ConfigMap is re-read every second): a new version/digest of a deployment is loaded and
 warmed up beside the old one and swapped in between batches; if it fails, the old model keeps serving and
@@ -15,12 +18,14 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
+from runtime.changelog import DeploymentChangelog
 from runtime.checkpoint import Checkpointer
 from runtime.config import ConfigError, ModelDeploymentConfig, RuntimeConfig, load_runtime_config
 from runtime.metrics import Health, Metrics, serve_http
@@ -29,7 +34,7 @@ from runtime.pipeline import DeploymentPipeline
 from runtime.publish import Publisher
 from runtime.session import LoadedModel, ModelLoadError, load_model
 from runtime.sources import JetStreamSource, MqttSource, Source, SyntheticTraffic
-from runtime.store import FeatureStore
+from runtime.store import DeploymentWindows, FeatureStore
 from runtime.tracing import setup_tracing, shutdown_tracing
 
 log = logging.getLogger("edgeops.runtime")
@@ -114,30 +119,32 @@ class Service:
         # The puller places each deployment's artifact (from the cache, or fetched by digest); the loader below
         # waits for the file, so the pull runs first and keeps running for later digests.
         pull_task = asyncio.create_task(self.scheduler.run(), name="model-pull")
+        changelogs: list[DeploymentChangelog] = []
         try:
             for deployment in cfg.models:
-                windows = await loop.run_in_executor(
-                    self.executor, store.deployment, deployment.deployment_id, deployment.window.size
-                )
                 model = await self._load_until_ready(deployment)
                 if model is None:
                     break
-                pipeline = DeploymentPipeline(deployment, model, windows, self.metrics, cfg.zone)
-                self.pipelines[deployment.deployment_id] = pipeline
-                source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping)
-                tasks.append(self._start(source, f"source:{deployment.deployment_id}"))
+                for unit_id, unit in units(deployment):
+                    windows, replay_from = await self._restore(store, unit_id, unit, js, changelogs)
+                    pipeline = DeploymentPipeline(unit, model, windows, self.metrics, cfg.zone)
+                    self.pipelines[unit_id] = pipeline
+                    source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping,
+                                             replay_from=replay_from)  # fmt: skip
+                    tasks.append(self._start(source, f"source:{unit_id}"))
                 tasks.extend(self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
             # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
             # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
             await loop.run_in_executor(self.executor, store.hand_over_writes)
+            changelog_tasks = [asyncio.create_task(c.run(self.stopping)) for c in changelogs]
             # Everything loaded so far lives as long as the process: keep it out of the collector's full
             # passes, which would otherwise show up as latency spikes.
             gc.collect()
             gc.freeze()
-            checkpoint_task = asyncio.create_task(
-                checkpointer.run(cfg.feature_store.flush_interval_ms / 1000, self.stopping)
+            checkpoint_task, watch_task = (
+                asyncio.create_task(checkpointer.run(cfg.feature_store.flush_interval_ms / 1000, self.stopping)),
+                asyncio.create_task(self._watch_config()),
             )
-            watch_task = asyncio.create_task(self._watch_config())
             await self._supervise(tasks, store)
             self.health.ready = False
             self.metrics.ready.set(0)
@@ -146,6 +153,7 @@ class Service:
             await checkpoint_task
             watch_task.cancel()
             await checkpointer.checkpoint()
+            await _last_flush(changelog_tasks, changelogs)
         finally:
             self.stopping.set()
             pull_task.cancel()
@@ -165,12 +173,47 @@ class Service:
                 loop.remove_signal_handler(sig)
         return self.reload_to
 
+    async def _restore(
+        self, store: FeatureStore, unit_id: str, deployment: ModelDeploymentConfig, js: Any,
+        changelogs: list[DeploymentChangelog],
+    ) -> tuple[DeploymentWindows, int | None]:  # fmt: skip
+        """The deployment's windows from the local file, else from its changelog (then written to the file at
+        once, whole); and where the source must replay the input from (the changelog's mark), if anywhere."""
+        loop = asyncio.get_running_loop()
+        windows = await loop.run_in_executor(self.executor, store.deployment, unit_id, deployment.window.size)
+        if deployment.state is None:
+            return windows, None
+        changelog = DeploymentChangelog(js, deployment.state, windows)
+        changelogs.append(changelog)
+        if windows.windows:
+            return windows, None
+        # No local file (a new node), or it was set aside: consuming before the changelog is read would score
+        # over empty windows, so wait for it (the reconciler may not have created the stream yet).
+        delay = 0.2
+        while True:
+            try:
+                replay_from = await changelog.restore()
+                break
+            except Exception as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning("%s: changelog %s not readable (%r); retrying", unit_id,
+                            deployment.state.stream, exc)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        store.seed(unit_id)
+        await loop.run_in_executor(self.executor, store.write, store.snapshot())
+        return windows, replay_from
+
+    def _pipelines_of(self, deployment_id: str) -> list[DeploymentPipeline]:
+        return [p for p in self.pipelines.values() if p.config.deployment_id == deployment_id]
+
     async def _supervise(self, tasks: list[asyncio.Task[Any]], store: FeatureStore) -> None:
         """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
         while not self.stopping.is_set():
             self.health.beat()
             ready = bool(self.sources) and all(s.ready for s in self.sources)
-            self.health.ready = ready and len(self.pipelines) == len(self.config.models)
+            self.health.ready = ready and len(self.pipelines) == sum(len(units(d)) for d in self.config.models)
             self.metrics.ready.set(1 if self.health.ready else 0)
             for name, windows in store.deployments.items():
                 self.metrics.store_keys.labels(name).set(len(windows.windows))
@@ -241,7 +284,7 @@ class Service:
 
     async def _on_pulled(self, deployment: ModelDeploymentConfig, path: Path) -> None:
         """The puller's hand-over: swap if this deployment serves another digest (raises if the load fails)."""
-        pipeline = self.pipelines.get(deployment.deployment_id)
+        pipeline = next(iter(self._pipelines_of(deployment.deployment_id)), None)
         if pipeline is None or pipeline.digest == deployment.artifact.digest:
             return  # first load is the loader's; or already serving it
         try:
@@ -254,20 +297,50 @@ class Service:
     async def _swap_one(self, new_dep: ModelDeploymentConfig) -> None:
         """Load, check and warm up beside the serving model, then swap between batches; on failure the old
         model keeps serving and the failure is counted."""
-        pipeline = self.pipelines.get(new_dep.deployment_id)
+        pipelines = self._pipelines_of(new_dep.deployment_id)
         try:
             model = await self._load(new_dep)
         except ModelLoadError:
             self.metrics.model_load_failures.labels(self.config.zone, new_dep.name, new_dep.track).inc()
             raise
-        if pipeline is None:
+        if not pipelines:
             return
-        old_version = pipeline.config.version
-        pipeline.swap(model)
-        pipeline.config = new_dep
+        old_version = pipelines[0].config.version
+        for pipeline in pipelines:  # every partition this replica owns; each keeps its own consumer and changelog
+            pipeline.swap(model)
+            pipeline.config = new_dep.model_copy(
+                update={"subjects": pipeline.config.subjects, "state": pipeline.config.state}
+            )
         served = tuple(new_dep if m.deployment_id == new_dep.deployment_id else m for m in self.config.models)
         self.config = self.config.model_copy(update={"models": served})
         log.info("%s: swapped %s -> %s", new_dep.deployment_id, old_version, new_dep.version)
+
+
+def units(deployment: ModelDeploymentConfig) -> list[tuple[str, ModelDeploymentConfig]]:
+    """What this process consumes of a deployment, each with the id of its windows: the deployment itself, or each
+    partition this replica owns (`PartitionsConfig`) with its durable `<durable>-p<p>` and changelog `<subject>.p<p>`."""
+    parts = deployment.partitions
+    if parts is None:
+        return [(deployment.deployment_id, deployment)]
+    out = []
+    for p in parts.owned(parts.ordinal_from(os.environ)):
+        update: dict[str, Any] = {
+            "subjects": deployment.subjects.model_copy(update={"durable": f"{deployment.subjects.durable}-p{p}"})
+        }
+        if deployment.state is not None:
+            update["state"] = deployment.state.model_copy(update={"subject": f"{deployment.state.subject}.p{p}"})
+        out.append((f"{deployment.deployment_id}.p{p}", deployment.model_copy(update=update)))
+    return out
+
+
+async def _last_flush(tasks: list[asyncio.Task[None]], changelogs: list[DeploymentChangelog]) -> None:
+    """After the drain: the changelogs' last windows (a failure only means a longer replay after a disk loss)."""
+    await asyncio.gather(*tasks)
+    for changelog in changelogs:
+        try:
+            await changelog.flush()
+        except Exception as exc:
+            log.warning("%s: last changelog flush failed: %r", changelog.windows.deployment, exc)
 
 
 async def serve(config_path: Path) -> int:

@@ -1,27 +1,34 @@
 """JetStream source: a durable pull consumer feeding one deployment's pipeline.
 
-Exactly-once effect, in three rules:
+Exactly-once effect, in four rules:
 1. A result (or dead letter) is published with `Nats-Msg-Id = <deployment>:<input id>`, where the input id is
    the input's own `Nats-Msg-Id` or `<stream>:<sequence>`; JetStream drops a second copy inside the result
    stream's duplicate window, so a redelivery never produces a second result.
 2. An input is acked only after its result is acknowledged by JetStream *and* the window change it caused is
    in a DuckDB checkpoint (`runtime.checkpoint.Checkpointer`); until then a crash means redelivery, never loss.
 3. On start, before fetching, the unacknowledged tail of the consumer (ack floor .. last delivered) is read
-   straight from the stream in sequence order and re-applied. Windows are idempotent per sequence
-   (`runtime.store.windows.Window`), so this rebuilds exactly the windows an uninterrupted run would hold before any
-   newer message is scored; the redeliveries that follow are then no-ops with deduplicated results.
+   straight from the stream in sequence order and re-applied; when the windows came from the changelog
+   (`runtime.changelog`) rather than the local file, the replay starts at the changelog's mark instead, which may
+   be below the ack floor. Windows are idempotent per sequence (`runtime.store.windows.Window`), so this rebuilds
+   exactly the windows an uninterrupted run would hold before any newer message is scored.
+4. The result stream forgets a `Nats-Msg-Id` after its duplicate window (2 minutes), and a runtime may be down for
+   longer. So before replaying, the source reads the ids of this deployment's results and dead letters published
+   since the first replayed input (`answered_ids`): a replayed or redelivered input that already has one is
+   applied to its window and acked, never published again. Inputs at or below the ack floor are answered by rule 2.
 
 Transient is not terminal: nothing here NAKs. A model outage holds the batch and retries it
 (`runtime.sources.scoring`); a publish or checkpoint that fails is retried with the acks held back. Every message
 held longer than a third of the consumer's `ack_wait` gets an `in progress` ack, so JetStream neither redelivers it
 nor counts a delivery while the runtime is still working on it; only a crash or restart does.
 
-One runtime process owns a durable consumer (two processes on one durable would interleave windows).
+One runtime process owns a durable consumer (two processes on one durable would interleave windows); a deployment
+scales out with one durable per partition of its input (`runtime.config.PartitionsConfig`, `runtime.service.units`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 from typing import Any
@@ -71,6 +78,33 @@ def ack_reply_fields(msg: Any) -> tuple[str, int, float]:
     return meta.stream, meta.sequence.stream, meta.timestamp.timestamp()
 
 
+async def answered_ids(js: Any, subjects: tuple[str, ...], prefix: str, since: float) -> set[str]:
+    """The `Nats-Msg-Id`s starting with `prefix` of the messages stored on `subjects` since `since` (unix s, less a
+    second for clock steps): read with a headers-only ephemeral consumer per subject, from the stream holding it."""
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    start = datetime.datetime.fromtimestamp(since - 1.0, datetime.UTC)
+    found: set[str] = set()
+    for subject in dict.fromkeys(subjects):
+        stream = await js.find_stream_name_by_subject(subject)
+        consumer = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
+            ack_policy=AckPolicy.NONE, headers_only=True, inactive_threshold=30.0,
+        )  # fmt: skip
+        psub = await js.pull_subscribe(subject, stream=stream, config=consumer)
+        try:
+            pending = (await psub.consumer_info()).num_pending
+            while pending > 0:
+                for msg in await psub.fetch(min(pending, 1000), timeout=5):
+                    pending = msg.metadata.num_pending
+                    msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+                    if msg_id.startswith(prefix):
+                        found.add(msg_id)
+        finally:
+            await psub.unsubscribe()
+    return found
+
+
 class JetStreamSource:
     def __init__(
         self,
@@ -81,6 +115,7 @@ class JetStreamSource:
         stopping: asyncio.Event,
         *,
         max_inflight: int = 4,
+        replay_from: int | None = None,
     ) -> None:
         self.js = js
         self.pipeline = pipeline
@@ -93,6 +128,10 @@ class JetStreamSource:
         # Delivered and not acked yet: stream sequence -> (message, when it was delivered or last marked in progress)
         self.unsettled: dict[int, tuple[Any, float]] = {}
         self.progress_every_s = 10.0  # a third of the consumer's ack_wait, read at start
+        self.replay_from = replay_from  # the changelog's mark, when the windows were restored from it
+        # Result ids published before this start (rule 4), and inputs at or below this sequence are answered.
+        self.answered: set[str] = set()
+        self.answered_below = 0
 
     async def run(self) -> None:
         subjects = self.pipeline.config.subjects
@@ -145,12 +184,16 @@ class JetStreamSource:
     async def _recover_tail(self, stream: str, durable: str) -> None:
         info = await self.js.consumer_info(stream, durable)
         self.progress_every_s = max((info.config.ack_wait or 30.0) / 3, 0.05)
-        first, last = info.ack_floor.stream_seq + 1, info.delivered.stream_seq
+        floor = info.ack_floor.stream_seq
+        first, last = floor + 1, info.delivered.stream_seq
+        if self.replay_from is not None:
+            first = min(first, max(self.replay_from, 1))
         if last < first:
             return
         if last - first > MAX_RECOVERY:
             log.warning("recovery: %d unacked messages, replaying only the last %d", last - first, MAX_RECOVERY)
             first = last - MAX_RECOVERY
+        self.answered_below = floor + 1
         filters = info.config.filter_subjects or ([info.config.filter_subject] if info.config.filter_subject else [])
         single = filters[0] if len(filters) == 1 else None
         batch: list[Incoming] = []
@@ -162,6 +205,10 @@ class JetStreamSource:
                 break
             if raw.seq > last:
                 break
+            if seq == first and raw.time is not None:
+                config = self.pipeline.config
+                subjects = (self.pipeline.result_subject, config.subjects.dead_letter)
+                self.answered = await answered_ids(self.js, subjects, f"{config.deployment_id}:", raw.time.timestamp())
             seq = raw.seq + 1
             if filters and not any(subject_matches(f, raw.subject) for f in filters):
                 continue
@@ -172,7 +219,12 @@ class JetStreamSource:
         if batch:
             await self._dispatch(batch)
         await self.drain()
-        log.info("recovery: re-applied stream %s sequences %d..%d before consuming", stream, first, last)
+        log.info("recovery: re-applied stream %s sequences %d..%d before consuming (%d already answered)",
+                 stream, first, last, len(self.answered))  # fmt: skip
+
+    def _is_answered(self, item: Outgoing) -> bool:
+        seq = item.incoming.seq
+        return (seq is not None and seq < self.answered_below) or item.headers["Nats-Msg-Id"] in self.answered
 
     def _incoming(self, msg: Any) -> Incoming:
         stream, seq, stream_ts = ack_reply_fields(msg)
@@ -210,16 +262,18 @@ class JetStreamSource:
             return
         await self.inflight.acquire()
         start_ns = time.time_ns()
-        futures = await self.publisher.send(outgoing)  # now, not when a task gets scheduled: latency
-        task = asyncio.create_task(self._complete(batch, outgoing, futures, start_ns))
+        send = [o for o in outgoing if not self._is_answered(o)] if self.answered_below else outgoing
+        futures = await self.publisher.send(send)  # now, not when a task gets scheduled: latency
+        task = asyncio.create_task(self._complete(batch, outgoing, send, futures, start_ns))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def _complete(
-        self, batch: list[Incoming], outgoing: list[Outgoing], futures: list[asyncio.Future[Any]], start_ns: int
-    ) -> None:
+        self, batch: list[Incoming], outgoing: list[Outgoing], send: list[Outgoing],
+        futures: list[asyncio.Future[Any]], start_ns: int,
+    ) -> None:  # fmt: skip
         try:
-            if await self.publisher.confirm(outgoing, futures):
+            if await self.publisher.confirm(send, futures):
                 self.pipeline.published(outgoing, start_ns)
                 for message in batch:
                     if message.settle is not None:

@@ -10,8 +10,12 @@ event loop's way.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import duckdb
 
 from runtime.store.duckdb_store import Snapshot, connect, restore_rows, write_snapshot
 from runtime.store.windows import DeploymentWindows, Window
@@ -20,7 +24,35 @@ from runtime.store.writer_process import WriterProcess
 if TYPE_CHECKING:
     from runtime.features import Row
 
+log = logging.getLogger("edgeops.runtime")
+
 MARK_REFRESH_WRITES = 20  # a risen low-water mark is stored with every 20th checkpoint (see FeatureStore._marks_due)
+
+
+def open_or_set_aside(path: Path, damage: Exception | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file; one that cannot be opened or read (corrupt, truncated, another program's file), or
+    whose `damage` a read found later, is renamed `<name>.corrupt-<unix time>` with a log line and a new file
+    started: the windows then come from the changelog (`runtime.changelog`). A bad file never stops the service."""
+    if damage is None:
+        try:
+            db = connect(path)
+            db.execute("SELECT count(*) FROM window_rows").fetchall()
+            db.execute("SELECT count(*) FROM window_marks").fetchall()
+            return db
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():  # another process holds it: not the file's fault
+                raise
+            damage = exc
+        except duckdb.Error as exc:
+            damage = exc
+    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    for part in (path, path.with_name(path.name + ".wal")):
+        if part.exists():
+            part.rename(aside if part == path else aside.with_name(aside.name + ".wal"))
+    first_line = (str(damage).splitlines() or [""])[0]
+    log.error("feature store %s is unreadable (%s: %s); moved aside to %s, windows rebuilt from the changelog",
+              path, type(damage).__name__, first_line, aside)  # fmt: skip
+    return connect(path)
 
 
 class FeatureStore:
@@ -34,7 +66,7 @@ class FeatureStore:
         self.max_keys = max_keys
         self.deployments: dict[str, DeploymentWindows] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = connect(path)
+        self._db = open_or_set_aside(path)
         self._writer: WriterProcess | None = None
         self._marks_written: dict[str, int | None] = {}
         self._writes_since_marks = 0
@@ -56,8 +88,23 @@ class FeatureStore:
             self._writer = WriterProcess(self.path)
 
     def _restore(self, windows: DeploymentWindows) -> None:
-        for key, seqs, rows in restore_rows(self._db, windows.deployment, windows.size, self.max_keys):
+        try:
+            restored = restore_rows(self._db, windows.deployment, windows.size, self.max_keys)
+        except duckdb.Error as exc:  # a damaged block only this query reads: set aside like an unreadable file
+            self._db.close()
+            self._db = open_or_set_aside(self.path, exc)
+            restored = []
+        for key, seqs, rows in restored:
             windows.windows[key] = Window(windows.size, seqs, rows)
+            windows.newest = max(windows.newest, seqs[-1])
+
+    def seed(self, deployment: str) -> None:
+        """Queue every row of a deployment's windows for the next checkpoint: windows restored from elsewhere
+        (the changelog) must be whole in the file too, not only the rows applied after the restore."""
+        windows = self.deployments[deployment]
+        windows.log.extend(
+            (key, w, seq, row) for key, w in windows.windows.items() for seq, row in zip(w.seqs, w.rows, strict=True)
+        )
 
     def snapshot(self) -> Snapshot:
         """Take the rows applied since the last snapshot and, for the keys they touched, the oldest sequence

@@ -107,6 +107,9 @@ class DeploymentWindows:
         self.evicted: set[str] = set()
         self._held: set[int] = set()  # applied records whose result JetStream has not confirmed yet
         self._held_heap: list[int] = []  # the same sequences (and released ones, dropped lazily), smallest first
+        self.newest = 0  # the highest sequence applied so far
+        # Keys applied to or evicted since the last changelog flush; None while no changelog is attached.
+        self.changed: set[str] | None = None
 
     def hold(self, seq: int) -> None:
         """Keep the rows of this record's window until `release(seq)`; call before applying it."""
@@ -125,6 +128,13 @@ class DeploymentWindows:
             heapq.heappop(heap)
         return heap[0] if heap else None
 
+    def replay_mark(self) -> int:
+        """The lowest sequence a rebuild of these windows must re-apply from the input stream: every record below
+        it was applied and its result confirmed (the low-water mark), or, with nothing held, every record applied
+        so far (the JetStream consumer delivers in stream order, and a batch joins its windows in one step)."""
+        low = self.low_water()
+        return low if low is not None else self.newest + 1
+
     def get(self, key: str) -> Window:
         window = self.windows.get(key)
         if window is None:
@@ -132,6 +142,8 @@ class DeploymentWindows:
             while len(self.windows) > self.max_keys:
                 old, _ = self.windows.popitem(last=False)
                 self.evicted.add(old)
+                if self.changed is not None:
+                    self.changed.add(old)
         else:
             self.windows.move_to_end(key)
         return window
@@ -141,6 +153,9 @@ class DeploymentWindows:
         rows, stored = window.apply(seq, row, self.low_water())
         if stored is not None:
             self.log.append((key, window, stored, row))
+            if self.changed is not None:
+                self.changed.add(key)
+            self.newest = max(self.newest, stored)
         return rows
 
     def recent(self) -> Iterator[tuple[str, Window]]:

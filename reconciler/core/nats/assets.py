@@ -7,6 +7,9 @@ Per zone:
     <model>-<track>        durable pull consumers on it: stable always, shadow or canary while a canary runs
     results-<zone>         every model's output subjects; limits retention, so the hub can source it after an outage
     dead-letter-<zone>     `edgeops.dlq.<zone>.>`
+    state-<zone>           `edgeops.state.<zone>.>`: every runtime's windows, the last message per subject (a key's
+                           window, a deployment's replay mark); no age limit, so a pod rescheduled onto an empty
+                           disk restores them however long it was away (`runtime.changelog`)
 Per region hub:
     results-<region>       sources each zone's `results-<zone>` through `$JS.<domain>.API` across the leafnode
 
@@ -41,6 +44,7 @@ class StreamLimits:
 INPUT_LIMITS = StreamLimits(max_age_s=24 * 3600, max_bytes=1 << 30, max_msg_size=8 << 20)
 RESULT_LIMITS = StreamLimits(max_age_s=7 * 24 * 3600, max_bytes=1 << 30)
 DEAD_LETTER_LIMITS = StreamLimits(max_age_s=7 * 24 * 3600, max_bytes=256 << 20, duplicate_window_s=120)
+STATE_LIMITS = StreamLimits(max_age_s=0, max_bytes=512 << 20, max_msg_size=8 << 20)  # max_age 0: kept for good
 HUB_LIMITS = StreamLimits(max_age_s=30 * 24 * 3600, max_bytes=10 << 30)
 
 
@@ -64,6 +68,7 @@ class StreamAsset:
     limits: StreamLimits
     storage: str = "file"
     sources: tuple[Source, ...] = ()
+    max_msgs_per_subject: int = -1
 
     def to_api(self) -> dict[str, object]:
         return {
@@ -77,7 +82,7 @@ class StreamAsset:
             "max_bytes": self.limits.max_bytes,
             "max_msgs": self.limits.max_msgs,
             "max_msg_size": self.limits.max_msg_size,
-            "max_msgs_per_subject": -1,
+            "max_msgs_per_subject": self.max_msgs_per_subject,
             "max_consumers": -1,
             "duplicate_window": self.limits.duplicate_window_s * NS_PER_S,
             "num_replicas": 1,
@@ -162,6 +167,16 @@ def zone_assets(zone: Zone) -> JetStreamAssets:
                 subjects=tuple(s for a in assignments for s in naming.result_stream_subjects(a.output)),
                 retention="limits",
                 limits=RESULT_LIMITS,
+            )
+        )
+        streams.append(
+            StreamAsset(
+                name=naming.state_stream(zone.name),
+                description=f"the runtimes' windows in {zone.name}, restored when a pod starts on an empty disk",
+                subjects=(naming.state_stream_subject(zone.name),),
+                retention="limits",
+                limits=STATE_LIMITS,
+                max_msgs_per_subject=1,
             )
         )
     streams.append(

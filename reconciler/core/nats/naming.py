@@ -13,6 +13,7 @@ Subject layout for a model assignment with input subject `I` and output subject 
     O                         results of the stable and the live canary runtime (what downstream reads)
     O.shadow.<track>          results that never reach production (shadow phase, synthetic load)
     edgeops.dlq.z.<model>.<track>   malformed input, with the reason in a header
+    edgeops.state.z.<model>.<track>.{k.<key>,mark}   the runtime's windows (the changelog, last message per subject)
 
 The input stream captures `I.>` (never `I` itself: the mapping always rewrites it first), so one stream holds all
 routed traffic and each track's durable pull consumer filters its share: stable `I.stable.>`, canary
@@ -114,6 +115,19 @@ def dead_letter_stream_subject(zone: str) -> str:
     return f"edgeops.dlq.{zone}.>"
 
 
+def state_stream(zone: str) -> str:
+    """The changelog of every runtime's windows in the zone (`runtime.changelog`): they survive the pod's disk."""
+    return f"state-{zone}"
+
+
+def state_subject(zone: str, model: str, track: Track) -> str:
+    return f"edgeops.state.{zone}.{model}.{track.value}"
+
+
+def state_stream_subject(zone: str) -> str:
+    return f"edgeops.state.{zone}.>"
+
+
 @dataclass(frozen=True)
 class TrackNames:
     """What one runtime deployment (model + track) consumes and publishes; mirrors `runtime.SubjectsConfig`."""
@@ -125,6 +139,8 @@ class TrackNames:
     result: str
     shadow: str
     dead_letter: str
+    state_stream: str
+    state: str
 
 
 def track_names(zone: str, model: str, input_subject: str, output_subject: str, track: Track) -> TrackNames:
@@ -136,6 +152,8 @@ def track_names(zone: str, model: str, input_subject: str, output_subject: str, 
         result=result_subject(output_subject, track),
         shadow=shadow_subject(output_subject, track),
         dead_letter=dead_letter_subject(zone, model, track),
+        state_stream=state_stream(zone),
+        state=state_subject(zone, model, track),
     )
 
 

@@ -134,6 +134,19 @@ def _runtime_permissions(zone: Zone) -> Config:
             *naming.result_stream_subjects(assignment.output),
         ]
     publish.append(naming.dead_letter_stream_subject(zone.name))
+    if zone.spec.models:
+        publish.append(naming.state_stream_subject(zone.name))
+        # Ephemeral consumers, at start only: the changelog's last messages, and the ids of results and dead
+        # letters published before a restart (exactly once beyond the result stream's duplicate window).
+        for stream in (naming.state_stream(zone.name), naming.result_stream(zone.name),
+                       naming.dead_letter_stream(zone.name)):  # fmt: skip
+            publish += [
+                f"$JS.API.CONSUMER.CREATE.{stream}",
+                f"$JS.API.CONSUMER.CREATE.{stream}.>",
+                f"$JS.API.CONSUMER.INFO.{stream}.*",
+                f"$JS.API.CONSUMER.DELETE.{stream}.*",
+                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
+            ]
     return {"publish": {"allow": publish}, "subscribe": {"allow": ["_INBOX.>"]}}
 
 

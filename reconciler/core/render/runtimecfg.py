@@ -18,6 +18,7 @@ from runtime import (
     NatsConnectionConfig,
     RuntimeConfig,
     SigningKeyConfig,
+    StateConfig,
     SubjectsConfig,
     SyntheticTrafficConfig,
     Track,
@@ -83,6 +84,7 @@ def model_deployment(
         ),
         providers=providers_for(zone, version),
         synthetic=_synthetic(spec, assignment) if run_track is Track.SHADOW else None,
+        state=_state(zone, assignment, run_track),
     )
 
 
@@ -96,6 +98,11 @@ def _subjects(zone: Zone, assignment: ModelAssignment, track: Track) -> Subjects
         shadow=names.shadow,
         dead_letter=names.dead_letter,
     )
+
+
+def _state(zone: Zone, assignment: ModelAssignment, track: Track) -> StateConfig:
+    names = naming.track_names(zone.name, assignment.model, assignment.input, assignment.output, track)
+    return StateConfig(stream=names.state_stream, subject=names.state)
 
 
 def runtime_config(

@@ -28,13 +28,14 @@ async def test_first_apply_creates_then_nothing_changes(nats_fleet: NatsFleet) -
         "Stream/ams-01/input-ams-01-fraud-scoring",
         "Stream/ams-01/results-ams-01",
         "Stream/ams-01/dead-letter-ams-01",
+        "Stream/ams-01/state-ams-01",
         "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-stable",
         "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-canary",
     }
     second = await apply_nats(nats_fleet.spec, zone, nats_fleet.endpoint("ams-01"), revision="rev2")
     assert second.status is NatsStatus.READY, second.error
     assert not second.changes.pending, second.changes.summary()
-    assert len(second.changes.with_action(Action.UNCHANGED)) == 5
+    assert len(second.changes.with_action(Action.UNCHANGED)) == 6
 
     # What the server reports is what we configured, key by key.
     async with await JetStreamAdmin.connect(nats_fleet.endpoint("ams-01")) as admin:
@@ -127,7 +128,7 @@ async def test_zone_assets_managed_through_the_hub(nats_fleet: NatsFleet) -> Non
     zone = nats_fleet.zone("fra-02")
     result = await apply_nats(nats_fleet.spec, zone, nats_fleet.via_hub("fra-02"), revision="rev1")
     assert result.status is NatsStatus.READY, result.error
-    assert len(result.changes.with_action(Action.CREATE)) == 4
+    assert len(result.changes.with_action(Action.CREATE)) == 5
     direct = await plan_nats(nats_fleet.spec, zone, nats_fleet.endpoint("fra-02"))
     assert not direct.changes.pending
 

@@ -16,6 +16,7 @@ import onnxruntime as ort
 
 from runtime.config import WindowConfig
 from runtime.features import Row, record_key, record_values, replay
+from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import load_build_module
 
 
@@ -32,11 +33,15 @@ def example_records(model: str, seed: int, count: int, keys: int) -> list[dict[s
     return interleaved[:count]
 
 
-async def publish_records(js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m") -> None:
+async def publish_records(
+    js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m", key_field: str | None = None
+) -> None:
+    """Publish with ids `<id_prefix>-<i>`; with `key_field`, each on `<subject>.<its key>` (a partitioned input)."""
     futures = []
     for i, record in enumerate(records):
         headers = {"Nats-Msg-Id": f"{id_prefix}-{i}", "Edgeops-Sensor-Ts": repr(time.time())}
-        futures.append(await js.publish_async(subject, json.dumps(record).encode(), headers=headers))
+        to = subject if key_field is None else f"{subject}.{record[key_field]}"
+        futures.append(await js.publish_async(to, json.dumps(record).encode(), headers=headers))
         if len(futures) >= 2000:
             await asyncio.gather(*futures)
             futures = []
@@ -59,6 +64,19 @@ def expected_windows(window: WindowConfig, records: list[dict[str, Any]]) -> dic
         rows.append(record_values(window, record))
         del seqs[: -window.size], rows[: -window.size]
     return out
+
+
+def assert_windows_equal(db_path: Path, deployment: str, window: WindowConfig, records: list[dict[str, Any]]) -> None:
+    """What a restarted runtime restores from DuckDB equals the windows of an uninterrupted run."""
+    expected = expected_windows(window, records)
+    store = FeatureStore(db_path, max_keys=100_000)
+    try:
+        restored = store.deployment(deployment, window.size).windows
+        assert restored.keys() == expected.keys()
+        for key, restored_window in restored.items():
+            assert (restored_window.seqs, restored_window.rows) == expected[key], key
+    finally:
+        store.close()
 
 
 async def read_all(js: Any, stream: str, subject: str, expect_at_least: int, within_s: float = 60) -> list[Any]:

@@ -10,20 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import nats
 import numpy as np
 import pytest
 
 from runtime.config import WindowConfig
-from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.nats import NatsServer
 from tests.integration.runtime.helpers import (
+    assert_windows_equal,
     example_records,
     expected_scores,
-    expected_windows,
     publish_records,
     read_all,
     results_at_least,
@@ -89,20 +87,7 @@ async def _run_with_disruptions(
     finally:
         await nc.close()
 
-    _assert_windows_equal(tmp_path / "features.duckdb", window, records)
-
-
-def _assert_windows_equal(db_path: Path, window: WindowConfig, records: list[dict[str, Any]]) -> None:
-    """What a restarted runtime restores from DuckDB equals the windows of an uninterrupted run."""
-    expected = expected_windows(window, records)
-    store = FeatureStore(db_path, max_keys=100_000)
-    try:
-        restored = store.deployment(f"{MODEL}.stable", window.size).windows
-        assert restored.keys() == expected.keys()
-        for key, restored_window in restored.items():
-            assert (restored_window.seqs, restored_window.rows) == expected[key], key
-    finally:
-        store.close()
+    assert_windows_equal(tmp_path / "features.duckdb", f"{MODEL}.stable", window, records)
 
 
 async def test_runtime_killed_twice_gives_exactly_one_result_per_input(

@@ -42,8 +42,8 @@ def live_all(**stream_changes: dict[str, Any]) -> LiveJetStream:
 
 def test_nothing_live_creates_everything_streams_first() -> None:
     steps = plan_jetstream(DESIRED, LiveJetStream())
-    assert [s.op for s in steps] == [Op.CREATE] * 5
-    assert [s.kind for s in steps] == ["Stream", "Stream", "Stream", "Consumer", "Consumer"]
+    assert [s.op for s in steps] == [Op.CREATE] * 6
+    assert [s.kind for s in steps] == ["Stream", "Stream", "Stream", "Stream", "Consumer", "Consumer"]
     assert all(s.change.system == "nats" and s.change.namespace == "ams-01" for s in steps)
     assert '"filter_subject": "payments.ams-01.tx.canary.>"' in steps[-1].change.diff
 
