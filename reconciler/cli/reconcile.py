@@ -89,10 +89,15 @@ def reconcile_command(
         bool, typer.Option("--nudges/--no-nudges", help="listen for nudges (needs --nudge-nats or --nats)")
     ] = True,
     trusted_keys: TrustedKeys = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option("--prometheus", help="Prometheus URL: also announce failed model pulls (spec.notifications)"),
+    ] = None,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
     from reconciler.app.gitops import nudge_endpoint
     from reconciler.app.nats import NatsOptions
+    from reconciler.app.notify import Notifier, ZoneWatch
     from reconciler.app.reconcile import ApplyOptions, ReconcilerSettings, RegionOptions, run_reconciler
     from reconciler.core.plan import ZoneStatus
     from reconciler.core.render import RenderOptions
@@ -100,6 +105,7 @@ def reconcile_command(
     from reconciler.shells.nats import NatsEndpoint
 
     nudge_hub = nudge_nats or nats
+    notifier = Notifier(region, hub=nudge_endpoint(nudge_hub) if nudge_hub is not None else None)
     settings = ReconcilerSettings(
         region=region,
         repo=repo,
@@ -121,12 +127,15 @@ def reconcile_command(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         nudge_hub=nudge_endpoint(nudge_hub) if nudges and nudge_hub is not None else None,
+        after_pass=ZoneWatch(notifier, prometheus=prometheus).after_pass,
     )
     try:
         loop = run_reconciler(settings, once=once)
     except KubeConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
+    finally:
+        notifier.flush(10.0)  # what the last pass announced, before the process ends
     if once:
         if loop.last_error is not None:
             typer.echo(f"error: {loop.last_error}", err=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.app.reconcile.leader import LeaderElector
-from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
+from reconciler.app.reconcile.loop import AfterPass, LoopOptions, RegionLoop
 from reconciler.app.reconcile.nudges import NudgeListener
 from reconciler.app.reconcile.region import RegionOptions
 from reconciler.app.reconcile.source import RepoSource
@@ -47,6 +47,7 @@ class ReconcilerSettings:
     metrics_host: str = "127.0.0.1"
     nudge_hub: NatsEndpoint | None = None  # where to listen for nudges (None: the interval alone)
     trusted_keys: tuple[Path, ...] = ()  # the reconciler's own trusted keys: signed commits required from the start
+    after_pass: AfterPass | None = None  # called with each pass's results (notifications)
 
 
 def repo_url(repo: str) -> str:
@@ -80,7 +81,7 @@ def build_loop(settings: ReconcilerSettings) -> RegionLoop:
     options = LoopOptions(
         region=settings.region, interval_s=settings.interval_s, region_options=settings.region_options
     )
-    return RegionLoop(source.fetch, options, elector)
+    return RegionLoop(source.fetch, options, elector, after_pass=settings.after_pass)
 
 
 async def run_until_signalled(loop: RegionLoop, *, once: bool = False, nudge_hub: NatsEndpoint | None = None) -> None:
