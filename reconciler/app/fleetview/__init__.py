@@ -1,5 +1,7 @@
-"""The fleet view read from the real sources: `region_status` (the `edgeops status` table)."""
+"""The fleet view read from the real sources: `region_status` (the `edgeops status` table) and `fleet_page` (the
+fleet web page)."""
 
+from reconciler.app.fleetview.page import PageSources, fleet_page, gather_page, start_fleet_page
 from reconciler.app.fleetview.read import (
     RegionStatus,
     StatusOptions,
@@ -9,4 +11,15 @@ from reconciler.app.fleetview.read import (
     regions_of,
 )
 
-__all__ = ["RegionStatus", "StatusOptions", "read_runtime", "read_zone", "region_status", "regions_of"]
+__all__ = [
+    "PageSources",
+    "RegionStatus",
+    "StatusOptions",
+    "fleet_page",
+    "gather_page",
+    "read_runtime",
+    "read_zone",
+    "region_status",
+    "regions_of",
+    "start_fleet_page",
+]
