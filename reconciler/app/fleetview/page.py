@@ -36,6 +36,7 @@ class PageSources:
     forge: Forge | None = None
     chart_span: timedelta = timedelta(hours=1)
     chart_step: timedelta = timedelta(minutes=1)
+    chart_window: timedelta = timedelta(minutes=1)  # each point: p95 and error rate over this much before it
     rollbacks: int = 10
 
 
@@ -49,7 +50,7 @@ def _points(canary: dict[datetime, float | None], stable: dict[datetime, float |
 
 def canary_panels(spec: FleetSpec, prom: Prometheus | None, sources: PageSources, now: datetime) -> list[CanaryPanel]:
     panels = []
-    window = max(sources.chart_step, timedelta(minutes=1))
+    window = sources.chart_window
     for zone in sorted(spec.zones, key=lambda z: (z.spec.region, z.name)):
         for a in zone.spec.models:
             if a.canary is None:
