@@ -28,7 +28,7 @@ from reconciler.app.canary import (
 )
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Proposal, nudge_endpoint, nudge_merged
-from reconciler.app.notify import Notifier, canary_events
+from reconciler.app.notify import Notifier, NotifyMetrics, canary_events
 from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
 from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
 from reconciler.core.canary import CanaryGroup
@@ -148,7 +148,6 @@ def run_command(
     if hub is not None:
         nudge = lambda _group, proposal: typer.echo(f"  {nudge_merged(hub, canary.region, proposal)}")  # noqa: E731
 
-    notifier = Notifier(canary.region, hub=hub)
     bot = target.open(require_check)
     prom = Prometheus(canary.prometheus)
     options = canary.analyze_options()
@@ -156,6 +155,7 @@ def run_command(
     if pause is None or pause.total_seconds() <= 0:
         raise typer.Exit(EXIT_USAGE)
     metrics = ControllerMetrics(canary.region)
+    notifier = Notifier(canary.region, hub=hub, metrics=NotifyMetrics(metrics.registry))
     server = metrics.serve(metrics_port) if metrics_port and not once else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
