@@ -8,7 +8,6 @@ from reconciler.app.fleetview.read import (
     read_runtime,
     read_zone,
     region_status,
-    regions_of,
 )
 
 __all__ = [
@@ -20,6 +19,5 @@ __all__ = [
     "read_runtime",
     "read_zone",
     "region_status",
-    "regions_of",
     "start_fleet_page",
 ]

@@ -32,7 +32,7 @@ from reconciler.core.fleetview import (
 )
 from reconciler.core.load import LoadResult
 from reconciler.core.render import INVENTORY, MANAGED_BY, MANAGED_BY_VALUE
-from reconciler.core.spec import FleetSpec, Zone
+from reconciler.core.spec import Zone
 from reconciler.shells.kube import KubeConfigError, KubeError, Unreachable, ZoneClient
 from reconciler.shells.prometheus import Prometheus, PrometheusError
 
@@ -147,7 +147,3 @@ def region_status(load: LoadResult, region: str, options: StatusOptions, now: da
         spec, region, head=load.revision or WORKING_TREE, readings=readings, now=now, stale_after=options.stale_after
     )
     return RegionStatus(region, rows, tuple(problems))
-
-
-def regions_of(spec: FleetSpec) -> tuple[str, ...]:
-    return tuple(r.name for r in spec.fleet.spec.regions)
