@@ -18,9 +18,17 @@ from typing import Annotated
 
 import typer
 
-from reconciler.app.canary import Analysis, AnalyzeOptions, ControllerMetrics, analyze_region, controller_pass
+from reconciler.app.canary import (
+    Analysis,
+    AnalyzeOptions,
+    ControllerMetrics,
+    ControllerPass,
+    analyze_region,
+    controller_pass,
+)
 from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Proposal, nudge_endpoint, nudge_merged
+from reconciler.app.notify import Notifier, NotifyMetrics, canary_events
 from reconciler.cli.gitops import GITOPS_ERRORS, RepositoryOptions, guarded
 from reconciler.cli.options import EXIT_ERROR, EXIT_USAGE, Region, RepoPath, RequireCheck, Rev, option_group
 from reconciler.core.canary import CanaryGroup
@@ -147,6 +155,7 @@ def run_command(
     if pause is None or pause.total_seconds() <= 0:
         raise typer.Exit(EXIT_USAGE)
     metrics = ControllerMetrics(canary.region)
+    notifier = Notifier(canary.region, hub=hub, metrics=NotifyMetrics(metrics.registry))
     server = metrics.serve(metrics_port) if metrics_port and not once else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -162,19 +171,27 @@ def run_command(
                 typer.echo(f"error: {error}", err=True)
                 failed = True
             else:
-                if done.problems:
-                    typer.echo(f"{bot.base} does not load; nothing done: " + "; ".join(done.problems[:3]), err=True)
-                for outcome in done.outcomes:
-                    typer.echo(outcome.line(), err=outcome.error is not None)
+                _report(done, bot.base, notifier)
                 failed = done.failed
             if once and failed:
                 raise typer.Exit(EXIT_ERROR)
             if once or stop.wait(pause.total_seconds()):
                 return
     finally:
+        notifier.flush(10.0)
         if server is not None:
             server.shutdown()
             server.server_close()
+
+
+def _report(done: ControllerPass, base: str, notifier: Notifier) -> None:
+    """Print a controller pass's outcomes and announce its rollbacks and promotions."""
+    if done.problems:
+        typer.echo(f"{base} does not load; nothing done: " + "; ".join(done.problems[:3]), err=True)
+    for outcome in done.outcomes:
+        typer.echo(outcome.line(), err=outcome.error is not None)
+    if done.notifications is not None:
+        notifier.send(done.notifications, canary_events(notifier.region, done.outcomes, datetime.now(UTC)))
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,20 @@ if TYPE_CHECKING:
     from typer._click import Command
 
 # In the order `edgeops --help` lists them.
-COMMANDS = ("validate", "schema", "sandbox", "serve", "render", "plan", "apply", "reconcile", "model", "canary", "bot")
+COMMANDS = (
+    "validate",
+    "schema",
+    "sandbox",
+    "serve",
+    "render",
+    "plan",
+    "apply",
+    "status",
+    "reconcile",
+    "model",
+    "canary",
+    "bot",
+)
 EXIT_UNAVAILABLE = 2
 _OWN_PACKAGES = frozenset({"reconciler", "runtime"})
 

@@ -10,6 +10,8 @@ zone is not Synced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -89,17 +91,33 @@ def reconcile_command(
         bool, typer.Option("--nudges/--no-nudges", help="listen for nudges (needs --nudge-nats or --nats)")
     ] = True,
     trusted_keys: TrustedKeys = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus", help="Prometheus URL: failed model pulls (spec.notifications) and the page's charts"
+        ),
+    ] = None,
+    page: Annotated[
+        bool, typer.Option("--page/--no-page", help="serve the read-only fleet page on / beside /metrics")
+    ] = False,
 ) -> None:
     """Follow the repository and keep every zone of the region at its desired state."""
     from reconciler.app.gitops import nudge_endpoint
     from reconciler.app.nats import NatsOptions
-    from reconciler.app.reconcile import ApplyOptions, ReconcilerSettings, RegionOptions, run_reconciler
+    from reconciler.app.notify import Notifier, NotifyMetrics, ZoneWatch
+    from reconciler.app.reconcile import ApplyOptions, LoopMetrics, ReconcilerSettings, RegionOptions, run_reconciler
     from reconciler.core.plan import ZoneStatus
     from reconciler.core.render import RenderOptions
     from reconciler.shells.kube import KubeConfigError
     from reconciler.shells.nats import NatsEndpoint
 
     nudge_hub = nudge_nats or nats
+    metrics = LoopMetrics(region)
+    notifier = Notifier(
+        region,
+        hub=nudge_endpoint(nudge_hub) if nudge_hub is not None else None,
+        metrics=NotifyMetrics(metrics.registry),
+    )
     settings = ReconcilerSettings(
         region=region,
         repo=repo,
@@ -121,12 +139,17 @@ def reconcile_command(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         nudge_hub=nudge_endpoint(nudge_hub) if nudges and nudge_hub is not None else None,
+        after_pass=ZoneWatch(notifier, prometheus=prometheus).after_pass,
+        metrics=metrics,
+        page=_page(region, repo, branch, cache_dir, kubeconfig, namespace, prometheus) if page else None,
     )
     try:
         loop = run_reconciler(settings, once=once)
     except KubeConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_ERROR) from error
+    finally:
+        notifier.flush(10.0)  # what the last pass announced, before the process ends
     if once:
         if loop.last_error is not None:
             typer.echo(f"error: {loop.last_error}", err=True)
@@ -135,3 +158,25 @@ def reconcile_command(
             typer.echo(result.line())
         if any(r.status is not ZoneStatus.SYNCED for r in loop.results.values()):
             raise typer.Exit(EXIT_NOT_SYNCED)
+
+
+def _page(
+    region: str,
+    repo: str,
+    branch: str,
+    cache_dir: Path | None,
+    kubeconfig: Path | None,
+    namespace: str,
+    prometheus: str | None,
+) -> Callable[[], str]:
+    """The fleet page as the loop sees it: the branch in the loop's own clone, every zone the kubeconfig reaches."""
+    from reconciler.app.fleetview import PageSources, StatusOptions, fleet_page
+    from reconciler.app.reconcile import clone_path, repo_url
+
+    url = repo_url(repo)
+    sources = PageSources(
+        repo=clone_path(cache_dir, region, url),
+        rev=f"origin/{branch}",
+        status=StatusOptions(kubeconfig=kubeconfig_path(kubeconfig), namespace=namespace, prometheus=prometheus),
+    )
+    return lambda: fleet_page(sources, datetime.now(UTC))

@@ -32,6 +32,7 @@ from reconciler.app.desired import load_desired
 from reconciler.app.gitops import Bot, Proposal, note_hold, propose
 from reconciler.core.bot import inline
 from reconciler.core.canary import CanaryGroup, Decision, canary_groups
+from reconciler.core.spec import Notifications
 from reconciler.shells.forge import upsert
 from reconciler.shells.git import branch_for_canary
 from reconciler.shells.prometheus import Prometheus
@@ -98,6 +99,7 @@ class ControllerPass:
     revision: str | None
     outcomes: tuple[CanaryOutcome, ...] = ()
     problems: tuple[str, ...] = ()  # the base branch does not load: nothing analysed
+    notifications: Notifications | None = None  # the base branch's spec.notifications (where outcomes are announced)
 
     @property
     def failed(self) -> bool:
@@ -153,7 +155,7 @@ def controller_pass(
             watch.merged.labels(region, group.model, verdict.decision.value).inc()
             if on_merged is not None:
                 _after_merge(on_merged, group, proposal)
-    return ControllerPass(load.revision, (*acted, *failed))
+    return ControllerPass(load.revision, (*acted, *failed), notifications=spec.fleet.spec.notifications)
 
 
 def _after_merge(hook: Callable[[CanaryGroup, Proposal], None], group: CanaryGroup, proposal: Proposal) -> None:

@@ -30,8 +30,9 @@ from reconciler.app.reconcile.region import (
     targets,
 )
 from reconciler.app.reconcile.regionpass import PassObserver, RegionPass, apply_one, apply_region, run_once
+from reconciler.app.reconcile.telemetry import LoopMetrics, serve_page
 from reconciler.app.reconcile.trust import CommitTrust, TrustDecision, root_policy, verify_revision
-from reconciler.app.reconcile.wiring import ReconcilerSettings, run_reconciler
+from reconciler.app.reconcile.wiring import ReconcilerSettings, clone_path, repo_url, run_reconciler
 from reconciler.app.reconcile.zones import connect_zone, context_for
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Inventory",
     "InventoryUnreadable",
     "LiveState",
+    "LoopMetrics",
     "PassObserver",
     "PausedUnresolved",
     "ReconcilerSettings",
@@ -53,6 +55,7 @@ __all__ = [
     "apply_one",
     "apply_region",
     "apply_zone",
+    "clone_path",
     "connect_zone",
     "context_for",
     "deployment_problem",
@@ -62,10 +65,12 @@ __all__ = [
     "read_inventory",
     "read_live",
     "render_desired",
+    "repo_url",
     "repository_history",
     "root_policy",
     "run_once",
     "run_reconciler",
+    "serve_page",
     "targets",
     "verify_revision",
     "wait_healthy",

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from reconciler.app.nats import NatsOptions
 from reconciler.app.reconcile.leader import LeaderElector
@@ -34,11 +35,14 @@ from reconciler.app.reconcile.regionpass import apply_region
 from reconciler.app.reconcile.source import Fetched
 from reconciler.app.reconcile.telemetry import LoopMetrics, PassSpans, Spans
 from reconciler.app.reconcile.wakeup import Wake, Wakeup
+from reconciler.core.load import LoadResult
 from reconciler.core.nats import Nudge
 from reconciler.core.plan import ZoneResult, ZoneStatus
 from reconciler.shells.nats import NatsEndpoint
 
 log = logging.getLogger("edgeops.reconcile")
+
+AfterPass = Callable[[LoadResult, list[ZoneResult], datetime], object]  # each pass's load and zone results
 
 
 def backoff_delay(failures: int, base_s: float, cap_s: float) -> float:
@@ -98,8 +102,10 @@ class RegionLoop:
         metrics: LoopMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
         spans: Spans | None = None,
+        after_pass: AfterPass | None = None,
     ) -> None:
         self._fetch = fetch
+        self._after_pass = after_pass
         self.options = options
         self.elector = elector
         self.metrics = metrics or LoopMetrics(options.region)
@@ -254,6 +260,7 @@ class RegionLoop:
             self.results[result.zone] = result
             self.metrics.record(result)
             self._log(result)
+        self._hook(fetched.load, zones)
         if done.hub is not None:
             log.log(
                 logging.WARNING if done.hub.degraded else logging.INFO,
@@ -264,6 +271,15 @@ class RegionLoop:
         self.metrics.passes.labels(region, trigger).inc()
         self.passes += 1
         return zones
+
+    def _hook(self, load: LoadResult, zones: list[ZoneResult]) -> None:
+        """The pass's results to `after_pass` (notifications); its failure is logged, never the pass's."""
+        if self._after_pass is None:
+            return
+        try:
+            self._after_pass(load, zones, datetime.now(UTC))
+        except Exception:
+            log.exception("after-pass hook failed", extra={"region": self.options.region})
 
     def _log(self, result: ZoneResult) -> None:
         level = logging.INFO if result.status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING) else logging.WARNING

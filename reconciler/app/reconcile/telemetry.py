@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app, start_http_server
 
 from reconciler.app.reconcile.trust import TrustDecision
 from reconciler.core.plan import ZoneResult, ZoneStatus
@@ -203,3 +206,54 @@ def configure_json_logs(level: int = logging.INFO) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A WSGI server answering each request in its own thread (a slow page never holds up /metrics)."""
+
+
+def serve_page(
+    registry: CollectorRegistry, page: Callable[[], str], port: int, host: str = "127.0.0.1"
+) -> ThreadingWSGIServer:
+    """`/metrics` (as `LoopMetrics.serve`) and, beside it, a read-only HTML page on `/` built by `page()` on every
+    request. GET and HEAD only: nothing served here changes anything. Stop it with `.shutdown()` then
+    `.server_close()`; `server.server_address` has the port when `port` was 0."""
+    metrics_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain")])
+            return [b"read-only\n"]
+        if path == "/metrics":
+            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        if path not in ("/", "/index.html"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
+        try:
+            body = page().encode()
+        except Exception:
+            logging.getLogger("edgeops.page").exception("fleet page failed")
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"the page could not be rendered; see the logs\n"]
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+            ],
+        )
+        return [body]
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    class _Server(ThreadingWSGIServer):
+        daemon_threads = True
+
+    server = make_server(host, port, app, server_class=_Server, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, name="edgeops-page", daemon=True).start()
+    return server

@@ -15,15 +15,16 @@ import hashlib
 import os
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.app.reconcile.leader import LeaderElector
-from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
+from reconciler.app.reconcile.loop import AfterPass, LoopOptions, RegionLoop
 from reconciler.app.reconcile.nudges import NudgeListener
 from reconciler.app.reconcile.region import RegionOptions
 from reconciler.app.reconcile.source import RepoSource
-from reconciler.app.reconcile.telemetry import configure_json_logs, configure_tracing
+from reconciler.app.reconcile.telemetry import LoopMetrics, configure_json_logs, configure_tracing, serve_page
 from reconciler.app.reconcile.trust import CommitTrust, root_policy
 from reconciler.shells.kube import ZoneClient
 from reconciler.shells.nats import NatsEndpoint
@@ -47,6 +48,9 @@ class ReconcilerSettings:
     metrics_host: str = "127.0.0.1"
     nudge_hub: NatsEndpoint | None = None  # where to listen for nudges (None: the interval alone)
     trusted_keys: tuple[Path, ...] = ()  # the reconciler's own trusted keys: signed commits required from the start
+    after_pass: AfterPass | None = None  # called with each pass's results (notifications)
+    metrics: LoopMetrics | None = None  # the loop's registry (others may register in it first); default: a new one
+    page: Callable[[], str] | None = None  # an HTML page served on `/` beside `/metrics` (the fleet page)
 
 
 def repo_url(repo: str) -> str:
@@ -80,7 +84,7 @@ def build_loop(settings: ReconcilerSettings) -> RegionLoop:
     options = LoopOptions(
         region=settings.region, interval_s=settings.interval_s, region_options=settings.region_options
     )
-    return RegionLoop(source.fetch, options, elector)
+    return RegionLoop(source.fetch, options, elector, metrics=settings.metrics, after_pass=settings.after_pass)
 
 
 async def run_until_signalled(loop: RegionLoop, *, once: bool = False, nudge_hub: NatsEndpoint | None = None) -> None:
@@ -104,7 +108,11 @@ def run_reconciler(settings: ReconcilerSettings, *, once: bool = False) -> Regio
     configure_json_logs()
     loop = build_loop(settings)
     tracing = configure_tracing()
-    server = loop.metrics.serve(settings.metrics_port, settings.metrics_host) if settings.metrics_port else None
+    server = None
+    if settings.metrics_port and settings.page is not None:
+        server = serve_page(loop.metrics.registry, settings.page, settings.metrics_port, settings.metrics_host)
+    elif settings.metrics_port:
+        server = loop.metrics.serve(settings.metrics_port, settings.metrics_host)
     try:
         asyncio.run(run_until_signalled(loop, once=once, nudge_hub=settings.nudge_hub))
     finally:

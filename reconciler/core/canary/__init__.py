@@ -7,7 +7,13 @@ verdict.evidence      per zone: values, failed checks, PromQL, p95 series
 """
 
 from reconciler.core.canary.decide import CanaryState, decide, judge_window, zone_evidence
-from reconciler.core.canary.evidence_comments import EVIDENCE_MARKER, LATEST_EVIDENCE_MARKER, evidence_row
+from reconciler.core.canary.evidence_comments import (
+    EVIDENCE_MARKER,
+    LATEST_EVIDENCE_MARKER,
+    evidence,
+    evidence_row,
+    window_charts,
+)
 from reconciler.core.canary.guard import canary_only_problems
 from reconciler.core.canary.measurements import (
     NO_DATA,
@@ -70,6 +76,7 @@ __all__ = [
     "canary_only_problems",
     "commit_message",
     "decide",
+    "evidence",
     "evidence_row",
     "evidence_text",
     "inside_window",
@@ -82,5 +89,6 @@ __all__ = [
     "thresholds_for",
     "title",
     "wave_of",
+    "window_charts",
     "zone_evidence",
 ]

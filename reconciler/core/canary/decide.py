@@ -125,6 +125,7 @@ def zone_evidence(zone: ZoneMeasurement, thresholds: Thresholds, since: datetime
         queries=zone.queries,
         series=zone.series,
         measured=(newest.start, newest.end),
+        windows=windows,
     )
 
 

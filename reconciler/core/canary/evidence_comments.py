@@ -1,6 +1,6 @@
 """The per-zone evidence of a canary analysis, for the bot's evidence comments on the pull request: one table row
-per zone (values, result, failed checks), a mermaid chart of p95 against the threshold over the window, and the
-PromQL that ran. It grows with the fleet, so it never goes into the pull request's body: `upsert` posts it as
+per zone (values, result, failed checks), mermaid charts — canary vs stable p95 and error rate per analysis window
+against the thresholds, and the canary's p95 over the newest window — and the PromQL that ran. It grows with the fleet, so it never goes into the pull request's body: `upsert` posts it as
 comments split under GitHub's limit (`with_parts`), marked so that a rerun edits them in place.
 
 Every user-controlled string is bounded (`clip`) and escaped (`inline`, `mermaid_label`, or verbatim inside a
@@ -10,8 +10,11 @@ pings anybody.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reconciler.core.bot import clip, fenced, inline, mermaid_label
-from reconciler.core.canary.verdict import Verdict, ZoneEvidence
+from reconciler.core.canary.measurements import TrackSample
+from reconciler.core.canary.verdict import Thresholds, Verdict, ZoneEvidence
 
 EVIDENCE_MARKER = "canary:evidence"  # the analysis a pull request proposes
 LATEST_EVIDENCE_MARKER = "canary:latest-evidence"  # the latest analysis while the canary holds
@@ -73,6 +76,46 @@ def _chart(e: ZoneEvidence, threshold: float) -> list[str]:
     ]
 
 
+def _values(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def _window_chart(
+    e: ZoneEvidence, what: str, unit: str, threshold: float, value: Callable[[TrackSample], float | None]
+) -> list[str]:
+    """Canary (bars) vs stable (line) per analysis window, oldest first, with the threshold (line). Windows where
+    either track has no data are left out: mermaid has no gaps, and a gap drawn as zero would read as perfect."""
+    points = [
+        (w.end, c, s)
+        for w in reversed(e.windows)
+        if (c := value(w.canary)) is not None and (s := value(w.stable)) is not None
+    ][-CHART_POINTS:]
+    if not points:
+        return []
+    canary = [round(c, 3) for _, c, _ in points]
+    stable = [round(s, 3) for _, _, s in points]
+    top = max(*canary, *stable, threshold) * 1.2 or 1.0
+    axis = ", ".join(f'"{t.time().isoformat("seconds")}"' for t, _, _ in points)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{mermaid_label(e.zone)} {what} per window: bars canary, lines stable and threshold {threshold:g}"',
+        f"    x-axis [{axis}]",
+        f'    y-axis "{what} {unit}" 0 --> {top:.3g}',
+        f"    bar [{_values(canary)}]",
+        f"    line [{_values(stable)}]",
+        f"    line [{_values([threshold] * len(points))}]",
+        "```",
+    ]
+
+
+def window_charts(e: ZoneEvidence, thresholds: Thresholds) -> list[str]:
+    """The p95 and error-rate charts of a zone's analysis windows (none without a window with both tracks)."""
+    return _window_chart(e, "p95", "ms", thresholds.p95_latency_ms, lambda t: t.p95_latency_ms) + _window_chart(
+        e, "error rate", "%", thresholds.error_rate_percent, lambda t: t.error_rate_percent
+    )
+
+
 def _queries(e: ZoneEvidence) -> list[str]:
     if not e.queries:
         return []
@@ -97,7 +140,7 @@ def evidence(heading: str, verdict: Verdict) -> str:
         "",
     ]
     for e in verdict.evidence:
-        details = _chart(e, t.p95_latency_ms) + _queries(e)
+        details = window_charts(e, t) + _chart(e, t.p95_latency_ms) + _queries(e)
         if details:
             lines += [f"#### {zone_name(e.zone)}", *details, ""]
     return "\n".join(lines) + "\n"

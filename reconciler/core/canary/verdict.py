@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from reconciler.core.canary.measurements import SeriesPoint, TrackSample
+from reconciler.core.canary.measurements import SeriesPoint, TrackSample, WindowSample
 
 
 class Decision(StrEnum):
@@ -78,6 +78,7 @@ class ZoneEvidence:
     series: tuple[SeriesPoint, ...] = ()
     error: str | None = None
     measured: tuple[datetime, datetime] | None = None  # the newest window judged: (start, end)
+    windows: tuple[WindowSample, ...] = ()  # every window judged, newest first (the per-window charts)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,13 @@ from reconciler.core.spec.model import (
     Tensor,
     Window,
 )
+from reconciler.core.spec.notifications import (
+    EVENTS,
+    CloudEventsTarget,
+    Notifications,
+    NotificationTarget,
+    WebhookTarget,
+)
 from reconciler.core.spec.policy import CanaryPolicy, CanaryPolicySpec
 from reconciler.core.spec.zone import Canary, Hardware, ModelAssignment, NodePool, Target, Zone
 
@@ -35,11 +42,13 @@ KINDS: dict[str, type[StrictModel]] = {"Fleet": Fleet, "CanaryPolicy": CanaryPol
 
 __all__ = [
     "API_VERSION",
+    "EVENTS",
     "KINDS",
     "Artifact",
     "Canary",
     "CanaryPolicy",
     "CanaryPolicySpec",
+    "CloudEventsTarget",
     "CommitVerification",
     "Compat",
     "CompatOutcome",
@@ -54,6 +63,8 @@ __all__ = [
     "ModelAssignment",
     "ModelVersion",
     "NodePool",
+    "NotificationTarget",
+    "Notifications",
     "Region",
     "SecretRef",
     "Signature",
@@ -63,6 +74,7 @@ __all__ = [
     "Tensor",
     "TrustedKeyRef",
     "Version",
+    "WebhookTarget",
     "Window",
     "Zone",
     "json_schemas",

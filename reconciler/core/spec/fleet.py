@@ -17,6 +17,7 @@ from reconciler.core.spec.base import (
     PositiveMs,
     StrictModel,
 )
+from reconciler.core.spec.notifications import Notifications
 
 
 class TrustedKeyRef(StrictModel):
@@ -91,6 +92,7 @@ class FleetSpecBody(StrictModel):
     slo: SloTargets
     default_canary_policy: Name
     maintenance_windows: Items[MaintenanceWindow] = ()
+    notifications: Notifications = Field(default_factory=Notifications)
 
 
 class Fleet(StrictModel):

@@ -170,6 +170,11 @@ class Forge:
         )
         return self.pull(int(found[0].number)) if found else None
 
+    def pulls(self, state: str = "open", limit: int = 30) -> tuple[PullInfo, ...]:
+        """The newest pull requests in `state` (open, closed, all), as listed (no per-pull reads)."""
+        found = _guard(f"list {state} pull requests", lambda: list(self.repo.pull_requests(state=state, number=limit)))
+        return tuple(self._info(p) for p in found[:limit])
+
     def find_latest_pull(self, branch: str) -> PullInfo | None:
         """The newest pull request, open, closed or merged, whose head is `branch` in this repository."""
         found = _guard(

@@ -1,4 +1,4 @@
-"""A thin client over prometheus-api-client: instant scalar queries and range series, with our errors.
+"""A thin client over prometheus-api-client: instant scalar and vector queries and range series, with our errors.
 
 Retries are off (an analysis that cannot measure holds and tries again next interval) and every request has a
 timeout, so an unreachable server costs one timeout, not minutes of backoff.
@@ -50,6 +50,18 @@ class Prometheus:
         if len(result) > 1:
             raise PrometheusResponseError(f"expected one series for {query!r}, got {len(result)}")
         return _number(result[0].get("value", [None, None])[1])
+
+    def vector(self, query: str, at: datetime) -> tuple[tuple[dict[str, str], float | None], ...]:
+        """Every series of an instant query at `at`: its labels and value (None for NaN)."""
+        result = self._call(
+            "an instant query", lambda: self._api.custom_query(query, params={"time": f"{at.timestamp():.3f}"})
+        )
+        if not isinstance(result, list):
+            raise PrometheusResponseError(f"expected an instant vector for {query!r}, got {type(result).__name__}")
+        return tuple(
+            ({str(k): str(v) for k, v in item.get("metric", {}).items()}, _number(item.get("value", [None, None])[1]))
+            for item in result
+        )
 
     def series(
         self, query: str, start: datetime, end: datetime, step: timedelta

@@ -3,7 +3,7 @@
 while analysing one canary (not a listed kind) leaves it an error outcome, counted in `edgeops_canary_errors`, while
 the other is rolled back and merged; any exception while acting on one (here: its merge) is said on its open pull
 request in one comment edited in place, counted, and the other rollback still merges; a region with nothing wrong
-reports no error."""
+reports no error, and its rollbacks are notification events."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 
 from reconciler.app.canary import AnalyzeOptions, ControllerMetrics, controller_pass
 from reconciler.app.gitops import Bot
+from reconciler.app.notify import canary_events
 from reconciler.core.canary import Decision, parse_zone
 from reconciler.shells.forge import Forge
 from reconciler.shells.git import Workspace
@@ -183,6 +184,12 @@ def test_a_clean_pass_rolls_both_back_and_reports_no_error(
     assert [o.analysis.verdict.decision for o in done.outcomes if o.analysis] == [Decision.ROLLBACK] * 2
     assert all(o.proposal is not None and o.proposal.merged for o in done.outcomes)
     assert errors(metrics, "analysis") == errors(metrics, "action") == 0
+    # Each merged rollback is one critical notification event, keyed by its pull request.
+    events = canary_events(REGION, done.outcomes, datetime.now(UTC))
+    assert [(e.kind, e.severity) for e in events] == [("rollback", "critical")] * 2
+    assert {e.data["pull_request"] for e in events} == {o.proposal.pull.number for o in done.outcomes if o.proposal}
+    assert all(e.data["merged"] for e in events)
+    assert done.notifications is not None
     # Nothing left to judge: the next pass is empty and clean.
     again = controller_pass(bot, prom, REGION, now=datetime.now(UTC), options=OPTIONS, metrics=metrics)
     assert again.outcomes == ()
