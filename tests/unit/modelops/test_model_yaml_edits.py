@@ -98,7 +98,7 @@ def test_numbers_ruamel_would_round_differently_keep_their_exact_value(tmp_path:
     assert "maxAbsDiff: 7.692278813919984e-08" in path.read_text(encoding="utf-8")
 
 
-def test_artifact_update_keeps_the_comment_on_the_placeholder_line(model_yaml: Path) -> None:
+def test_artifact_update_drops_the_placeholder_line_once_built(model_yaml: Path) -> None:
     before = model_yaml.read_text()
     document = ModelDocument(model_yaml)
     document.set_artifact("1.0.0", Artifact(ref="edge-models/tiny-scorer:1.0.0", digest=DIGEST, size=321))
@@ -107,9 +107,8 @@ def test_artifact_update_keeps_the_comment_on_the_placeholder_line(model_yaml: P
     assert [" ".join(line.split()) for line in added] == [
         f"digest: {DIGEST}",
         "size: 321",
-        "placeholder: false # replaced by push",
     ]
-    assert len(removed) == 3
+    assert len(removed) == 3  # digest, size and the `placeholder: true` line
     assert "# A test model: comments and layout must survive every edit." in model_yaml.read_text()
 
 
@@ -118,7 +117,7 @@ def test_add_version_appends_after_the_existing_ones(model_yaml: Path) -> None:
     document.add_version("1.1.0", Artifact(ref="edge-models/tiny-scorer:1.1.0", digest=DIGEST, size=9), opset=17)
     model = document.save()
     assert [v.version for v in model.spec.versions] == ["1.0.0", "1.1.0"]
-    tail = [line.strip() for line in model_yaml.read_text().splitlines()[-8:]]
+    tail = [line.strip() for line in model_yaml.read_text().splitlines()[-7:]]
     assert tail == [
         "- version: 1.1.0",
         "format: onnx",
@@ -127,7 +126,6 @@ def test_add_version_appends_after_the_existing_ones(model_yaml: Path) -> None:
         "ref: edge-models/tiny-scorer:1.1.0",
         f"digest: {DIGEST}",
         "size: 9",
-        "placeholder: false",
     ]
     with pytest.raises(ModelYamlError, match="already exists"):
         ModelDocument(model_yaml).add_version("1.1.0", Artifact(ref="x", digest=DIGEST, size=1), opset=17)
