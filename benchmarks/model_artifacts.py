@@ -7,8 +7,8 @@ Baseline: a plain HTTP GET of the blob to /dev/null (no hashing, no file). Measu
 registry (stream to a temp file + sha256 + fsync + atomic rename), a cache hit that re-hashes the file (first use
 in a process), and a cache hit remembered by size/mtime. Median of `--rounds`; ratio = measured / baseline.
 
-Compat: batch-1 latency p50 of each example model on onnxruntime CPU and onnxruntime-web (WASM, Node), the
-WASM/CPU ratio, and the max abs difference between the two targets' outputs on the golden inputs.
+Compat: batch-1 latency p50 of each example model's first version on onnxruntime CPU and onnxruntime-web (WASM,
+Node), the WASM/CPU ratio, and the max abs difference between the two targets' outputs on the golden inputs.
 Writes benchmarks/results/model-artifacts.md.
 """
 
@@ -33,6 +33,7 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 
 from benchmarks.machine import machine  # noqa: E402
 from reconciler.app.modelops.build import build_model  # noqa: E402
+from reconciler.app.modelops.model_yaml import ModelDocument  # noqa: E402
 from reconciler.app.modelops.source import load_golden  # noqa: E402
 from reconciler.core.modelops.manifest import describe_onnx  # noqa: E402
 from reconciler.core.modelops.oci import build_artifact  # noqa: E402
@@ -135,8 +136,9 @@ def bench_compat() -> list[str]:
         "|---|---|---|---|---|",
     ]
     for folder in sorted((_REPO / "models").glob("*/build.py")):
-        build = build_model(folder.parent, verify_reproducible=False)
-        golden = load_golden(build.source, build.manifest)
+        first = ModelDocument(folder.parent / "model.yaml").model.spec.versions[0].version  # the stable version
+        build = build_model(folder.parent, version=first, verify_reproducible=False)
+        golden = load_golden(build.source, build.manifest, build.version)
         name = next(iter(golden.inputs))
         cpu = run_onnxruntime(build.data, golden.inputs, latency_input=name, repeats=500)
         wasm = run_wasm(build.artifact_path, golden.inputs, latency_input=name, repeats=500)

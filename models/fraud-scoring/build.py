@@ -30,16 +30,28 @@ Run `python models/fraud-scoring/build.py out.onnx` to write the model, `--golde
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from runtime.config import WindowConfig
-from runtime.training import Mlp, build_main, golden_document, round_records, to_onnx, train_window_model
+from runtime.training import (
+    Mlp,
+    Recipe,
+    build_main,
+    golden_document,
+    recipe_for,
+    round_records,
+    to_onnx,
+    train_window_model,
+    version_recipes,
+)
 
 NAME = "fraud-scoring"
-SEED = 20240611
+FOLDER = Path(__file__).resolve().parent
+GOLDEN_SEED = 20240612  # the golden records; each version's training seed is in model.yaml
 WINDOW = WindowConfig.model_validate(
     {
         "key": "card_id",
@@ -97,20 +109,24 @@ def generate(seed: int, cards: int, tx_per_card: tuple[int, int]) -> tuple[list[
     return round_records(records), labels
 
 
-def train() -> Mlp:
-    records, labels = generate(SEED, cards=240, tx_per_card=(30, 70))
-    return train_window_model(WINDOW, records, labels, hidden=16, epochs=250, seed=SEED)
+def train(recipe: Recipe) -> Mlp:
+    records, labels = generate(recipe.seed, cards=recipe.samples, tx_per_card=(30, 70))
+    return train_window_model(WINDOW, records, labels, recipe)
 
 
-def build_onnx() -> bytes:
-    return to_onnx(train(), graph_name=NAME, doc=f"{NAME}: fraud score over the last 32 transactions")
+def build_onnx(recipe: Mapping[str, Any] | None = None) -> bytes:
+    """The artifact of one version: `recipe` is its model.yaml `build` block (default: the first version's)."""
+    return to_onnx(
+        train(recipe_for(FOLDER, recipe)), graph_name=NAME, doc=f"{NAME}: fraud score over the last 32 transactions"
+    )
 
 
 def golden_vectors() -> dict[str, Any]:
-    """Records (replayed in order through the window), their feature vectors and expected scores."""
-    records, _ = generate(SEED + 1, cards=3, tx_per_card=(12, 20))
-    return golden_document(NAME, WINDOW, train(), records)
+    """Records (replayed in order through the window), their feature vectors and every version's expected scores."""
+    records, _ = generate(GOLDEN_SEED, cards=3, tx_per_card=(12, 20))
+    models = {version: train(recipe) for version, recipe in version_recipes(FOLDER / "model.yaml").items()}
+    return golden_document(NAME, WINDOW, models, records)
 
 
 if __name__ == "__main__":
-    build_main(NAME, Path(__file__).parent, build_onnx, golden_vectors)
+    build_main(NAME, FOLDER, build_onnx, golden_vectors)

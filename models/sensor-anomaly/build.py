@@ -32,16 +32,28 @@ Run `python models/sensor-anomaly/build.py out.onnx` to write the model, `--gold
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from runtime.config import WindowConfig
-from runtime.training import Mlp, build_main, golden_document, round_records, to_onnx, train_window_model
+from runtime.training import (
+    Mlp,
+    Recipe,
+    build_main,
+    golden_document,
+    recipe_for,
+    round_records,
+    to_onnx,
+    train_window_model,
+    version_recipes,
+)
 
 NAME = "sensor-anomaly"
-SEED = 20240612
+FOLDER = Path(__file__).resolve().parent
+GOLDEN_SEED = 20240613  # the golden records; each version's training seed is in model.yaml
 WINDOW = WindowConfig.model_validate(
     {
         "key": "device_id",
@@ -110,20 +122,24 @@ def generate(seed: int, devices: int, readings: tuple[int, int]) -> tuple[list[d
     return round_records(records), labels
 
 
-def train() -> Mlp:
-    records, labels = generate(SEED, devices=240, readings=(60, 120))
-    return train_window_model(WINDOW, records, labels, hidden=16, epochs=250, seed=SEED)
+def train(recipe: Recipe) -> Mlp:
+    records, labels = generate(recipe.seed, devices=recipe.samples, readings=(60, 120))
+    return train_window_model(WINDOW, records, labels, recipe)
 
 
-def build_onnx() -> bytes:
-    return to_onnx(train(), graph_name=NAME, doc=f"{NAME}: anomaly score over the last 32 readings")
+def build_onnx(recipe: Mapping[str, Any] | None = None) -> bytes:
+    """The artifact of one version: `recipe` is its model.yaml `build` block (default: the first version's)."""
+    return to_onnx(
+        train(recipe_for(FOLDER, recipe)), graph_name=NAME, doc=f"{NAME}: anomaly score over the last 32 readings"
+    )
 
 
 def golden_vectors() -> dict[str, Any]:
-    """Records (replayed in order through the window), their feature vectors and expected scores."""
-    records, _ = generate(SEED + 1, devices=3, readings=(14, 22))
-    return golden_document(NAME, WINDOW, train(), records)
+    """Records (replayed in order through the window), their feature vectors and every version's expected scores."""
+    records, _ = generate(GOLDEN_SEED, devices=3, readings=(14, 22))
+    models = {version: train(recipe) for version, recipe in version_recipes(FOLDER / "model.yaml").items()}
+    return golden_document(NAME, WINDOW, models, records)
 
 
 if __name__ == "__main__":
-    build_main(NAME, Path(__file__).parent, build_onnx, golden_vectors)
+    build_main(NAME, FOLDER, build_onnx, golden_vectors)

@@ -31,20 +31,27 @@ def _bad_input(error: Exception) -> typer.Exit:
 
 
 @model_app.command("build")
-def build_command(model_dir: ModelDir) -> None:
-    """Build the ONNX artifact (twice, to prove it reproducible) into <model>/dist/ and print its digest."""
-    from reconciler.app.modelops import ModelSourceError, build_model
+def build_command(
+    model_dir: ModelDir,
+    *,
+    version: Annotated[
+        str | None, typer.Option(help="the model.yaml version whose `build` recipe to build (default: the latest)")
+    ] = None,
+) -> None:
+    """Build one version's ONNX artifact (twice, to prove it reproducible) into <model>/dist/ and print its digest."""
+    from reconciler.app.modelops import ModelSourceError, ModelYamlError, build_model
     from reconciler.core.modelops import ManifestError
 
     try:
-        result = build_model(model_dir)
-    except (ModelSourceError, ManifestError) as error:
+        result = build_model(model_dir, version=version)
+    except (ModelSourceError, ManifestError, ModelYamlError) as error:
         raise _bad_input(error) from error
     manifest = result.manifest
     signature = ", ".join(
         f"{t.name} {t.dtype}{list(t.shape)}".replace("'", "") for t in (*manifest.inputs, *manifest.outputs)
     )
-    typer.echo(f"built {result.artifact_path} ({manifest.size} bytes, opset {manifest.opset}; {signature})")
+    label = " ".join(filter(None, (result.source.name, result.version)))
+    typer.echo(f"built {label}: {result.artifact_path} ({manifest.size} bytes, opset {manifest.opset}; {signature})")
     typer.echo(f"manifest {result.manifest_path}")
     typer.echo(manifest.digest)
 
@@ -55,7 +62,8 @@ def compat_command(
     *,
     targets: Annotated[str, typer.Option(help="comma-separated: cpu, wasm, gpu")] = "cpu,wasm,gpu",
     version: Annotated[
-        str | None, typer.Option(help="model.yaml version to record into (default: the one with this digest)")
+        str | None,
+        typer.Option(help="the version to build (its `build` recipe) and record into (default: the latest)"),
     ] = None,
     record: Annotated[bool, typer.Option(help="write the results into model.yaml")] = True,
     repeats: Annotated[int, typer.Option(min=0, help="timed batch-1 runs per target for the latency")] = 200,

@@ -22,7 +22,7 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.app.modelops import build_bytes, load_model_source
+from reconciler.app.modelops import build_bytes, load_model_source, version_recipe
 from reconciler.app.nats import apply_hub, apply_nats
 from reconciler.core.nats import ServerSettings, active_tracks, hub_server_config, naming, render_conf, server_config
 from reconciler.core.render import runtime_config
@@ -103,7 +103,8 @@ def _runnable(model: Model, version: str, models_root: Path) -> tuple[bytes, str
     release = model.spec.version(version)
     if release is None or not (models_root / model.name / "build.py").exists():
         return f"{model.name} {version}: no source to build in models/{model.name}/"
-    data = build_bytes(load_model_source(models_root / model.name))
+    source = load_model_source(models_root / model.name)
+    data = build_bytes(source, version_recipe(source, version)[1])
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if digest != release.artifact.digest:
         return f"{model.name} {version}: models/{model.name}/build.py builds {digest[:19]}…, the zone pins {release.artifact.digest[:19]}…"

@@ -1,6 +1,6 @@
 """Model artifact operations behind `edgeops model ...`: build, compat matrix, push, and the model.yaml edits."""
 
-from reconciler.app.modelops.build import build_model
+from reconciler.app.modelops.build import build_model, version_recipe
 from reconciler.app.modelops.compat import check_compat
 from reconciler.app.modelops.model_yaml import ModelYamlError
 from reconciler.app.modelops.push import PushConfigError, push_model_version
@@ -22,4 +22,5 @@ __all__ = [
     "push_model_version",
     "read_signing_key",
     "sign_pushed",
+    "version_recipe",
 ]

@@ -1,5 +1,9 @@
-"""`edgeops model build`: run the model's build.py, check and describe the ONNX bytes, and write
+"""`edgeops model build`: run the model's build.py for one version, check and describe the ONNX bytes, and write
 `<model>/dist/model.onnx` and `<model>/dist/manifest.json` (ignored by git).
+
+The version (default: the latest in model.yaml) picks the recipe: its `build` block, passed to
+`build_onnx(recipe)`. A version not in model.yaml yet (a push that adds it) is built with the latest version's
+recipe; a version without a `build` block with `build_onnx()`.
 
 Reproducibility is the model's contract (build_onnx() is deterministic) and is checked here: the artifact is
 built again in a fresh interpreter (another hash seed, module-level state re-created) and the digests must agree,
@@ -8,13 +12,16 @@ so a nondeterministic build fails at once instead of producing an artifact nobod
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from reconciler.app.modelops.model_yaml import ModelDocument
 from reconciler.app.modelops.source import ModelSource, ModelSourceError, build_bytes, load_model_source
 from reconciler.core.modelops import ArtifactManifest, describe_onnx, sha256_digest
 
@@ -34,6 +41,17 @@ class BuildResult:
     artifact_path: Path
     manifest_path: Path
     data: bytes
+    version: str | None  # the model.yaml version whose recipe was built (None: no model.yaml)
+
+
+def version_recipe(source: ModelSource, version: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """Which version is built and its recipe (model.yaml `build` block, snake_case keys), as described above."""
+    if not source.model_yaml.is_file():
+        return version, None
+    versions = ModelDocument(source.model_yaml).model.spec.versions
+    chosen = next((v for v in versions if v.version == version), versions[-1])
+    recipe = None if chosen.build is None else chosen.build.model_dump(mode="json")
+    return version or chosen.version, recipe
 
 
 def dist_dir(model_dir: Path) -> Path:
@@ -56,19 +74,22 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 _REBUILD = """
-import hashlib, importlib.util, sys
+import hashlib, importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("edgeops_model_rebuild", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print("sha256:" + hashlib.sha256(module.build_onnx()).hexdigest())
+recipe = json.loads(sys.argv[2])
+data = module.build_onnx() if recipe is None else module.build_onnx(recipe)
+print("sha256:" + hashlib.sha256(data).hexdigest())
 """
 
 
-def _digest_in_fresh_interpreter(build_file: Path) -> str:
+def digest_in_fresh_interpreter(build_file: Path, recipe: dict[str, Any] | None) -> str:
+    """The digest build.py gives for `recipe` in a new Python process (another hash seed, fresh module state)."""
     env = {**os.environ, "PYTHONHASHSEED": "random"}
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", _REBUILD, str(build_file)],
+            [sys.executable, "-c", _REBUILD, str(build_file), json.dumps(recipe)],
             capture_output=True,
             text=True,
             timeout=1800,
@@ -83,11 +104,12 @@ def _digest_in_fresh_interpreter(build_file: Path) -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
-def build_model(model_dir: Path, *, verify_reproducible: bool = True) -> BuildResult:
+def build_model(model_dir: Path, *, version: str | None = None, verify_reproducible: bool = True) -> BuildResult:
     source = load_model_source(model_dir)
-    data = build_bytes(source)
+    version, recipe = version_recipe(source, version)
+    data = build_bytes(source, recipe)
     if verify_reproducible:
-        again = _digest_in_fresh_interpreter(source.directory / "build.py")
+        again = digest_in_fresh_interpreter(source.directory / "build.py", recipe)
         if again != sha256_digest(data):
             raise NotReproducible(
                 f"{source.directory / 'build.py'}: build_onnx() is not deterministic "
@@ -100,5 +122,10 @@ def build_model(model_dir: Path, *, verify_reproducible: bool = True) -> BuildRe
     write_atomically(artifact_path, data)
     write_atomically(manifest_path, manifest.to_json().encode())
     return BuildResult(
-        source=source, manifest=manifest, artifact_path=artifact_path, manifest_path=manifest_path, data=data
+        source=source,
+        manifest=manifest,
+        artifact_path=artifact_path,
+        manifest_path=manifest_path,
+        data=data,
+        version=version,
     )

@@ -4,8 +4,11 @@ Targets: cpu (onnxruntime, CPU provider), gpu (onnxruntime-gpu, TensorRT then CU
 GPU provider really initialises), wasm (onnxruntime-web under Node; `not-run` when Node or the package is
 missing). A load or run error is a `fail` with the error as the reason.
 
-Results go to `dist/compat.json` (keyed by the artifact digest) and into model.yaml: to the version whose
-artifact digest is the one just built, or to `--version V` when V's artifact is still a placeholder.
+The build is of `--version V` (its model.yaml `build` recipe; default: the latest version). Results go to
+`dist/compat.json` (keyed by the artifact digest) and into model.yaml: to the version whose artifact digest is the
+one just built, or to `--version V` when V's artifact is that digest or still a placeholder. A version that
+declares its `build` recipe takes the build's digest and size and stops being a placeholder: its digest is now what
+`edgeops model build --version V` reproduces.
 """
 
 from __future__ import annotations
@@ -124,8 +127,8 @@ def check_compat(
     repeats: int = 200,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> CompatRun:
-    build = build_model(model_dir, verify_reproducible=False)
-    golden = load_golden(build.source, build.manifest)
+    build = build_model(model_dir, version=version, verify_reproducible=False)
+    golden = load_golden(build.source, build.manifest, build.version)
     tolerance = _tolerance(build, golden)
     now = clock().replace(microsecond=0)
     results = tuple(run_target(t, build, golden, tolerance, repeats=repeats, now=now) for t in targets)
@@ -190,10 +193,20 @@ def record_in_model_yaml(build: BuildResult, results: Sequence[TargetResult], ve
     if chosen is None:
         return None
     spec = document.model.spec.version(chosen)
-    if spec is not None and spec.artifact.digest != build.manifest.digest:
-        # A placeholder version takes the digest the results describe; it stays a placeholder until pushed.
-        placeholder = spec.artifact.model_copy(update={"digest": build.manifest.digest, "size": build.manifest.size})
-        document.set_artifact(chosen, placeholder, opset=build.manifest.opset)
+    # A version built from its own recipe is no placeholder once its build's digest is recorded; one without a
+    # recipe (its bytes come from elsewhere) stays a placeholder until pushed.
+    built_from_recipe = spec is not None and spec.build is not None and chosen == build.version
+    if spec is not None and (
+        spec.artifact.digest != build.manifest.digest or (built_from_recipe and spec.artifact.placeholder)
+    ):
+        artifact = spec.artifact.model_copy(
+            update={
+                "digest": build.manifest.digest,
+                "size": build.manifest.size,
+                "placeholder": spec.artifact.placeholder and not built_from_recipe,
+            }
+        )
+        document.set_artifact(chosen, artifact, opset=build.manifest.opset)
     for result in results:
         document.set_compat(chosen, result.target, result.compat)
     document.save()

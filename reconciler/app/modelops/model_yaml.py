@@ -113,7 +113,10 @@ class ModelDocument:
         if not isinstance(current, CommentedMap):
             current = CommentedMap()
             node["artifact"] = current
-        _update_mapping(current, artifact.model_dump(mode="json", by_alias=True))
+        values = artifact.model_dump(mode="json", by_alias=True)
+        if not artifact.placeholder:
+            del values["placeholder"]  # false is the default: a built artifact carries no placeholder line
+        _update_mapping(current, values)
         if opset is not None:
             node["opset"] = opset
 
@@ -125,7 +128,9 @@ class ModelDocument:
         entry["version"] = written(version)
         entry["format"] = "onnx"
         entry["opset"] = opset
-        entry["artifact"] = CommentedMap(written(artifact.model_dump(mode="json", by_alias=True)))
+        entry["artifact"] = CommentedMap(
+            written(artifact.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+        )
         self._versions().append(entry)
 
     def check_signature(self, manifest: ArtifactManifest) -> None:

@@ -138,7 +138,7 @@ def push_model_version(
     signing_key: SigningKey | None = None,
 ) -> PushOutcome:
     _check_semver(version)
-    build = build_model(model_dir, verify_reproducible=False)
+    build = build_model(model_dir, version=version, verify_reproducible=False)
     document = ModelDocument(build.source.model_yaml) if build.source.model_yaml.is_file() else None
     if document is not None:
         document.check_signature(build.manifest)

@@ -1,10 +1,12 @@
-"""A model's source folder: `build.py` (imported by path, exposing `build_onnx() -> bytes`), the committed golden
-vectors `golden.json`, and `model.yaml`.
+"""A model's source folder: `build.py` (imported by path, exposing `build_onnx(recipe) -> bytes`, or
+`build_onnx() -> bytes` for a model whose versions declare no `build` recipe), the committed golden vectors
+`golden.json`, and `model.yaml`.
 
 golden.json carries the inputs and the outputs every target must reproduce, in either layout:
 
     {"input": {"name": "features", ...}, "output": {"name": "score", ...},     # what the models' build.py
-     "features": [[...], ...], "scores": [[...], ...],                         # writes (single input/output)
+     "features": [[...], ...], "scores": {"1.0.0": [[...], ...], ...},        # writes (single input/output;
+                                                                               # scores per version, or one list)
      "tolerance": {"atol": 1e-5, "rtol": 1e-4}}
     {"inputs": {"features": [[...]]}, "outputs": {"score": [[...]]}, "tolerance": 1e-5}   # several tensors
 
@@ -17,7 +19,7 @@ import hashlib
 import importlib.util
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -46,7 +48,7 @@ class GoldenVectors:
 class ModelSource:
     directory: Path
     name: str
-    build_onnx: Callable[[], bytes]
+    build_onnx: Callable[..., bytes]
 
     @property
     def model_yaml(self) -> Path:
@@ -88,9 +90,11 @@ def _import_by_path(path: Path, model_name: str) -> ModuleType:
     return module
 
 
-def build_bytes(source: ModelSource) -> bytes:
+def build_bytes(source: ModelSource, recipe: Mapping[str, Any] | None = None) -> bytes:
+    """The artifact bytes of one version: build.py's `build_onnx(recipe)` (its model.yaml `build` block), or
+    `build_onnx()` for a version that declares none."""
     try:
-        data = source.build_onnx()
+        data = source.build_onnx() if recipe is None else source.build_onnx(dict(recipe))
     except Exception as error:  # the model author's code
         raise ModelSourceError(
             f"{source.directory / 'build.py'}: build_onnx() raised {type(error).__name__}: {error}"
@@ -130,7 +134,19 @@ def _positive(value: Any, what: str, path: Path) -> float | None:
     return float(value)
 
 
-def load_golden(source: ModelSource, manifest: ArtifactManifest) -> GoldenVectors:
+def _for_version(scores: Any, version: str | None, path: Path) -> Any:
+    """golden.json's expected outputs for `version`: one list serves every version, a mapping holds each one's."""
+    if not isinstance(scores, dict):
+        return scores
+    if version not in scores:
+        raise ModelSourceError(
+            f"{path}: no expected scores for version {version} (have: {', '.join(scores)}); "
+            "rewrite golden.json with `python build.py --golden`"
+        )
+    return scores[version]
+
+
+def load_golden(source: ModelSource, manifest: ArtifactManifest, version: str | None = None) -> GoldenVectors:
     path = source.golden_path
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -148,7 +164,7 @@ def load_golden(source: ModelSource, manifest: ArtifactManifest) -> GoldenVector
         # Single-input/-output layout; the tensor names come from its "input"/"output" entries.
         in_name = (doc.get("input") or {}).get("name", input_names[0])
         out_name = (doc.get("output") or {}).get("name", output_names[0])
-        inputs, expected = {in_name: doc["features"]}, {out_name: doc["scores"]}
+        inputs, expected = {in_name: doc["features"]}, {out_name: _for_version(doc["scores"], version, path)}
     elif "inputs" in doc and ("outputs" in doc or "expected" in doc):
         inputs, expected = doc["inputs"], doc.get("outputs", doc.get("expected"))
     else:

@@ -18,6 +18,7 @@ from reconciler.core.spec.fleetspec import FleetSpec
 from reconciler.core.spec.jsonschema import json_schemas
 from reconciler.core.spec.model import (
     Artifact,
+    BuildRecipe,
     Compat,
     CompatOutcome,
     CompatResult,
@@ -45,6 +46,7 @@ __all__ = [
     "EVENTS",
     "KINDS",
     "Artifact",
+    "BuildRecipe",
     "Canary",
     "CanaryPolicy",
     "CanaryPolicySpec",

@@ -62,7 +62,9 @@ class Artifact(StrictModel):
     ref: str = Field(min_length=1, description="OCI reference, e.g. registry/models/fraud-scoring:1.2.0")
     digest: Digest
     size: int = Field(ge=0)
-    placeholder: bool = Field(default=False, description="true until the artifact is built and pushed")
+    placeholder: bool = Field(
+        default=False, description="true while the digest is not yet a build's (cleared by compat or push)"
+    )
 
 
 CompatOutcome = Literal["pass", "fail", "not-run"]
@@ -88,10 +90,30 @@ class Compat(StrictModel):
         return result
 
 
+class Flow(StrictModel):
+    """A continuous-depth residual block (an ODE over the hidden layer) integrated with Euler steps."""
+
+    train_steps: int = Field(ge=1, le=64, description="Euler steps while training")
+    steps: int = Field(ge=1, le=100_000, description="Euler steps in the exported graph (its cost per batch)")
+
+
+class BuildRecipe(StrictModel):
+    """What a version's artifact is built from: `build.py` receives it (keys in snake_case) as `build_onnx(recipe)`,
+    so each version rebuilds to its own digest."""
+
+    seed: int = Field(ge=0, description="seeds the generated training data and the initial weights")
+    samples: int = Field(ge=1, le=100_000, description="entities (cards, devices) generated for training")
+    hidden: int = Field(ge=1, le=1024, description="hidden layer width")
+    epochs: int = Field(ge=1, le=100_000, description="full-batch training steps")
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    flow: Flow | None = None
+
+
 class ModelVersion(StrictModel):
     version: Version
     format: Literal["onnx"] = "onnx"
     opset: int = Field(ge=7, le=30)
+    build: BuildRecipe | None = Field(default=None, description="build inputs of this version (build.py's recipe)")
     artifact: Artifact
     compat: Compat = Field(default_factory=Compat)
 

@@ -81,9 +81,12 @@ def test_rerun_replaces_values_in_place_and_drops_stale_evidence(model_yaml: Pat
 def test_numbers_ruamel_would_round_differently_keep_their_exact_value(tmp_path: Path) -> None:
     # ruamel writes 7.692278813919984e-08 back as 7.692278813919982e-08; the loader would see another number.
     path = tmp_path / "model.yaml"
-    path.write_text((REPO_ROOT / "models/fraud-scoring/model.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    template = (REPO_ROOT / "models/fraud-scoring/model.yaml").read_text(encoding="utf-8")
+    wasm = template.index("wasm:")  # 1.0.0's wasm evidence, with a value ruamel would round
+    first_diff = template.index("maxAbsDiff: ", wasm)
+    end = template.index("\n", first_diff)
+    path.write_text(template[:first_diff] + "maxAbsDiff: 7.692278813919984e-08" + template[end:], encoding="utf-8")
     before = path.read_text(encoding="utf-8")
-    assert "maxAbsDiff: 7.692278813919984e-08" in before
     document = ModelDocument(path)
     when = datetime(2026, 12, 1, tzinfo=UTC)
     document.set_compat("1.0.0", "cpu", CompatResult(result="pass", runtime="onnxruntime 1.32.0", checked_at=when))
@@ -98,7 +101,7 @@ def test_numbers_ruamel_would_round_differently_keep_their_exact_value(tmp_path:
     assert "maxAbsDiff: 7.692278813919984e-08" in path.read_text(encoding="utf-8")
 
 
-def test_artifact_update_keeps_the_comment_on_the_placeholder_line(model_yaml: Path) -> None:
+def test_artifact_update_drops_the_placeholder_line_once_built(model_yaml: Path) -> None:
     before = model_yaml.read_text()
     document = ModelDocument(model_yaml)
     document.set_artifact("1.0.0", Artifact(ref="edge-models/tiny-scorer:1.0.0", digest=DIGEST, size=321))
@@ -107,9 +110,8 @@ def test_artifact_update_keeps_the_comment_on_the_placeholder_line(model_yaml: P
     assert [" ".join(line.split()) for line in added] == [
         f"digest: {DIGEST}",
         "size: 321",
-        "placeholder: false # replaced by push",
     ]
-    assert len(removed) == 3
+    assert len(removed) == 3  # digest, size and the `placeholder: true` line
     assert "# A test model: comments and layout must survive every edit." in model_yaml.read_text()
 
 
@@ -118,7 +120,7 @@ def test_add_version_appends_after_the_existing_ones(model_yaml: Path) -> None:
     document.add_version("1.1.0", Artifact(ref="edge-models/tiny-scorer:1.1.0", digest=DIGEST, size=9), opset=17)
     model = document.save()
     assert [v.version for v in model.spec.versions] == ["1.0.0", "1.1.0"]
-    tail = [line.strip() for line in model_yaml.read_text().splitlines()[-8:]]
+    tail = [line.strip() for line in model_yaml.read_text().splitlines()[-7:]]
     assert tail == [
         "- version: 1.1.0",
         "format: onnx",
@@ -127,7 +129,6 @@ def test_add_version_appends_after_the_existing_ones(model_yaml: Path) -> None:
         "ref: edge-models/tiny-scorer:1.1.0",
         f"digest: {DIGEST}",
         "size: 9",
-        "placeholder: false",
     ]
     with pytest.raises(ModelYamlError, match="already exists"):
         ModelDocument(model_yaml).add_version("1.1.0", Artifact(ref="x", digest=DIGEST, size=1), opset=17)

@@ -10,6 +10,7 @@ content hash ignores the revision but follows the content; placeholder artifacts
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -147,10 +148,25 @@ def test_content_hash_ignores_revision_and_follows_content(spec: FleetSpec) -> N
     assert changed == {"Deployment"}
 
 
+def _with_placeholder(spec: FleetSpec, model: str, version: str) -> FleetSpec:
+    """The spec with one version's artifact marked as not built yet (the template's are all built)."""
+    source = spec.models[model]
+    versions = tuple(
+        v.model_copy(update={"artifact": v.artifact.model_copy(update={"placeholder": True})})
+        if v.version == version
+        else v
+        for v in source.spec.versions
+    )
+    changed = source.model_copy(update={"spec": source.spec.model_copy(update={"versions": versions})})
+    return replace(spec, models={**spec.models, model: changed})
+
+
 def test_placeholder_artifacts_are_noted_and_unknown_zone_refused(spec: FleetSpec) -> None:
     rendered = render_region(spec, "eu-west", REV)
     assert [r.zone for r in rendered] == ["ams-01", "fra-02", "lis-03"]
-    assert any("placeholder" in note for note in rendered[0].notes)
+    assert not any("placeholder" in note for r in rendered for note in r.notes)  # every template version is built
+    rendered = render_region(_with_placeholder(spec, "fraud-scoring", "1.1.0"), "eu-west", REV)
+    assert any("fraud-scoring 1.1.0 (canary): artifact is a placeholder" in note for note in rendered[0].notes)
     with pytest.raises(RenderError, match="not in region"):
         render_region(spec, "eu-west", REV, zone="nyc-01")
 
