@@ -45,10 +45,11 @@ def _copy_model(name: str, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", EXAMPLE_MODELS)
 def test_build_twice_gives_the_same_digest(name: str, tmp_path: Path) -> None:
     folder = _copy_model(name, tmp_path)
-    first = _edgeops("model", "build", str(folder), hash_seed="1")
+    # The first version: the template's deliberately slow one is rebuilt in test_template_versions.py.
+    first = _edgeops("model", "build", str(folder), "--version", "1.0.0", hash_seed="1")
     assert first.returncode == 0, first.stderr
     artifact = (folder / "dist" / "model.onnx").read_bytes()
-    second = _edgeops("model", "build", str(folder), hash_seed="2")
+    second = _edgeops("model", "build", str(folder), "--version", "1.0.0", hash_seed="2")
     assert second.returncode == 0, second.stderr
     digest = first.stdout.strip().splitlines()[-1]
     assert second.stdout.strip().splitlines()[-1] == digest
@@ -59,7 +60,7 @@ def test_build_twice_gives_the_same_digest(name: str, tmp_path: Path) -> None:
     assert manifest["size"] == len(artifact)
     declared = ModelDocument(folder / "model.yaml").model.spec.signature
     assert [i["name"] for i in manifest["inputs"]] == [t.name for t in declared.inputs]
-    assert manifest["opset"] == ModelDocument(folder / "model.yaml").model.spec.versions[-1].opset
+    assert manifest["opset"] == ModelDocument(folder / "model.yaml").model.spec.versions[0].opset
 
 
 def test_nondeterministic_build_is_refused(tmp_path: Path) -> None:
@@ -92,7 +93,9 @@ def _gpu_expected() -> bool:
 def test_compat_matrix_on_the_example_models(name: str, tmp_path: Path) -> None:
     folder = _copy_model(name, tmp_path)
     before = (folder / "model.yaml").read_text()
-    result = _edgeops("model", "compat", str(folder), "--targets", "cpu,wasm,gpu", "--repeats", "50")
+    result = _edgeops(
+        "model", "compat", str(folder), "--version", "1.0.0", "--targets", "cpu,wasm,gpu", "--repeats", "50"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("TARGET"))
