@@ -1,11 +1,11 @@
 """apply_zone: plan, then staged server-side apply, inventory, prune, and the wait for health.
 
-    FOUNDATION  Namespace, NodePools, HelmChart, ServiceAccount, Role, RoleBinding   then wait until they exist
-    (inventory written as previous ∪ desired)
+    (the zone's namespace first, as it holds the inventory; then the inventory written as previous ∪ desired)
+    FOUNDATION  Namespaces, NodePools, HelmChart, ServiceAccount, Role, RoleBinding   then wait until they exist
     CONFIG      ConfigMaps
     WORKLOAD    Deployments, Services, PodDisruptionBudgets
-    PRUNE       previous inventory minus desired, workloads first, retried; skipped when the inventory could
-                not be read
+    PRUNE       previous inventory minus desired, workloads first, retried; each delete carries the UID of the
+                object the plan checked; skipped when the inventory could not be read
     (inventory narrowed to desired ∪ what could not be pruned)
     HEALTH      Deployments observed, updated and available, within the timeout
 
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from reconciler.app.reconcile.health import wait_healthy
 from reconciler.app.reconcile.inventory import InventoryWriter
 from reconciler.app.reconcile.live import LiveState, plan_zone
-from reconciler.core.plan import Action, Change, ZonePlan, ZoneResult, ZoneStatus
+from reconciler.core.plan import Action, ZonePlan, ZoneResult, ZoneStatus
 from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage
-from reconciler.shells.kube import Invalid, KubeError, Unreachable, ZoneClient
+from reconciler.shells.kube import Conflict, Invalid, KubeError, Unreachable, ZoneClient
 
 # A stage of the pass ('plan', 'apply:foundation', ..., 'prune', 'health') runs inside observe(stage): the region
 # loop opens a tracing span there.
@@ -129,19 +129,30 @@ def _apply_stages(
 ) -> int:
     writes = {(c.kind, c.namespace, c.name) for c in plan.kubernetes.with_action(Action.CREATE, Action.CONFIGURE)}
     applied = 0
+    # The inventory lives in the zone's namespace, so that one object is created before it can be recorded;
+    # every other object is recorded (previous ∪ desired) before it is created, whatever its stage, so a pass
+    # cut short anywhere leaves nothing of ours untracked (and therefore never pruned).
+    home = [m for m in rendered.by_stage(Stage.FOUNDATION) if m.ref.kind == "Namespace"]
+    home = [m for m in home if m.ref.name == rendered.namespace]
+    with observe("apply:foundation"):
+        for manifest in home:
+            if _key(manifest.ref) in writes:
+                client.apply(manifest.obj(), force=True)
+                applied += 1
+        _wait_exist(client, tuple(home), opts)
+        if writer is not None and state.previous is not None:
+            union = {*state.previous.refs, *(m.ref for m in rendered if _applied_or_ours(plan, m))}
+            if union != set(state.previous.refs):
+                writer.write(union, rendered.revision, "Progressing", rendered.basis)
+    first = {_key(m.ref) for m in home}
     for stage in Stage:
         with observe(f"apply:{stage.name.lower()}"):
             for manifest in rendered.by_stage(stage):
-                if _key(manifest.ref) in writes:
+                if _key(manifest.ref) in writes and _key(manifest.ref) not in first:
                     client.apply(manifest.obj(), force=True)
                     applied += 1
         if stage is Stage.FOUNDATION:
             _wait_exist(client, rendered.by_stage(stage), opts)
-            # Before anything else is created, record it: a crash from here on leaves nothing untracked.
-            if writer is not None and state.previous is not None:
-                union = {*state.previous.refs, *(m.ref for m in rendered if _applied_or_ours(plan, m))}
-                if union != set(state.previous.refs):
-                    writer.write(union, rendered.revision, "Progressing", rendered.basis)
     return applied
 
 
@@ -173,20 +184,25 @@ def _prune(
     pruned, leftover = 0, []
     for change in prunes:
         ref = refs[(change.kind, change.namespace, change.name)]
-        if _delete_with_retries(client, ref, change, opts):
+        checked = state.live.get(ref) or {}
+        if _delete_with_retries(client, ref, checked.get("metadata", {}).get("uid"), opts):
             pruned += 1
         else:
             leftover.append(ref)
     return pruned, tuple(leftover)
 
 
-def _delete_with_retries(client: ZoneClient, ref: ObjectRef, change: Change, opts: ApplyOptions) -> bool:
+def _delete_with_retries(client: ZoneClient, ref: ObjectRef, uid: str | None, opts: ApplyOptions) -> bool:
+    """Delete the object the plan checked (its UID is a precondition): one recreated under its name in between,
+    perhaps by someone else, is left alone and stays listed, so the next pass decides about it afresh."""
     for attempt in range(opts.prune_attempts):
         try:
-            client.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
+            client.delete(ref.api_version, ref.kind, ref.namespace, ref.name, uid=uid)
             return True  # gone, or going (deletionTimestamp set): the garbage collector finishes it
         except Unreachable:
             raise
+        except Conflict:
+            return False
         except KubeError:
             time.sleep(opts.poll_s * (2**attempt))
     return False
