@@ -15,8 +15,9 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.client import HTTPResponse
+from http.client import HTTPMessage, HTTPResponse
 from pathlib import Path
+from typing import IO
 
 from runtime.artifacts.errors import AccessDenied, ArtifactNotFound, RegistryUnavailable, VerificationFailed
 from runtime.artifacts.reference import BlobLocation, ManifestLocation
@@ -25,6 +26,37 @@ USERNAME_ENV = "EDGEOPS_REGISTRY_USERNAME"
 PASSWORD_ENV = "EDGEOPS_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name
 _CHUNK = 1 << 20  # large reads: the per-chunk Python overhead, not the hash, bounds throughput
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return (
+        parts.scheme.lower(),
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(parts.scheme),
+    )
+
+
+class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry the registry's credentials to another origin: registries redirect blob
+    downloads to object storage, and urllib would otherwise send the Authorization header along."""
+
+    def redirect_request(  # noqa: PLR0917 - urllib's signature
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if redirected is not None and _origin(newurl) != _origin(req.full_url):
+            redirected.remove_header("Authorization")
+        return redirected
+
+
+_OPENER = urllib.request.build_opener(_CredentialsStayHome())
 
 
 def _basic_header() -> str | None:
@@ -50,7 +82,7 @@ def _bearer_token(challenge: str, timeout_s: float) -> str | None:
     if basic:
         request.add_header("Authorization", basic)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as reply:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout_s) as reply:
             body = json.loads(reply.read())
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise AccessDenied(f"token request to {realm} failed: {error}") from error
@@ -64,7 +96,7 @@ def _open(location: BlobLocation | ManifestLocation, timeout_s: float, authoriza
         request.add_header("Accept", location.accept)
     if authorization:
         request.add_header("Authorization", authorization)
-    reply: HTTPResponse = urllib.request.urlopen(request, timeout=timeout_s)  # noqa: S310
+    reply: HTTPResponse = _OPENER.open(request, timeout=timeout_s)
     return reply
 
 

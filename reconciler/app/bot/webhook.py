@@ -10,6 +10,11 @@ deliveries get 401 and change nothing. Handled events:
     push           to refs/heads/<base>              → nudge every region loop over NATS (when `nudge` is set)
     ping                                             → 200
 
+Before any byte of the body is read, the request must carry a `Content-Length` of digits only (411 without
+one, 400 for a malformed or negative one; chunked bodies are refused) and at most `MAX_BODY` (413). Every socket
+read is bounded by `read_timeout` seconds, so a client that stops sending gets 408 (or, during the headers, a
+closed connection) instead of holding a thread forever.
+
 Deliveries are handled one at a time (a lock), so two pushes in quick succession cannot race on the comment.
 A delivery that is not JSON, or lacks a field its event needs, gets 400; a failure while acting on it, 500.
 A delivery handled once is not handled again: a replay of its `X-GitHub-Delivery` id gets 200 and changes
@@ -24,6 +29,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +46,7 @@ from reconciler.core.render import DEFAULT_NAMESPACE
 log = logging.getLogger("edgeops.bot")
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 RECENT_DELIVERIES = 4096
+READ_TIMEOUT_S = 10.0  # GitHub sends a whole delivery at once; a slower client is not GitHub
 
 Nudger = Callable[[Nudge], str]  # publishes a nudge to every region; returns the subject
 
@@ -64,6 +71,22 @@ class RecentDeliveries:
         self._ids.move_to_end(delivery)
         while len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
+
+
+def declared_length(headers: Any) -> tuple[int, str] | int:
+    """The body length a request declares, or (status, reason) when it must be refused before reading."""
+    if headers.get("Transfer-Encoding"):
+        return 411, "chunked bodies are not accepted; send Content-Length"
+    values = headers.get_all("Content-Length") or []
+    if not values:
+        return 411, "Content-Length required"
+    text = values[0].strip()
+    if len(values) > 1 or not text.isascii() or not text.isdigit():
+        return 400, "Content-Length must be one non-negative decimal number"
+    length = int(text)
+    if length > MAX_BODY:
+        return 413, "payload too large"
+    return length
 
 
 def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -170,6 +193,7 @@ def make_server(
     namespace: str = DEFAULT_NAMESPACE,
     nudge: Nudger | None = None,
     recent: RecentDeliveries | None = None,
+    read_timeout: float = READ_TIMEOUT_S,
 ) -> ThreadingHTTPServer:
     if not secret:
         raise ValueError("a webhook secret is required (an unsigned endpoint would act on anyone's payload)")
@@ -177,12 +201,19 @@ def make_server(
     handled = recent if recent is not None else RecentDeliveries()
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = read_timeout  # applied to the socket by StreamRequestHandler.setup
+
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._answer(413, "payload too large")
+            length = declared_length(self.headers)
+            if isinstance(length, tuple):
+                self.close_connection = True  # the unread body must not be taken for the next request
+                self._answer(*length)
                 return
-            body = self.rfile.read(length)
+            body = self._read_body(length)
+            if body is None:
+                self.close_connection = True
+                self._answer(408, f"body not received within {read_timeout:g}s")
+                return
             if not signature_valid(secret, body, self.headers.get("X-Hub-Signature-256")):
                 self._answer(401, "bad signature")
                 return
@@ -209,6 +240,29 @@ def make_server(
                 self._answer(500, f"{type(error).__name__}: {error}")
                 return
             self._answer(200, outcome)
+
+        def _read_body(self, length: int) -> bytes | None:
+            """The body, or None when it is not all there within `read_timeout` of the headers: one deadline for
+            the whole body, so a client trickling a byte at a time cannot stretch it."""
+            deadline = time.monotonic() + read_timeout
+            chunks: list[bytes] = []
+            remaining = length
+            try:
+                while remaining:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    self.connection.settimeout(left)
+                    chunk = self.rfile.read1(min(remaining, 1 << 16))
+                    if not chunk:
+                        return None  # the client closed before sending it all
+                    chunks.append(chunk)
+                    remaining -= len(chunk)
+            except TimeoutError:
+                return None
+            finally:
+                self.connection.settimeout(read_timeout)
+            return b"".join(chunks)
 
         def do_GET(self) -> None:
             self._answer(200, "edgeops bot: POST GitHub webhooks here")

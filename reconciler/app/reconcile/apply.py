@@ -1,13 +1,16 @@
 """apply_zone: plan, then staged server-side apply, inventory, prune, and the wait for health.
 
-    FOUNDATION  Namespace, NodePools, HelmChart, ServiceAccount, Role, RoleBinding   then wait until they exist
-    (inventory written as previous ∪ desired)
+    (the zone's namespace first, as it holds the inventory; then the inventory written as previous ∪ desired)
+    FOUNDATION  Namespaces, NodePools, HelmChart, ServiceAccount, Role, RoleBinding   then wait until they exist
     CONFIG      ConfigMaps
     WORKLOAD    Deployments, Services, PodDisruptionBudgets
-    PRUNE       previous inventory minus desired, workloads first, retried; skipped when the inventory could
-                not be read
+    PRUNE       previous inventory minus desired, workloads first, retried; each delete carries the UID of the
+                object the plan checked; skipped when the inventory could not be read
     (inventory narrowed to desired ∪ what could not be pruned)
     HEALTH      Deployments observed, updated and available, within the timeout
+
+Every write (apply, inventory, delete) first asks `fenced()`: once the region's leader cannot vouch for its
+Lease any more, the pass stops writing at once, mid-stage if need be, so two leaders never write at once.
 
 Only objects planned as create or configure are sent, so a pass over an unchanged zone writes nothing.
 Objects of ours are applied with force (git wins over hand edits); objects that are not ours are never written
@@ -25,9 +28,9 @@ from dataclasses import dataclass
 from reconciler.app.reconcile.health import wait_healthy
 from reconciler.app.reconcile.inventory import InventoryWriter
 from reconciler.app.reconcile.live import LiveState, plan_zone
-from reconciler.core.plan import Action, Change, ZonePlan, ZoneResult, ZoneStatus
+from reconciler.core.plan import Action, ZonePlan, ZoneResult, ZoneStatus
 from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage
-from reconciler.shells.kube import Invalid, KubeError, Unreachable, ZoneClient
+from reconciler.shells.kube import Conflict, Invalid, KubeError, Unreachable, ZoneClient
 
 # A stage of the pass ('plan', 'apply:foundation', ..., 'prune', 'health') runs inside observe(stage): the region
 # loop opens a tracing span there.
@@ -36,6 +39,22 @@ Observer = Callable[[str], AbstractContextManager[object]]
 
 def no_observer(stage: str) -> AbstractContextManager[object]:
     return contextlib.nullcontext()
+
+
+class Fenced(Exception):
+    """The writer may not write any more (it lost, or could not renew, its Lease)."""
+
+
+Fence = Callable[[], bool]  # True: stop writing now
+
+
+def _never_fenced() -> bool:
+    return False
+
+
+def _guard(fenced: Fence) -> None:
+    if fenced():
+        raise Fenced("not leading any more: writes stopped (another replica may hold the Lease)")
 
 
 @dataclass(frozen=True)
@@ -53,9 +72,26 @@ def apply_zone(
     options: ApplyOptions | None = None,
     observe: Observer = no_observer,
     stopping: Callable[[], bool] = lambda: False,
+    *,
+    fenced: Fence = _never_fenced,
 ) -> ZoneResult:
     """Never raises for the zone's own failures: they become the result's status and message."""
     opts = options or ApplyOptions()
+    try:
+        return _apply_zone(client, rendered, opts, observe=observe, stopping=stopping, fenced=fenced)
+    except Fenced as error:
+        return _failed(rendered, ZoneStatus.OUT_OF_SYNC, str(error))
+
+
+def _apply_zone(
+    client: ZoneClient,
+    rendered: RenderedZone,
+    opts: ApplyOptions,
+    *,
+    observe: Observer,
+    stopping: Callable[[], bool],
+    fenced: Fence,
+) -> ZoneResult:
     try:
         with observe("plan"):
             plan, state = plan_zone(client, rendered, adopt=opts.adopt)
@@ -69,11 +105,15 @@ def apply_zone(
     foreign = tuple(c.ref for c in plan.kubernetes.with_action(Action.SKIP_FOREIGN))
     drift = sum(1 for c in plan.kubernetes.with_action(Action.CONFIGURE))
     # An unreadable inventory is never overwritten: that would forget what it listed.
-    writer = InventoryWriter(client, rendered.namespace, state.previous) if state.inventory is not None else None
+    writer = (
+        InventoryWriter(client, rendered.namespace, state.previous, lambda: _guard(fenced))
+        if state.inventory is not None
+        else None
+    )
     try:
-        applied = _apply_stages(client, rendered, plan, state, writer, observe=observe, opts=opts)
+        applied = _apply_stages(client, rendered, plan, state, writer, observe=observe, opts=opts, fenced=fenced)
         with observe("prune"):
-            pruned, leftover = _prune(client, plan, state, opts)
+            pruned, leftover = _prune(client, plan, state, opts, fenced)
         inventory = [m.ref for m in rendered if _applied_or_ours(plan, m)] + list(leftover)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
@@ -126,22 +166,36 @@ def _apply_stages(
     *,
     observe: Observer,
     opts: ApplyOptions,
+    fenced: Fence,
 ) -> int:
     writes = {(c.kind, c.namespace, c.name) for c in plan.kubernetes.with_action(Action.CREATE, Action.CONFIGURE)}
     applied = 0
+    # The inventory lives in the zone's namespace, so that one object is created before it can be recorded;
+    # every other object is recorded (previous ∪ desired) before it is created, whatever its stage, so a pass
+    # cut short anywhere leaves nothing of ours untracked (and therefore never pruned).
+    home = [m for m in rendered.by_stage(Stage.FOUNDATION) if m.ref.kind == "Namespace"]
+    home = [m for m in home if m.ref.name == rendered.namespace]
+    with observe("apply:foundation"):
+        for manifest in home:
+            if _key(manifest.ref) in writes:
+                _guard(fenced)
+                client.apply(manifest.obj(), force=True)
+                applied += 1
+        _wait_exist(client, tuple(home), opts)
+        if writer is not None and state.previous is not None:
+            union = {*state.previous.refs, *(m.ref for m in rendered if _applied_or_ours(plan, m))}
+            if union != set(state.previous.refs):
+                writer.write(union, rendered.revision, "Progressing", rendered.basis)
+    first = {_key(m.ref) for m in home}
     for stage in Stage:
         with observe(f"apply:{stage.name.lower()}"):
             for manifest in rendered.by_stage(stage):
-                if _key(manifest.ref) in writes:
+                if _key(manifest.ref) in writes and _key(manifest.ref) not in first:
+                    _guard(fenced)
                     client.apply(manifest.obj(), force=True)
                     applied += 1
         if stage is Stage.FOUNDATION:
             _wait_exist(client, rendered.by_stage(stage), opts)
-            # Before anything else is created, record it: a crash from here on leaves nothing untracked.
-            if writer is not None and state.previous is not None:
-                union = {*state.previous.refs, *(m.ref for m in rendered if _applied_or_ours(plan, m))}
-                if union != set(state.previous.refs):
-                    writer.write(union, rendered.revision, "Progressing", rendered.basis)
     return applied
 
 
@@ -161,7 +215,7 @@ def _wait_exist(client: ZoneClient, manifests: tuple[Manifest, ...], opts: Apply
 
 
 def _prune(
-    client: ZoneClient, plan: ZonePlan, state: LiveState, opts: ApplyOptions
+    client: ZoneClient, plan: ZonePlan, state: LiveState, opts: ApplyOptions, fenced: Fence
 ) -> tuple[int, tuple[ObjectRef, ...]]:
     """Delete the planned prunes in order, retrying failures; returns (pruned, refs still there)."""
     prunes = plan.kubernetes.with_action(Action.PRUNE)
@@ -173,20 +227,28 @@ def _prune(
     pruned, leftover = 0, []
     for change in prunes:
         ref = refs[(change.kind, change.namespace, change.name)]
-        if _delete_with_retries(client, ref, change, opts):
+        checked = state.live.get(ref) or {}
+        if _delete_with_retries(client, ref, checked.get("metadata", {}).get("uid"), opts, fenced):
             pruned += 1
         else:
             leftover.append(ref)
     return pruned, tuple(leftover)
 
 
-def _delete_with_retries(client: ZoneClient, ref: ObjectRef, change: Change, opts: ApplyOptions) -> bool:
+def _delete_with_retries(
+    client: ZoneClient, ref: ObjectRef, uid: str | None, opts: ApplyOptions, fenced: Fence
+) -> bool:
+    """Delete the object the plan checked (its UID is a precondition): one recreated under its name in between,
+    perhaps by someone else, is left alone and stays listed, so the next pass decides about it afresh."""
     for attempt in range(opts.prune_attempts):
+        _guard(fenced)
         try:
-            client.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
+            client.delete(ref.api_version, ref.kind, ref.namespace, ref.name, uid=uid)
             return True  # gone, or going (deletionTimestamp set): the garbage collector finishes it
         except Unreachable:
             raise
+        except Conflict:
+            return False
         except KubeError:
             time.sleep(opts.poll_s * (2**attempt))
     return False

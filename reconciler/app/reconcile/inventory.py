@@ -9,7 +9,7 @@ read, is an error: the caller then prunes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reconciler.core.render import INVENTORY, ObjectRef, is_ours, ownership_labels
@@ -58,15 +58,23 @@ def read_inventory(client: ZoneClient, namespace: str) -> Inventory:
 class InventoryWriter:
     """Writes the inventory only when it would change: a pass over an unchanged zone writes nothing."""
 
-    def __init__(self, client: ZoneClient, namespace: str, previous: Inventory | None) -> None:
+    def __init__(
+        self,
+        client: ZoneClient,
+        namespace: str,
+        previous: Inventory | None,
+        before_write: Callable[[], None] = lambda: None,
+    ) -> None:
         self._client = client
         self._namespace = namespace
         self._last = previous
+        self._before_write = before_write  # raises when writing is no longer allowed (the apply's fence)
 
     def write(self, refs: Iterable[ObjectRef], revision: str, status: str, basis: str | None = None) -> None:
         wanted = Inventory(tuple(sorted(set(refs))), revision, status, basis)
         if wanted == self._last:
             return
+        self._before_write()
         write_inventory(self._client, self._namespace, wanted.refs, revision, status, basis=basis)
         self._last = wanted
 

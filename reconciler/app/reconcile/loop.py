@@ -5,8 +5,10 @@ pass as `edgeops apply`) over the zones that are due, healing drift on every pas
   passes within seconds instead of up to an interval later. Nudges during a pass coalesce into one follow-up
   pass (`wakeup.Wakeup`); passes never overlap; the interval stays the fallback when no nudge comes.
 
-- Only the replica holding the region's Lease acts (`LeaderElector`); the Lease is renewed in the background
-  while a pass runs, and a replica that loses it stops waiting on health and starts no further pass.
+- Only the replica holding the region's Lease acts (`LeaderElector`); the Lease is renewed on its own timer and
+  its own thread while a pass runs (never queued behind zone work in the shared worker pool), and a replica that
+  cannot renew within its renew deadline stops writing at once (every write of the pass in flight is fenced),
+  stops waiting on health and starts no further pass.
 - A zone that is unreachable is retried with exponential backoff (interval × 2^(failures-1), capped) while the
   other zones keep their pace; it converges on the first pass after it returns.
 - An invalid revision applies nothing anywhere; a repository that cannot be fetched keeps the last good commit; a
@@ -25,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -119,6 +122,9 @@ class RegionLoop:
         self._wakeup: Wakeup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._trigger = "start"  # why the next pass runs: start | interval | nudge (a metric label)
+        # The Lease's own thread: zone work fills the default executor, and a renewal queued behind it could
+        # miss the renew deadline while every zone is busy.
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix=f"lease-{options.region}")
 
     # ------------------------------------------------------------------ control
 
@@ -163,7 +169,11 @@ class RegionLoop:
         return self._stopping.is_set()
 
     def _must_stop_waiting(self) -> bool:
-        return self.stopping or (self.elector is not None and not self.elector.is_leader)
+        return self.stopping or self._fenced()
+
+    def _fenced(self) -> bool:
+        """No more writes: the Lease could not be renewed within its deadline (graceful stops finish theirs)."""
+        return self.elector is not None and not self.elector.is_leader
 
     # ------------------------------------------------------------------ running
 
@@ -188,13 +198,15 @@ class RegionLoop:
                 self._trigger = (await self._sleep(self.options.interval_s)).value
         finally:
             if self.elector is not None:
-                await asyncio.to_thread(self.elector.release)
+                await asyncio.get_running_loop().run_in_executor(self._lease_thread, self.elector.release)
                 self.metrics.leader.labels(self.options.region).set(0)
+            self._lease_thread.shutdown(wait=False)
 
     async def _lead(self) -> bool:
         if self.elector is None:
             return True
-        leading = await asyncio.to_thread(self.elector.try_acquire_or_renew)
+        loop = asyncio.get_running_loop()
+        leading = await loop.run_in_executor(self._lease_thread, self.elector.try_acquire_or_renew)
         self.metrics.leader.labels(self.options.region).set(1 if leading else 0)
         return leading
 
@@ -244,6 +256,7 @@ class RegionLoop:
                     observer=PassSpans(self._spans, region),
                     stopping=self._must_stop_waiting,
                     history=fetched.history,
+                    fenced=self._fenced,
                 )
         except DesiredStateInvalid as error:
             self.last_error = str(error)

@@ -79,6 +79,7 @@ def apply_one(
     observe: Observer = no_observer,
     stopping: Callable[[], bool] = _never,
     history: History | None = None,
+    fenced: Callable[[], bool] = _never,
 ) -> tuple[ZoneResult, FleetSpec | None]:
     """One zone's Kubernetes side, connecting with the region's kubeconfig (a missing context is Unreachable), and
     the desired state it was rendered from (None when nothing could be rendered for a paused zone)."""
@@ -101,7 +102,7 @@ def apply_one(
                 return _not_applied(target, ZoneStatus.UNREACHABLE, str(error)), None
             except (PausedUnresolved, InventoryUnreadable, KubeError) as error:
                 return _not_applied(target, ZoneStatus.OUT_OF_SYNC, str(error)), None
-        return apply_zone(client, rendered, options.apply, observe, stopping), spec
+        return apply_zone(client, rendered, options.apply, observe, stopping, fenced=fenced), spec
     finally:
         client.close()
 
@@ -121,10 +122,12 @@ async def apply_region(
     observer: PassObserver = UNOBSERVED,
     stopping: Callable[[], bool] = _never,
     history: History | None = None,
+    fenced: Callable[[], bool] = _never,
 ) -> RegionPass:
     """The pass. `stopping()` true: zones not started yet are skipped and health waits are cut short (the loop
     stopping, or losing its Lease); skipped zones are absent from the result. `history` reads the commits paused
-    zones keep (without it a paused zone is left as it is, and its result says so)."""
+    zones keep (without it a paused zone is left as it is, and its result says so). `fenced()` true: no further
+    write is sent, even in a zone in flight (the loop's leader lost its Lease)."""
     opts = options or RegionOptions()
     visits = [t for t in targets(load, region, opts.render, zone) if only(t.zone)]
     limit = asyncio.Semaphore(concurrency(load, region, opts))
@@ -132,7 +135,7 @@ async def apply_region(
     def kubernetes(target: ZoneTarget) -> tuple[ZoneResult, FleetSpec | None]:
         with observer.zone(target.zone, target.revision):
             stages = functools.partial(observer.stage, target.zone)
-            return apply_one(load, target, opts, observe=stages, stopping=stopping, history=history)
+            return apply_one(load, target, opts, observe=stages, stopping=stopping, history=history, fenced=fenced)
 
     async def one(target: ZoneTarget) -> tuple[ZoneResult, NatsZoneResult | None] | None:
         async with limit:

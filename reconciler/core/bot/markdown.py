@@ -2,7 +2,8 @@
 
 Anything a user controls (branch names, file paths, YAML values, error messages, logins) goes through `inline`
 before it reaches a comment: HTML is escaped (no injected tags or comment-enders), markdown punctuation is
-backslash-escaped, `@` becomes `@` + zero-width joiner so nobody is pinged, and line breaks collapse.
+backslash-escaped, `@` becomes `@` + zero-width joiner so nobody is pinged (users or teams), a joiner also breaks
+what GitHub would autolink (`://`, `www.`), and line breaks collapse.
 Mermaid labels get `mermaid_label`, which keeps only characters that cannot end a label or start a directive.
 Text that goes verbatim into a code block gets `fenced`, whose fence no backtick run inside can close.
 
@@ -20,19 +21,27 @@ TITLE_LIMIT = 256  # GitHub's limit on a pull request's title
 _SAFE_LIMIT = COMMENT_LIMIT - 1_536  # room for the marker, a part header and a continuation note
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # what a renderer would replace or drop anyway
+# What GitHub turns into a link without any markup: scheme URLs and www. hosts (a joiner inside stops it)
+_SCHEME = re.compile(r"://")
+_WWW = re.compile(r"(?i)\b(w)(ww\\?\.)")
 
 
 def inline(text: object) -> str:
     """User-controlled text, safe inside a markdown paragraph or table cell."""
-    flat = " ".join(str(text).split())
-    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=True))
-    return _MENTION.sub("@\u200d", escaped)
+    flat = _CONTROL.sub("", " ".join(str(text).split()))
+    # quote=False: an entity such as &#x27; would have its `#` escaped below and show as text; quotes are
+    # harmless outside attributes, and no attribute can be formed once `<` is escaped
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    unlinked = _WWW.sub("\\1\u200d\\2", _SCHEME.sub(":\u200d//", escaped))
+    return _MENTION.sub("@\u200d", unlinked)
 
 
 def code(text: object) -> str:
-    """User-controlled text as inline code: HTML <code> with escaping (backticks cannot break out)."""
-    flat = " ".join(str(text).split())
-    return "<code>" + _MENTION.sub("@\u200d", html.escape(flat, quote=True)) + "</code>"
+    """User-controlled text as inline code: HTML <code> around `inline` text. GitHub still parses markdown inside
+    an inline HTML element, so the text is escaped exactly as in a paragraph (backticks cannot break out, and
+    `*`, `[...](...)` or a URL inside render as themselves)."""
+    return f"<code>{inline(text)}</code>"
 
 
 def mermaid_label(text: object) -> str:

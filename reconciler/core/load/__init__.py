@@ -29,7 +29,14 @@ from reconciler.core.load.roundtrip import (
     write,
     written,
 )
-from reconciler.core.load.source import MAX_FILE_BYTES, ROOTS, SourceFile, SourceTree, is_desired_state_path
+from reconciler.core.load.source import (
+    MAX_FILE_BYTES,
+    ROOTS,
+    SourceFile,
+    SourceTree,
+    is_desired_state_path,
+    not_a_file,
+)
 from reconciler.core.load.yamldoc import YamlDocument, read_document
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "YamlDocument",
     "is_desired_state_path",
     "load_tree",
+    "not_a_file",
     "read_document",
     "rejected",
     "round_trip_dump",

@@ -3,6 +3,7 @@ verified for the zone's hardware. Each problem points at the referring value."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -74,6 +75,24 @@ def _fleet_rules(docs: Documents) -> Iterator[Problem]:
         )
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_SERVER = re.compile(
+    r"(?i)(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>\[[^\]]+\]|[^/:\s]+)(?::(?P<port>\d+))?(?P<path>/.*)?"
+)
+
+
+def same_server(url: str) -> str:
+    """An API server URL reduced to what selects the server: scheme, host and port (case and an explicit default
+    port or trailing slash do not make another cluster)."""
+    found = _SERVER.fullmatch(url.strip())
+    if found is None:
+        return url.strip().rstrip("/").lower()
+    scheme, host, port, path = found.group("scheme", "host", "port", "path")
+    scheme = scheme.lower()
+    number = int(port) if port else _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{host.lower().rstrip('.')}:{number}{(path or '').rstrip('/')}"
+
+
 def _zone_uniqueness(docs: Documents) -> Iterator[Problem]:
     names: dict[str, Loaded[Zone]] = {}
     # Two zones are the same cluster when they name the same kubeconfig context or the same API server.
@@ -89,7 +108,7 @@ def _zone_uniqueness(docs: Documents) -> Iterator[Problem]:
         cluster = spec.spec.cluster
         keys = [(("spec", "cluster", "context"), f"context {cluster.context}")] if cluster.context else []
         if cluster.server:
-            keys.append((("spec", "cluster", "server"), f"server {cluster.server.rstrip('/')}"))
+            keys.append((("spec", "cluster", "server"), f"server {same_server(cluster.server)}"))
         for path, key in keys:
             if (first := clusters.get(key)) is not None and first is not zone:
                 yield zone.at(

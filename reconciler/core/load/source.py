@@ -30,6 +30,12 @@ class SourceTree:
     origin: str = ""  # what was read, for messages: a directory or 'repo@rev'
 
 
+def not_a_file(path: str, what: str) -> Problem:
+    """Desired state is plain files: a submodule, a symlink to a directory or a special file is refused where it
+    stands (its contents are not part of the revision, or reading it could block)."""
+    return Problem(path, 0, 0, "layout.not-a-file", f"{what}; desired state must be plain files")
+
+
 def is_public_key_path(path: str) -> bool:
     parts = path.split("/")
     return len(parts) == 3 and "/".join(parts[:2]) == KEY_DIR and parts[2].endswith(".pub")

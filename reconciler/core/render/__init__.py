@@ -19,6 +19,7 @@ from reconciler.core.render.labels import (
 )
 from reconciler.core.render.manifest import Manifest, ObjectRef, Stage, canonical_json, make_manifest, to_yaml
 from reconciler.core.render.paused import PausedView, paused_view, rolled_back
+from reconciler.core.render.reconcilerrbac import parse_subject, reconciler_rbac
 from reconciler.core.render.runtimecfg import runtime_config
 from reconciler.core.render.zone import (
     RenderedZone,
@@ -53,7 +54,9 @@ __all__ = [
     "is_ours",
     "make_manifest",
     "ownership_labels",
+    "parse_subject",
     "paused_view",
+    "reconciler_rbac",
     "render_region",
     "render_zone",
     "rolled_back",

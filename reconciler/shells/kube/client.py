@@ -81,9 +81,12 @@ class ZoneClient:
             item.setdefault("kind", kind)
         return items
 
-    def delete(self, api_version: str, kind: str, namespace: str, name: str) -> bool:
-        """Delete (background propagation); False when it was already gone."""
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+    def delete(self, api_version: str, kind: str, namespace: str, name: str, *, uid: str | None = None) -> bool:
+        """Delete (background propagation); False when it was already gone. With `uid`, only that object: one
+        recreated under the same name since it was read is refused by the server (Conflict), not deleted."""
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        if uid is not None:
+            body["preconditions"] = {"uid": uid}
         try:
             self._request("DELETE", self.resource(api_version, kind).object_path(namespace, name), body=body)
         except NotFound:

@@ -5,6 +5,7 @@ result either way. What cannot be read safely is reported as a problem (never ra
 
     layout.symlink-escape   a symlink that points outside the repository
     yaml.too-large          a file over MAX_FILE_BYTES (not read into memory)
+    layout.not-a-file       a submodule, a symlink to a directory, a special file (whatever its name)
 
 Errors that stop reading altogether raise `TreeReadError` (not a directory, not a repository, unknown revision).
 """
