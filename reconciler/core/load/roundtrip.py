@@ -21,6 +21,7 @@ import yaml as pyyaml
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
@@ -74,10 +75,32 @@ def _represent_float(representer: RoundTripRepresenter, data: float) -> ScalarNo
 _Representer.add_representer(float, _represent_float)
 
 
+class _Constructor(RoundTripConstructor):
+    """ruamel's constructors, except that a scalar its int or float rules match but cannot convert (`0o_`, `0x_`)
+    stays its text — as the loader reads it — instead of crashing the edit."""
+
+    def construct_yaml_int(self, node: ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except (ValueError, IndexError):
+            return self.construct_scalar(node)
+
+    def construct_yaml_float(self, node: ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_float(node)
+        except (ValueError, IndexError):
+            return self.construct_scalar(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
+
+
 def round_trip_yaml(text: str) -> YAML:
     """A ruamel.yaml round-trip instance for editing `text`: its quoting, width and list indentation kept."""
     editor = YAML(typ="rt")
     editor.Representer = _Representer
+    editor.Constructor = _Constructor
     editor.preserve_quotes = True
     editor.width = 4096  # never re-wrap long lines the author wrote on one line
     # Keep the author's list style: the dash's indent under its parent key (0: "- x" flush, 2: indented).

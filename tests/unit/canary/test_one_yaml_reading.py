@@ -192,7 +192,9 @@ def test_the_named_values_that_load_cover_every_kind_of_disagreement() -> None:
     assert len(VALID_NAMED) >= 15
 
 
-@pytest.mark.parametrize("text", ["._5", "09_9", "+090", "-0.E0", "2026-11-27t09:00:00", "2026-11-27T09:00:00.5+01:00"])
+@pytest.mark.parametrize(
+    "text", ["._5", "09_9", "+090", "-0.E0", "0o_", "0o__7", "2026-11-27t09:00:00", "2026-11-27T09:00:00.5+01:00"]
+)
 def test_a_value_ruamel_would_write_in_its_own_notation_is_written_as_the_loader_reads_it(text: str) -> None:
     # ruamel reads these as a number or a time and would write them back as '.50', '0_9_9', '90', a crash, or
     # with a 'T' / six decimals — another text to the loader. The edit writes the loader's text instead (quoted),
