@@ -29,7 +29,7 @@ from reconciler.sandbox.agent.mapping import (
     resolve_port,
 )
 from reconciler.sandbox.agent.probes import probe_once
-from reconciler.sandbox.agent.records import ProcessRecord, remove_record, start_ticks, write_record
+from reconciler.sandbox.agent.records import ProcessRecord, remove_record, write_record
 from reconciler.sandbox.agent.status import (
     BACKOFF_BASE_S,
     BACKOFF_CAP_S,
@@ -46,7 +46,7 @@ from reconciler.sandbox.agent.status import (
     will_restart,
 )
 from reconciler.sandbox.agent.volumes import materialize
-from reconciler.sandbox.process import ServerProcess, ServerProcessError
+from reconciler.sandbox.process import ServerProcess, ServerProcessError, start_ticks
 
 DEFAULT_GRACE_S = 30.0
 

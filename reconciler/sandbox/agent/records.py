@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from reconciler.sandbox.process import start_ticks
+
 _DIR = "processes"
 
 
@@ -30,19 +32,6 @@ class ProcessRecord:
 
 def _path(state_dir: Path, uid: str, container: str) -> Path:
     return state_dir / _DIR / f"{uid}.{container}.json"
-
-
-def start_ticks(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), None when no such process is alive (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
-    fields = stat.rpartition(")")[2].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
 
 
 def write_record(state_dir: Path, record: ProcessRecord) -> None:
