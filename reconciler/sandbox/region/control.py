@@ -160,6 +160,7 @@ def _probe_servers(manifest: dict[str, Any], alive: dict[int, dict[str, Any]]) -
         ("bot webhook service", "bot", "url"),
         ("region reconciler", "reconciler", "metrics"),
         ("canary controller", "canary", "metrics"),
+        ("fleet page", "page", "url"),
     ):
         part = manifest.get(key)
         if part:

@@ -99,10 +99,12 @@ def _push_models(
             unbuilt |= {(name, v.version) for v in model.spec.versions}
             notes.append(f"{name}: no build.py in models/{name}/, none of its versions is in the registry")
             continue
-        say(f"building model {name}")
-        built = build_model(model_dir, verify_reproducible=False).manifest.digest  # CI proves it reproducible
         for version in model.spec.versions:
-            if version.artifact.digest != built:
+            if (name, version.version) not in _served(spec):
+                continue  # no zone runs it: built and pushed when something needs it (`edgeops model push`)
+            say(f"building model {name} {version.version}")
+            built = build_model(model_dir, version=version.version, verify_reproducible=False).manifest.digest
+            if version.artifact.digest != built:  # CI proves every recorded digest reproducible
                 unbuilt.add((name, version.version))
                 notes.append(
                     f"{name} {version.version}: models/{name} builds {built[:19]}…, model.yaml records "
@@ -113,6 +115,17 @@ def _push_models(
             push_model_version(model_dir, version.version, registries=(location,), plain_http=True, record=True)
             pushed.append(f"{name} {version.version} {built}")
     return pushed, unbuilt, notes
+
+
+def _served(spec: FleetSpec) -> set[tuple[str, str]]:
+    """(model, version) of every stable and canary version some zone of the fleet runs."""
+    served = set()
+    for zone in spec.zones:
+        for assignment in zone.spec.models:
+            served.add((assignment.model, assignment.version))
+            if assignment.canary is not None:
+                served.add((assignment.model, assignment.canary.version))
+    return served
 
 
 def _drop_canaries(work: Path, spec: FleetSpec, region: str, unbuilt: set[tuple[str, str]]) -> list[str]:

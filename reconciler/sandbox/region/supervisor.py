@@ -196,6 +196,7 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
         gitops = _GitOps(stack, layout, kube.kubeconfig, fleet.remote, hub_url, keys, parts, say)
         gitops.start_forge_and_bot()
         gitops.start_canary_controller(request.region, f"http://127.0.0.1:{prometheus_port}")
+        gitops.start_fleet_page(f"http://127.0.0.1:{prometheus_port}")
         _start_threads(
             stack, kube, spec, zones, targets=targets, urls=zone_urls, password=keys.nats[naming.SENSOR_USER],
             rate=request.records_per_s, otlp=otlp,
@@ -292,6 +293,24 @@ class _GitOps:
         self.say("starting the canary controller")
         _serve(self.stack, controller, _http_ready(f"http://127.0.0.1:{port}/metrics"), "serving /metrics", 60)
         self.parts["canary"] = {"metrics": f"http://127.0.0.1:{port}/metrics", "pid": controller.pid}
+
+    def start_fleet_page(self, prometheus: str) -> None:
+        """The read-only fleet page over the fleet's branch, the zones' records, Prometheus and the forge's PRs."""
+        port = free_port()
+        page = ServerProcess(
+            "fleet page",
+            [
+                *_edgeops(), "status", "--serve", str(port), "--repo", str(self.remote), "--rev", "main",
+                "--kubeconfig", str(self.kubeconfig), "--namespace", NAMESPACE, "--prometheus", prometheus,
+                "--repository", f"{OWNER}/{NAME}", "--github-url", self.parts["forge"]["url"],
+            ],
+            self.layout.logs / "fleet-page.log",
+            env={"EDGEOPS_GITHUB_TOKEN": self.keys.tokens[BOT_LOGIN]},
+        )  # fmt: skip
+        self.say("starting the fleet page")
+        url = f"http://127.0.0.1:{port}/"
+        _serve(self.stack, page, _http_ready(url), "serving the fleet page", 60)
+        self.parts["page"] = {"url": url, "pid": page.pid}
 
 
 def _start_threads(

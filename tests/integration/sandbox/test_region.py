@@ -85,9 +85,11 @@ def test_up_status_up_again_and_down_after_a_killed_supervisor(
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert "region up" in up.stdout
-        # The template's 1.1.0 is not built from its source yet: the sandbox says so and runs without that canary.
+        # Every version a zone runs is built from its own recipe and pushed, the ams-01 canary's 1.1.0 included.
         manifest = json.loads(layout.manifest.read_text())
-        assert any("fraud-scoring 1.0.0" in pushed for pushed in manifest["fleet"]["pushed"])
+        for version in ("fraud-scoring 1.0.0", "fraud-scoring 1.1.0"):
+            assert any(version in pushed for pushed in manifest["fleet"]["pushed"]), manifest["fleet"]
+        assert not any("1.2.0-slow" in pushed for pushed in manifest["fleet"]["pushed"])  # no zone runs it
 
         def zone_available() -> bool:
             health = probe_region(layout)
@@ -109,7 +111,14 @@ def test_up_status_up_again_and_down_after_a_killed_supervisor(
         assert status.returncode == 0, status.stdout + status.stderr
         for part in ("Prometheus", "OCI registry", "region reconciler", "NATS hub", f"NATS {ZONE}", f"agent {ZONE}"):
             assert part in status.stdout
-        assert "Available 1/1" in status.stdout
+        # Every Deployment of the zone (stable and the 1.1.0 canary) is Available, as its apiserver says.
+        assert "Available 2/2" in status.stdout
+        # The fleet page is up and shows the zone from its records.
+        page = manifest["page"]["url"]
+        assert "fleet page" in status.stdout
+        assert page in status.stdout
+        with urllib.request.urlopen(page, timeout=30) as reply:
+            assert ZONE in reply.read().decode()
 
         supervisor = supervisor_record(layout)
         assert supervisor is not None
