@@ -13,6 +13,7 @@ Matrix:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, get_args
 
@@ -47,7 +48,16 @@ TEMPLATE: dict[str, bytes] = {
     for p in sorted((REPO_ROOT / root).rglob("*.yaml"))
 }
 STARTED = 'startedAt: "2026-11-27T09:00:00Z"'
-CHECKED = "checkedAt: '2026-11-28T04:45:21Z'"
+
+
+def _first_checked(model_yaml: str) -> str:
+    """The template model's first recorded compat check, whatever its time (`edgeops model compat` rewrites it)."""
+    found = re.search(r"checkedAt: \S+", model_yaml)
+    assert found is not None
+    return found.group(0)
+
+
+CHECKED = _first_checked(TEMPLATE[MODEL].decode())
 
 
 def load(path: str, text: str) -> tuple[Zone | None, tuple[Problem, ...]]:
@@ -161,6 +171,7 @@ def _with(path: str, field: str, text: str) -> str:
         return template.replace(STARTED, f"startedAt: {text}")
     if field == "stepStartedAt":  # after startedAt, as a step's start must be
         return template.replace(STARTED, 'startedAt: "1999-12-30T00:00:00Z"\n        stepStartedAt: ' + text)
+    assert CHECKED in template
     return template.replace(CHECKED, f"checkedAt: {text}", 1)
 
 
