@@ -27,7 +27,9 @@ async def test_region_plan_through_the_hub(nats_fleet: NatsFleet, tmp_path: Path
     results = await plan_region_nats(spec, "eu-west", nats_fleet.hub_endpoint())
     plans = {p.zone: p for p in with_nats(kube_plans, results, "abc123")}
     assert set(plans) == {"ams-01", "fra-02", "lis-03", "hub-eu-west"}
-    assert len(plans["ams-01"].all_changes.with_action(Action.CREATE)) == 5
+    created = {c.ref for c in plans["ams-01"].all_changes.with_action(Action.CREATE)}
+    assert len(created) == 6, created  # input, results, dead letters, the window changelog, two consumers
+    assert "Stream/ams-01/state-ams-01" in created
     assert plans["ams-01"].error is None
     assert plans["lis-03"].error is not None
     assert "unreachable" in plans["lis-03"].error

@@ -38,7 +38,9 @@ async def test_down_zone_is_degraded_and_others_converge(nats_fleet: NatsFleet, 
     )
     results = {r.zone: r for r in direct}
     assert results["ams-01"].status is NatsStatus.READY, results["ams-01"].error
-    assert len(results["ams-01"].changes.with_action(Action.CREATE)) == 5
+    created = {c.ref for c in results["ams-01"].changes.with_action(Action.CREATE)}
+    assert len(created) == 6, created  # input, results, dead letters, the window changelog, two consumers
+    assert "Stream/ams-01/state-ams-01" in created
     down = results["fra-02"]
     assert down.status is NatsStatus.DEGRADED
     assert down.error is not None
@@ -60,7 +62,9 @@ async def test_down_zone_is_degraded_and_others_converge(nats_fleet: NatsFleet, 
     done = await apply_region(LoadResult(spec, (), "r2"), "eu-west", options, only=_with_a_leaf)
     results = {r.zone: r for r in done.nats}
     assert results["fra-02"].status is NatsStatus.READY, results["fra-02"].error
-    assert len(results["fra-02"].changes.with_action(Action.CREATE)) == 4
+    created = {c.ref for c in results["fra-02"].changes.with_action(Action.CREATE)}
+    assert len(created) == 5, created  # input, results, dead letters, the window changelog, one consumer
+    assert "Stream/fra-02/state-fra-02" in created
 
 
 async def test_zone_without_a_server_is_degraded(nats_fleet: NatsFleet, tmp_path: Path) -> None:
