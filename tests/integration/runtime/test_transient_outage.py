@@ -143,7 +143,13 @@ async def test_a_stalled_disk_redelivers_drops_and_dead_letters_nothing(
         runtime_process.start()
         await publish_records(js, "in.sensor", records[:50], id_prefix="r")
         await wait_for(lambda: _results(js, 50), 60, "results before the stall", runtime_process.log_tail)
-        writer = _writer_pid(tmp_path / "features.duckdb")
+
+        # The writer process starts with the first checkpoint, which may come a moment after the first results.
+        async def writer_started() -> bool:
+            return bool(_writer_pids(tmp_path / "features.duckdb"))
+
+        await wait_for(writer_started, 30, "the DuckDB writer process", runtime_process.log_tail)
+        (writer,) = _writer_pids(tmp_path / "features.duckdb")
         os.kill(writer, signal.SIGSTOP)
         try:
             for start in range(50, N, 50):  # records keep coming: fetching goes on, the acks wait
@@ -182,8 +188,8 @@ async def _strict_consumer(js: Any) -> None:
     )  # fmt: skip
 
 
-def _writer_pid(db_path: Path) -> int:
-    """The feature store's writer process of this runtime: the one running `serve_writes` on its DuckDB file."""
+def _writer_pids(db_path: Path) -> list[int]:
+    """The feature store's writer processes of this runtime: those running `serve_writes` on its DuckDB file."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
@@ -192,5 +198,4 @@ def _writer_pid(db_path: Path) -> int:
             continue
         if any(b"serve_writes" in a for a in argv) and str(db_path).encode() in argv:
             found.append(int(proc.name))
-    (writer,) = found
-    return writer
+    return found
