@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -155,12 +156,21 @@ async def test_the_loop_applies_only_verified_commits(reconcile_env: ReconcileEn
     client.close()
 
 
-def test_openpgp_signed_commits_by_trusted_and_untrusted_gpg_keys(tmp_path: Path, keys: dict[str, Path]) -> None:
+@pytest.fixture
+def gnupg_home(tmp_path: Path) -> Iterator[Path]:
+    """A GNUPGHOME of the test's own; the gpg-agent that gpg starts there is stopped afterwards."""
     if shutil.which("gpg") is None:
         pytest.fail("gpg is not installed (tests/env/apt-packages.txt lists gnupg)")
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
-    env = {"GNUPGHOME": str(home)}
+    yield home
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False, capture_output=True)
+
+
+def test_openpgp_signed_commits_by_trusted_and_untrusted_gpg_keys(
+    tmp_path: Path, keys: dict[str, Path], gnupg_home: Path
+) -> None:
+    env = {"GNUPGHOME": str(gnupg_home)}
     for uid, algorithm in (("Release <release@example.com>", "ed25519"), ("Other <other@example.com>", "rsa2048")):
         subprocess.run(
             ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, algorithm, "sign", "never"],
