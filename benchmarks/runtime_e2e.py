@@ -108,8 +108,11 @@ class Collector:
         self.latencies.append(time.time() - sent)
 
 
-async def offer(nc: Any, subject: str, records: list[bytes], *, rate: float, seconds: float, start_id: int) -> int:
-    """Publish at `rate` for `seconds` in 2 ms ticks; returns how many were sent."""
+async def offer(
+    nc: Any, subject: str | list[str], records: list[bytes], *, rate: float, seconds: float, start_id: int
+) -> int:
+    """Publish at `rate` for `seconds` in 2 ms ticks; returns how many were sent. `subject` is one subject, or one
+    per record (a partitioned input: the record's key as the last token)."""
     tick = 0.002
     sent = 0
     begin = time.perf_counter()
@@ -117,16 +120,16 @@ async def offer(nc: Any, subject: str, records: list[bytes], *, rate: float, sec
     while sent < total:
         due = min(int((time.perf_counter() - begin) * rate) + 1, total)
         while sent < due:
-            payload = records[(start_id + sent) % len(records)]
+            i = (start_id + sent) % len(records)
             headers = {"Nats-Msg-Id": f"g{start_id + sent}", "Edgeops-Sensor-Ts": repr(time.time())}
-            await nc.publish(subject, payload, headers=headers)
+            await nc.publish(subject if isinstance(subject, str) else subject[i], records[i], headers=headers)
             sent += 1
         await asyncio.sleep(tick)
     await nc.flush()
     return sent
 
 
-async def step(nc: Any, collector: Collector, subject: str, records: list[bytes], *, rate: float, seconds: float,
+async def step(nc: Any, collector: Collector, subject: str | list[str], records: list[bytes], *, rate: float, seconds: float,
                start_id: int) -> dict[str, Any]:  # fmt: skip
     collector.latencies = []
     sent = await offer(nc, subject, records, rate=rate, seconds=seconds, start_id=start_id)

@@ -1,0 +1,234 @@
+"""Scale-out by key: `edgeops serve` with `partitions` on 1 replica against 2 replicas, on loopback.
+
+    python benchmarks/runtime_scaleout.py [--seconds 6] [--rounds 3] [--rates 1000,2000,...] [--partitions 6]
+
+The input is partitioned as a zone renders it: sensors publish `in.<setup>.<key>` (the window key as the last
+token), nats-server's mapping sends each record to `in.<setup>.p.{{partition(P,1)}}.<key>`, and each partition
+has its own durable consumer. Two setups share the server and the generator: one runtime process owning all P
+partitions, and two processes (ordinals 0 and 1) owning the even and the odd ones. Records are interleaved over
+1,000 cards, each card's transactions in order. Per round, alternating the setups so that load from elsewhere hits
+both alike: latency at 1,000 msg/s, the CPU time per message of every runtime process of the setup (their
+checkpoint writers included), and a ramp to the highest rate at which >= 99% of the records got a result within
+2 s of the step's end with p95 < 50 ms. The ratios (2 replicas / 1) are the median of the rounds, with the spread.
+
+The generator, nats-server and the runtimes share the machine's cores, so what 2 replicas buy is bounded by the
+cores left over; the per-message CPU cost is the number that must not grow with the replica count.
+Writes benchmarks/results/runtime-scaleout.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(_REPO))
+
+from benchmarks.machine import machine  # noqa: E402
+from benchmarks.runtime_e2e import Collector, cpu_seconds, step, sustained  # noqa: E402
+from tests.fixtures.edge_runtime import (  # noqa: E402
+    RuntimeProcess,
+    build_example_model,
+    deployment,
+    load_build_module,
+    runtime_config,
+)
+from tests.fixtures.nats import NatsServer  # noqa: E402
+
+_RESULT = _REPO / "benchmarks" / "results" / "runtime-scaleout.md"
+MODEL = "fraud-scoring"
+SETUPS = {"one": 1, "two": 2}  # setup name -> replicas
+
+
+def interleaved(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Round-robin over the keys, each key's records in their order: every partition busy at every moment."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_key.setdefault(str(record[key]), []).append(record)
+    queues = list(by_key.values())
+    out: list[dict[str, Any]] = []
+    depth = max(len(q) for q in queues)
+    for i in range(depth):
+        out += [q[i] for q in queues if i < len(q)]
+    return out
+
+
+def mapping(partitions: int) -> str:
+    rules = ", ".join(
+        f'"in.{name}.*": "in.{name}.p.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}"' for name in SETUPS
+    )
+    return f"mappings = {{ {rules} }}"
+
+
+def start_runtimes(work: Path, url: str, digest: str, window: dict[str, Any], partitions: int) -> dict[str, Any]:
+    """Each setup's runtime processes, started (not yet ready)."""
+    procs: dict[str, list[RuntimeProcess]] = {}
+    for name, replicas in SETUPS.items():
+        procs[name] = []
+        for ordinal in range(replicas):
+            home = work / f"{name}-{ordinal}"
+            proc = RuntimeProcess(home / "runtime.json", home / "runtime.log", env={"EDGEOPS_ORDINAL": str(ordinal)})
+            build_example_model(MODEL, home / "models")
+            dep = deployment(MODEL, digest, window, input_subject=f"in.{name}", durable=name,
+                             result=f"out.{name}", shadow=f"out.{name}.shadow", dead_letter=f"out.{name}.dlq",
+                             batching={"max_batch_size": 64, "max_latency_ms": 1.0},
+                             state={"stream": "STATE", "subject": f"state.{name}"},
+                             partitions={"count": partitions, "replicas": replicas})  # fmt: skip
+            runtime_config(proc.config_path, url, [dep], home, flush_interval_ms=50)
+            proc.start(wait_ready=False)
+            procs[name].append(proc)
+    return procs
+
+
+async def create_assets(js: Any, partitions: int) -> None:
+    from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+
+    await js.add_stream(StreamConfig(name="IN", subjects=["in.>"], storage=StorageType.FILE))
+    await js.add_stream(StreamConfig(name="OUT", subjects=["out.>"], storage=StorageType.FILE, duplicate_window=120))
+    await js.add_stream(StreamConfig(name="STATE", subjects=["state.>"], storage=StorageType.FILE,
+                                     max_msgs_per_subject=1))  # fmt: skip
+    for name in SETUPS:
+        for p in range(partitions):
+            await js.add_consumer("IN", ConsumerConfig(
+                durable_name=f"{name}-p{p}", filter_subject=f"in.{name}.p.{p}.*",
+                ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=100_000, max_deliver=-1,
+            ))  # fmt: skip
+
+
+async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    import nats
+
+    server = NatsServer(work / "nats", extra_config=mapping(args.partitions))
+    server.start()
+    procs: dict[str, list[RuntimeProcess]] = {}
+    try:
+        _, digest, window = build_example_model(MODEL, work / "models")
+        module = load_build_module(MODEL)
+        raw, _ = module.generate(42, 1000, (20, 21))
+        ordered = interleaved(raw, module.WINDOW.key)
+        records = [json.dumps(r).encode() for r in ordered]
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await create_assets(js, args.partitions)
+        collectors = {name: Collector() for name in SETUPS}
+        for name in SETUPS:
+            await nc.subscribe(f"out.{name}", cb=collectors[name].handler)
+        subjects = {name: [f"in.{name}.{r[module.WINDOW.key]}" for r in ordered] for name in SETUPS}
+        procs = start_runtimes(work, server.url, digest, window, args.partitions)
+        for setup in procs.values():
+            for proc in setup:
+                proc.wait_ready()
+        next_id = 0
+
+        async def run_step(name: str, rate: float, secs: float) -> dict[str, Any]:
+            nonlocal next_id
+            pids = [pid for p in procs[name] if p.process is not None and (pid := p.process.pid) is not None]
+            before = sum(cpu_seconds(pid) for pid in pids)
+            result = await step(nc, collectors[name], subjects[name], records, rate=rate, seconds=secs,
+                                start_id=next_id)  # fmt: skip
+            result["cpu_us"] = 1e6 * (sum(cpu_seconds(pid) for pid in pids) - before) / max(result["got"], 1)
+            result.pop("latencies")
+            next_id += int(rate * secs) + 1
+            return result
+
+        for name in SETUPS:  # warm every partition's path
+            await run_step(name, 500, 2.0)
+        rounds: list[dict[str, Any]] = []
+        for r in range(args.rounds):
+            one_round: dict[str, Any] = {}
+            for name in SETUPS:
+                at_1000 = await run_step(name, 1000, args.seconds)
+                ramp = []
+                for rate in args.rates:
+                    ramp.append(await run_step(name, rate, max(args.seconds / 2, 3.0)))
+                    if not sustained(ramp[-1]):
+                        break
+                best = max((s["rate"] for s in ramp if sustained(s)), default=0)
+                one_round[name] = {"at_1000": at_1000, "ramp": ramp, "sustained": best}
+                print(f"round {r + 1} {name}: 1000/s p95 {at_1000['p95']:.2f} ms, {at_1000['cpu_us']:.0f} µs/msg; "
+                      f"sustained {best}/s ({_steps(ramp)})", flush=True)  # fmt: skip
+            rounds.append(one_round)
+        await nc.close()
+        return rounds
+    finally:
+        for setup in procs.values():
+            for proc in setup:
+                proc.terminate()
+        server.stop()
+
+
+def _steps(ramp: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{s['rate']}: {s['got']}/{s['sent']} {s['p95']:.1f}" for s in ramp)
+
+
+def _median_spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}x (runs {', '.join(f'{v:.2f}' for v in values)})"
+
+
+def report(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [
+        "# Runtime scale-out by key: 1 replica vs 2 (loopback)",
+        "",
+        f"Machine: {machine(with_load=True)}. nats-server 2.15 (file storage), {args.partitions} partitions of the",
+        "fraud-scoring input by card (nats-server `partition()` mapping), one durable consumer per partition;",
+        "generator, collector, nats-server and every runtime process on the same cores. Per round: 1,000 msg/s for",
+        f"{args.seconds:.0f} s, then a ramp ({', '.join(str(r) for r in args.rates)} msg/s, each for",
+        f"{max(args.seconds / 2, 3.0):.0f} s) to the highest rate sustained (>= 99% of the results within 2 s, p95 <",
+        f"50 ms), alternating the setups; {args.rounds} round(s). CPU: every runtime process of the setup and its",
+        "checkpoint writer, per result. `python benchmarks/runtime_scaleout.py` regenerates this file.",
+        "",
+        "| round | replicas | p50 ms @1k/s | p95 ms @1k/s | CPU µs/msg @1k/s | highest sustained msg/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, one_round in enumerate(rounds, 1):
+        for name, replicas in SETUPS.items():
+            a = one_round[name]["at_1000"]
+            lines.append(f"| {i} | {replicas} | {a['p50']:.2f} | {a['p95']:.2f} | {a['cpu_us']:.0f} | "
+                         f"{one_round[name]['sustained']} |")  # fmt: skip
+    throughput = [r["two"]["sustained"] / r["one"]["sustained"] if r["one"]["sustained"] else float("nan")
+                  for r in rounds]  # fmt: skip
+    cpu = [r["two"]["at_1000"]["cpu_us"] / r["one"]["at_1000"]["cpu_us"] for r in rounds]
+    p95 = [r["two"]["at_1000"]["p95"] / r["one"]["at_1000"]["p95"] for r in rounds]
+    lines += [
+        "",
+        "Ratios, 2 replicas / 1: the median of the rounds, then each round's value:",
+        "",
+        f"- highest sustained rate: {_median_spread(throughput)}",
+        f"- CPU time per message at 1,000 msg/s: {_median_spread(cpu)} (should not grow with the replica count)",
+        f"- p95 latency at 1,000 msg/s: {_median_spread(p95)}",
+        "",
+        "Ramp detail (offered rate: results received / sent, p95 ms):",
+        "",
+    ]
+    for i, one_round in enumerate(rounds, 1):
+        for name, replicas in SETUPS.items():
+            lines.append(
+                f"- round {i}, {replicas} replica{'s' if replicas > 1 else ''}: {_steps(one_round[name]['ramp'])}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="edgeops-scaleout-") as tmp:
+        rounds = await bench(Path(tmp), args)
+    text = report(rounds, args)
+    _RESULT.parent.mkdir(parents=True, exist_ok=True)
+    _RESULT.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--rates", type=lambda s: [int(x) for x in s.split(",")], default=[2000, 3000, 4000, 5000, 6000]
+    )
+    parser.add_argument("--partitions", type=int, default=6)
+    asyncio.run(main(parser.parse_args()))
