@@ -41,6 +41,7 @@ from runtime.pipeline import (
     input_id,
     parse_sensor_ts,
     parse_traceparent,
+    subject_key,
 )
 from runtime.publish import Publisher
 from runtime.sources.protocol import Settle, SettleLater
@@ -124,6 +125,7 @@ class JetStreamSource:
         self.stopping = stopping
         self.inflight = asyncio.Semaphore(max_inflight)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.partitioned = pipeline.config.partitions is not None  # the subject names the key: checked
         self.ready = False  # the consumer is bound and its unacked tail re-applied
         # Delivered and not acked yet: stream sequence -> (message, when it was delivered or last marked in progress)
         self.unsettled: dict[int, tuple[Any, float]] = {}
@@ -237,6 +239,7 @@ class JetStreamSource:
             stream_ts=stream_ts,
             sensor_ts=parse_sensor_ts(headers.get(SENSOR_TS_HEADER)),
             traceparent=parse_traceparent(headers.get("traceparent")),
+            subject_key=subject_key(msg.subject) if self.partitioned else None,
             settle=self._held(msg, seq),
         )
 
@@ -251,6 +254,7 @@ class JetStreamSource:
             stream_ts=sensor_ts or time.time(),
             sensor_ts=sensor_ts,
             traceparent=parse_traceparent(headers.get("traceparent")),
+            subject_key=subject_key(raw.subject) if self.partitioned else None,
             settle=None,  # read by sequence, not delivered: the redelivery that follows is acked
         )
 
