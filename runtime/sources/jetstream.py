@@ -31,6 +31,7 @@ import asyncio
 import datetime
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from runtime.pipeline import (
@@ -117,6 +118,7 @@ class JetStreamSource:
         *,
         max_inflight: int = 4,
         replay_from: int | None = None,
+        may_fetch: Callable[[], bool] = lambda: True,
     ) -> None:
         self.js = js
         self.pipeline = pipeline
@@ -130,6 +132,7 @@ class JetStreamSource:
         # Delivered and not acked yet: stream sequence -> (message, when it was delivered or last marked in progress)
         self.unsettled: dict[int, tuple[Any, float]] = {}
         self.progress_every_s = 10.0  # a third of the consumer's ack_wait, read at start
+        self.may_fetch = may_fetch  # a partition's lease (`runtime.lease`): a fenced holder fetches nothing more
         self.replay_from = replay_from  # the changelog's mark, when the windows were restored from it
         # Result ids published before this start (rule 4), and inputs at or below this sequence are answered.
         self.answered: set[str] = set()
@@ -148,7 +151,7 @@ class JetStreamSource:
 
     async def _consume(self, psub: Any) -> None:
         batching = self.pipeline.config.batching
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self.may_fetch():
             try:
                 msgs = await psub.fetch(batching.max_batch_size, timeout=0.5)
             except Exception as exc:  # idle timeout, or the server is restarting: try again

@@ -54,7 +54,7 @@ async def test_replicas_own_partitions_and_score_as_one_process(
     model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
     window = WindowConfig.model_validate(window_doc, strict=False)
     state = {"stream": "STATE", "subject": "state.fraud-scoring.stable", "flush_interval_ms": 200}
-    partitions = {"count": P, "replicas": replicas}
+    partitions = {"count": P, "replicas": replicas, "lease_ttl_ms": 6000, "lease_renew_ms": 500}
     procs = []
     for ordinal in range(replicas):
         work = tmp_path / f"replica-{ordinal}"
