@@ -2,8 +2,11 @@
 into 6 partitions by the window key (`partition(6, 1)` of the key token), each owning the partitions p with
 p % N == its ordinal through one durable consumer per partition. 10,000 fraud-scoring records over 200 cards through
 1, 2 and 3 replicas — with 3, one replica SIGKILLed midway and its state directory deleted before it restarts (its
-windows come back from the per-partition changelog) — end with exactly one result per input, every score equal to
-one uninterrupted process's, and each key's window whole in exactly one replica's file."""
+windows come back from the per-partition changelog once its own leases expire) — and across a change of N while
+records are published (2 -> 3 with the new replica started before the old ones see the new config, so it waits for
+their leases; 3 -> 2 with the leaving replica SIGKILLed, so its partitions are taken over when their leases expire)
+end with exactly one result per input, every score equal to one uninterrupted process's, and each key's window whole
+in exactly one replica's file."""
 
 from __future__ import annotations
 
@@ -16,19 +19,22 @@ from typing import Any
 import nats
 import numpy as np
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from runtime.config import WindowConfig
 from runtime.store import FeatureStore
-from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
+from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, setup_streams
 from tests.fixtures.nats import NatsServer
 from tests.integration.runtime.helpers import (
     example_records,
     expected_scores,
     expected_windows,
+    held_leases,
+    partitioned_replica,
+    partitions_acked,
     publish_records,
     read_all,
     results_at_least,
+    set_replicas,
     subject_count,
     wait_for,
 )
@@ -38,6 +44,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 N = 10_000
 P = 6
 MODEL = "fraud-scoring"
+DURABLES = {f"{MODEL}-stable-p{p}": f"in.tx.stable.direct.{p}.*" for p in range(P)}
 MAPPING = 'mappings = { "in.tx.*": "in.tx.stable.direct.{{partition(6,1)}}.{{wildcard(1)}}" }'
 
 
@@ -53,30 +60,16 @@ async def test_replicas_own_partitions_and_score_as_one_process(
 ) -> None:
     model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
     window = WindowConfig.model_validate(window_doc, strict=False)
-    state = {"stream": "STATE", "subject": "state.fraud-scoring.stable", "flush_interval_ms": 200}
     partitions = {"count": P, "replicas": replicas, "lease_ttl_ms": 6000, "lease_renew_ms": 500}
-    procs = []
-    for ordinal in range(replicas):
-        work = tmp_path / f"replica-{ordinal}"
-        proc = RuntimeProcess(work / "runtime.json", work / "runtime.log", env={"EDGEOPS_ORDINAL": f"rt-{ordinal}"})
-        build_example_model(MODEL, work / "models")
-        doc = runtime_config(proc.config_path, partitioned_nats.url,
-                             [deployment(MODEL, digest, window_doc, input_subject="in.tx", state=state,
-                                         partitions=partitions)], work)  # fmt: skip
-        doc["feature_store"]["path"] = str(work / "state" / "features.duckdb")
-        proc.config_path.write_text(json.dumps(doc))
-        procs.append(proc)
+    url = partitioned_nats.url
+    procs = [partitioned_replica(tmp_path, o, url, model=MODEL, digest=digest, window=window_doc, partitions=partitions)
+             for o in range(replicas)]  # fmt: skip
     records = example_records(MODEL, seed=23, count=N, keys=200)
 
     nc = await nats.connect(partitioned_nats.url)
     js = nc.jetstream()
     try:
-        await setup_streams(js, state=True)
-        for p in range(P):
-            await js.add_consumer("IN", ConsumerConfig(
-                durable_name=f"{MODEL}-stable-p{p}", filter_subject=f"in.tx.stable.direct.{p}.*",
-                ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=50_000, max_deliver=-1,
-            ))  # fmt: skip
+        await setup_streams(js, state=True, durables=DURABLES, ack_wait_s=30)
         await publish_records(js, "in.tx", records, id_prefix="tx", key_field=window.key)
         pending = [(await js.consumer_info("IN", f"{MODEL}-stable-p{p}")).num_pending for p in range(P)]
         assert sum(pending) == N
@@ -95,35 +88,116 @@ async def test_replicas_own_partitions_and_score_as_one_process(
             shutil.rmtree(victim.config_path.parent / "state")
             victim.start()
 
-        async def fully_acked() -> bool:
-            for p in range(P):
-                info = await js.consumer_info("IN", f"{MODEL}-stable-p{p}")
-                if info.num_pending or info.num_ack_pending:
-                    return False
-            return True
-
-        await wait_for(fully_acked, 180, "every partition fully acked", procs[0].log_tail)
+        await wait_for(lambda: partitions_acked(js, "IN", list(DURABLES)), 180, "every partition fully acked",
+                       procs[0].log_tail)  # fmt: skip
         logs = []
         for proc in procs:
             logs.append(proc.log_path.read_text())
             assert proc.terminate() == 0, proc.log_tail()
 
-        results = await read_all(js, "OUT", "out.results", N)
-        bodies = [json.loads(m.data) for m in results]
-        assert len(results) == N
-        assert {b["input_id"] for b in bodies} == {f"tx-{i}" for i in range(N)}
-        expected = expected_scores(model_path, window, records)
-        got = np.asarray([b["score"] for b in sorted(bodies, key=lambda b: int(b["input_id"].split("-")[1]))])
-        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
-        assert await subject_count(js, "OUT", "out.dlq") == 0
+        await _assert_scored_once_as_one_process(js, model_path, window, records)
     finally:
         await nc.close()
         for proc in procs:
             proc.kill()  # a no-op once terminated; a failed run leaves no process behind
     if disrupt:
         assert "windows restored from the changelog" in logs[1]
+        assert "partition lease acquired (expired" in logs[1]  # a new disk is a new store: its own lease expired
 
-    # Each key's window is whole, in the file of the one replica that owns its partition.
+    _assert_windows_whole(procs, replicas, window, records)
+
+
+@pytest.mark.parametrize(("before", "after", "kill"), [(2, 3, False), (3, 2, True)])
+async def test_changing_n_while_sensors_publish_hands_every_partition_over_whole(
+    tmp_path: Path, partitioned_nats: NatsServer, before: int, after: int, kill: bool
+) -> None:
+    """N changes in every runtime.json while records are published: each replica drains, releases the partitions it
+    gives up and restarts; each new owner waits for the lease, restores the partition from its changelog and
+    goes on. 3 -> 2 with the leaving replica SIGKILLed first: its partitions are taken over once their leases
+    expire. Either way one result per input, every score as one uninterrupted process's."""
+    model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
+    window = WindowConfig.model_validate(window_doc, strict=False)
+    partitions = {"count": P, "replicas": before, "lease_ttl_ms": 6000, "lease_renew_ms": 500}
+    url = partitioned_nats.url
+    procs = [partitioned_replica(tmp_path, o, url, model=MODEL, digest=digest, window=window_doc, partitions=partitions)
+             for o in range(max(before, after))]  # fmt: skip
+    records = example_records(MODEL, seed=31, count=N, keys=200)
+    first = N * 2 // 5
+    owners = {o: {f"{MODEL}.stable.p{p}" for p in range(o, P, after)} for o in range(after)}
+
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    try:
+        await setup_streams(js, state=True, durables=DURABLES, ack_wait_s=10)
+        await publish_records(js, "in.tx", records[:first], id_prefix="tx", key_field=window.key)
+        for proc in procs[:before]:
+            proc.start(wait_ready=False)
+        for proc in procs[:before]:
+            proc.wait_ready()
+        await wait_for(lambda: results_at_least(js, "out.results", N // 5), 120, "a fifth of the results",
+                       procs[0].log_tail)  # fmt: skip
+        if kill:
+            procs[after].kill()
+        # A new pod starts before the old ones see the new config (a ConfigMap reaches mounted files late): it
+        # waits for the partitions' leases while their old owners still consume them.
+        for proc in procs[before:after]:
+            set_replicas(proc, after)
+            proc.start(wait_ready=False)
+        for proc in procs[before:after]:
+            await wait_for(lambda p=proc: _logged(p, "waiting for the partition's lease"), 120,
+                           "the new replica waiting for a lease", proc.log_tail)  # fmt: skip
+        middle = (first + N) // 2
+        await publish_records(js, "in.tx", records[first:middle], id_prefix="tx", key_field=window.key,
+                              first_id=first)  # fmt: skip
+        for proc in procs[: min(before, after)]:
+            set_replicas(proc, after)
+        await publish_records(js, "in.tx", records[middle:], id_prefix="tx", key_field=window.key, first_id=middle)
+
+        async def handed_over() -> bool:
+            mine = [held_leases(proc) for proc in procs[:after]]
+            return mine == [owners[o] for o in range(after)] and await partitions_acked(js, "IN", list(DURABLES))
+
+        await wait_for(handed_over, 240, "every partition held by its new owner and fully acked",
+                       lambda: "\n".join(proc.log_tail(30) for proc in procs))  # fmt: skip
+        logs = []
+        for proc in procs[:after]:
+            logs.append(proc.log_path.read_text())
+            assert proc.terminate() == 0, proc.log_tail()
+        await _assert_scored_once_as_one_process(js, model_path, window, records)
+    finally:
+        await nc.close()
+        for proc in procs:
+            proc.kill()
+    for log in logs[:before]:
+        assert "config changed beyond model versions" in log
+    if kill:  # the partitions the SIGKILLed replica held are taken over once their leases expire
+        assert all("partition lease acquired (expired" in log for log in logs)
+    else:  # the new replica's partitions were released by their drained owners
+        assert "partition lease acquired (released" in logs[after - 1]
+    _assert_windows_whole(procs[:after], after, window, records)
+
+
+async def _logged(proc: RuntimeProcess, text: str) -> bool:
+    return text in proc.log_path.read_text(errors="replace")
+
+
+async def _assert_scored_once_as_one_process(
+    js: Any, model_path: Path, window: WindowConfig, records: list[dict[str, Any]]
+) -> None:
+    results = await read_all(js, "OUT", "out.results", N)
+    bodies = [json.loads(m.data) for m in results]
+    assert len(results) == N
+    assert {b["input_id"] for b in bodies} == {f"tx-{i}" for i in range(N)}
+    expected = expected_scores(model_path, window, records)
+    got = np.asarray([b["score"] for b in sorted(bodies, key=lambda b: int(b["input_id"].split("-")[1]))])
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
+    assert await subject_count(js, "OUT", "out.dlq") == 0
+
+
+def _assert_windows_whole(
+    procs: list[RuntimeProcess], replicas: int, window: WindowConfig, records: list[dict[str, Any]]
+) -> None:
+    """Each key's window is whole, in the file of the one replica that owns its partition."""
     found: dict[str, tuple[list[int], list[Any]]] = {}
     for ordinal, proc in enumerate(procs):
         store = FeatureStore(proc.config_path.parent / "state" / "features.duckdb", max_keys=100_000)
