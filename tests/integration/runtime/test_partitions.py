@@ -6,7 +6,8 @@ windows come back from the per-partition changelog once its own leases expire) â
 records are published (2 -> 3 with the new replica started before the old ones see the new config, so it waits for
 their leases; 3 -> 2 with the leaving replica SIGKILLed, so its partitions are taken over when their leases expire)
 end with exactly one result per input, every score equal to one uninterrupted process's, and each key's window whole
-in exactly one replica's file."""
+in exactly one replica's file. A record published on another key's subject is dead-lettered `key_subject_mismatch`
+and changes no score."""
 
 from __future__ import annotations
 
@@ -209,3 +210,41 @@ def _assert_windows_whole(
         finally:
             store.close()
     assert found == expected_windows(window, records)
+
+
+async def test_a_record_whose_key_is_not_its_subjects_is_dead_lettered_and_both_keys_still_score(
+    tmp_path: Path, partitioned_nats: NatsServer
+) -> None:
+    """Every tenth record goes out on another card's subject (so into that card's partition): each is dead-lettered
+    as `key_subject_mismatch`, and every other record scores as in a run without them."""
+    model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
+    window = WindowConfig.model_validate(window_doc, strict=False)
+    partitions = {"count": P, "replicas": 1, "lease_ttl_ms": 6000, "lease_renew_ms": 500}
+    proc = partitioned_replica(tmp_path, 0, partitioned_nats.url, model=MODEL, digest=digest, window=window_doc,
+                               partitions=partitions)  # fmt: skip
+    records = example_records(MODEL, seed=37, count=600, keys=20)
+    keys = sorted({r[window.key] for r in records})
+    astray = {i for i in range(len(records)) if i % 10 == 5}
+    nc = await nats.connect(partitioned_nats.url)
+    js = nc.jetstream()
+    try:
+        await setup_streams(js, state=True, durables=DURABLES)
+        for i, record in enumerate(records):
+            key = record[window.key]
+            named = keys[(keys.index(key) + 1) % len(keys)] if i in astray else key
+            await js.publish(f"in.tx.{named}", json.dumps(record).encode(), headers={"Nats-Msg-Id": f"tx-{i}"})
+        proc.start()
+        await wait_for(lambda: partitions_acked(js, "IN", list(DURABLES)), 120, "every partition acked",
+                       proc.log_tail)  # fmt: skip
+        assert proc.terminate() == 0, proc.log_tail()
+        dead = await read_all(js, "OUT", "out.dlq", len(astray))
+        assert sorted(int(m.headers["Nats-Msg-Id"].rsplit("-", 1)[1]) for m in dead) == sorted(astray)
+        assert {m.headers["Edgeops-Dead-Letter-Reason"] for m in dead} == {"key_subject_mismatch"}
+        kept = [r for i, r in enumerate(records) if i not in astray]
+        results = [json.loads(m.data) for m in await read_all(js, "OUT", "out.results", len(kept))]
+        assert len(results) == len(kept)
+        got = [b["score"] for b in sorted(results, key=lambda b: int(b["input_id"].split("-")[1]))]
+        np.testing.assert_allclose(got, expected_scores(model_path, window, kept), atol=1e-5, rtol=1e-4)
+    finally:
+        await nc.close()
+        proc.kill()
