@@ -1,11 +1,13 @@
 """`edgeops serve`: wires config, models, feature store, sources, checkpoints, HTTP endpoints and signals.
 
-Lifecycle: load config -> open the feature store -> connect NATS -> load and warm up every model -> restore each
-deployment's windows (from the file; one the file has nothing of, on a new node or after an unreadable file was set
-aside, from its changelog, `runtime.changelog`) -> recover each consumer's unacked tail -> ready -> serve. A
-partitioned deployment runs one consumer, windows and changelog per partition this replica owns (`units`).
-SIGTERM/SIGINT stop fetching, let in-flight batches publish, write a last checkpoint and changelog flush, ack, and
-exit 0.
+Lifecycle: load config -> open the feature store -> connect NATS -> load and warm up every model -> claim the lease
+of every partition this replica owns (`runtime.lease`; waits for the previous owner) -> restore each deployment's
+windows (from the file; one the file has nothing of, on a new node, after an unreadable file was set aside or when
+another process consumed the partition since, from its changelog, `runtime.changelog`) -> recover each consumer's
+unacked tail -> ready -> serve. A partitioned deployment runs one consumer, windows, changelog and lease per
+partition this replica owns (`units`). SIGTERM/SIGINT stop fetching, let in-flight batches publish, write a last
+checkpoint, ack, flush the changelogs, release the leases, and exit 0. A lease given up (not renewed in time, or
+taken) drains and restarts the service in-process, which claims it anew.
 
 Config changes (the ConfigMap is re-read every second): a new version/digest of a deployment is loaded and
 warmed up beside the old one and swapped in between batches; if it fails, the old model keeps serving and
