@@ -171,7 +171,7 @@ class PartitionLease:
         or None when stopping first."""
         observed: Observed | None = None
         waiting_since = time.monotonic()
-        logged: tuple[int, str] | None = None
+        logged: str | None = None  # the holder last named in the log (each renewal is a new version)
         while not stopping.is_set():
             try:
                 seq, data = await read_last(self.js, self.stream, self.subject)
@@ -194,8 +194,8 @@ class PartitionLease:
                     return observed
                 continue  # someone else wrote it meanwhile: read again
             holder = observed.record.holder if observed.record is not None else "an unreadable record"
-            if logged != (observed.seq, holder):
-                logged = (observed.seq, holder)
+            if logged != holder:
+                logged = holder
                 ttl = observed.record.ttl_ms if observed.record is not None else self.mine.ttl_ms
                 log.info("%s: waiting for the partition's lease, held by %s (taken over if it is not renewed "
                          "for %.1fs)", self.unit, holder, ttl / 1000)  # fmt: skip
@@ -222,11 +222,12 @@ class PartitionLease:
         self._gauge("lease_waiting", 0)
         self._gauge("lease_held", 1)
 
-    async def keep(self, stopping: asyncio.Event, on_lost: Callable[[], None]) -> None:
-        """Renew every `lease_renew_ms` until stopping; calls `on_lost` once when fenced or taken over."""
-        while not stopping.is_set():
-            await _wait(stopping, self.renew_s)
-            if stopping.is_set():
+    async def keep(self, done: asyncio.Event, on_lost: Callable[[], None]) -> None:
+        """Renew every `lease_renew_ms` until `done` (the drain is over: release follows); calls `on_lost` once when
+        fenced or taken over."""
+        while not done.is_set():
+            await _wait(done, self.renew_s)
+            if done.is_set():
                 break
             if self.valid():
                 try:

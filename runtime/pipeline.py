@@ -7,9 +7,9 @@ A malformed message becomes a dead letter with a reason code (see `runtime.featu
 `record_key`, `record_values` and the limits in `runtime.limits`) and a detail naming the field, before it
 touches a window; it never stops the batch. On a partitioned input the subject's last token names the key
 that chose the partition, and a record whose window key differs is dead-lettered as `key_subject_mismatch`: in
-its window it would split that key's window between two partitions. A valid record whose score is not a finite number (a model that
-overflows) is dead-lettered as `non_finite_score` after it joined its window, like any scored record. Shadow
-deployments publish results only to the shadow subject.
+a window it would split its key's window between two partitions. A valid record whose score is not a finite
+number (a model that overflows) is dead-lettered as `non_finite_score` after it joined its window, like any
+scored record. Shadow deployments publish results only to the shadow subject.
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ class Service:
         self.sources: list[Source] = []
         self.leases: dict[str, PartitionLease] = {}  # unit id -> its partition's lease, once held
         self._lease_tasks: list[asyncio.Task[None]] = []
+        self._leases_done = asyncio.Event()  # renewals go on through the drain, until the leases are released
         self._background: set[asyncio.Task[Any]] = set()
 
     async def _load(self, deployment: ModelDeploymentConfig) -> LoadedModel:
@@ -138,7 +139,6 @@ class Service:
         # waits for the file, so the pull runs first and keeps running for later digests.
         pull_task = asyncio.create_task(self.scheduler.run(), name="model-pull")
         wiring = _Wiring(store, store_id(Path(cfg.feature_store.path)), js, publisher, checkpointer)
-        changelogs = wiring.changelogs
         try:
             for deployment in cfg.models:
                 started = await self._start_deployment(deployment, wiring)
@@ -150,7 +150,7 @@ class Service:
             # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
             # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
             await loop.run_in_executor(self.executor, store.hand_over_writes)
-            changelog_tasks = [asyncio.create_task(c.run(self.stopping)) for c in changelogs]
+            changelog_tasks = [asyncio.create_task(c.run(self.stopping)) for c in wiring.changelogs]
             # Everything loaded so far lives as long as the process: keep it out of the collector's full
             # passes, which would otherwise show up as latency spikes.
             gc.collect()
@@ -167,13 +167,12 @@ class Service:
             await checkpoint_task
             watch_task.cancel()
             await checkpointer.checkpoint()
-            await _last_flush(changelog_tasks, changelogs)
-            # Only now may a partition's next owner start: everything is acked and in its changelog.
-            await asyncio.gather(*self._lease_tasks, return_exceptions=True)
-            await asyncio.gather(*(lease.release() for lease in self.leases.values()))
+            await _last_flush(changelog_tasks, wiring.changelogs)
+            await self._release_leases()
         finally:
             self.stopping.set()
             pull_task.cancel()
+            self._leases_done.set()
             for task in self._lease_tasks:
                 task.cancel()
             for task in tasks:
@@ -232,13 +231,19 @@ class Service:
             previous = await lease.acquire(self.stopping)
             if previous is not None:
                 self.leases[unit_id] = lease
-                self._lease_tasks.append(asyncio.create_task(lease.keep(self.stopping, self._lease_lost)))
+                self._lease_tasks.append(asyncio.create_task(lease.keep(self._leases_done, self._lease_lost)))
             return unit_id, previous
 
         claims = await asyncio.gather(*(claim(u, d) for u, d in mine if d.partitions is not None))
         if self.stopping.is_set():
             return None
         return {unit_id: previous for unit_id, previous in claims if previous is not None}
+
+    async def _release_leases(self) -> None:
+        """After the drain and the last changelog flush, and only then, a partition's next owner may start."""
+        self._leases_done.set()
+        await asyncio.gather(*self._lease_tasks, return_exceptions=True)
+        await asyncio.gather(*(lease.release() for lease in self.leases.values()))
 
     def _lease_lost(self) -> None:
         """A partition's lease was given up: drain and start again, claiming it anew."""
@@ -257,7 +262,7 @@ class Service:
         if not local:
             dropped = await loop.run_in_executor(self.executor, store.forget, unit_id)
             if dropped:
-                log.info("%s: %d local rows set aside: another process consumed the partition since", unit_id,
+                log.info("%s: %d local rows dropped: another process consumed the partition since", unit_id,
                          dropped)  # fmt: skip
         windows = await loop.run_in_executor(self.executor, store.deployment, unit_id, deployment.window.size)
         if deployment.state is None:
