@@ -294,9 +294,8 @@ class Service:
         return [p for p in self.pipelines.values() if p.config.deployment_id == deployment_id]
 
     async def _supervise(self, tasks: list[asyncio.Task[Any]], store: FeatureStore) -> None:
-        """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
+        """Until stopped: readiness, gauges; a crashed source task fails the service."""
         while not self.stopping.is_set():
-            self.health.beat()
             ready = bool(self.sources) and all(s.ready for s in self.sources)
             self.health.ready = ready and len(self.pipelines) == sum(len(units(d)) for d in self.config.models)
             self.metrics.ready.set(1 if self.health.ready else 0)
@@ -428,6 +427,14 @@ async def _last_flush(tasks: list[asyncio.Task[None]], changelogs: list[Deployme
             log.warning("%s: last changelog flush failed: %r", changelog.windows.deployment, exc)
 
 
+async def _heartbeat(health: Health) -> None:
+    """`/healthz` proves that the event loop turns, in every phase: a replica waiting for a partition's lease (an old
+    owner that has not seen the new config yet) or for its model file is alive, only not ready."""
+    while True:
+        health.beat()
+        await asyncio.sleep(1.0)
+
+
 async def serve(config_path: Path) -> int:
     """Run until SIGTERM; returns the process exit code."""
     config = load_runtime_config(config_path)
@@ -436,11 +443,13 @@ async def serve(config_path: Path) -> int:
     log.info("metrics on %s:%d", config.metrics_host, server.server_port)
     setup_tracing({"edgeops.zone": config.zone, "edgeops.region": config.region})
     puller = ModelPuller(Path(config.model_dir), metrics=PullMetrics(metrics.registry))
+    heartbeat = asyncio.create_task(_heartbeat(health))
     try:
         next_config: RuntimeConfig | None = config
         while next_config is not None:
             next_config = await Service(next_config, config_path, metrics, health, puller).run()
     finally:
+        heartbeat.cancel()
         server.shutdown()
         shutdown_tracing()
     return 0

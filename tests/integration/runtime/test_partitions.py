@@ -6,8 +6,9 @@ windows come back from the per-partition changelog once its own leases expire) â
 records are published (2 -> 3 with the new replica started before the old ones see the new config, so it waits for
 their leases; 3 -> 2 with the leaving replica SIGKILLed, so its partitions are taken over when their leases expire)
 end with exactly one result per input, every score equal to one uninterrupted process's, and each key's window whole
-in exactly one replica's file. A record published on another key's subject is dead-lettered `key_subject_mismatch`
-and changes no score."""
+in exactly one replica's file. A replica waiting for leases held elsewhere stays alive but not ready, and starts once
+they are released. A record published on another key's subject is dead-lettered `key_subject_mismatch` and changes
+no score."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import numpy as np
 import pytest
 
 from runtime.config import WindowConfig
+from runtime.lease import EXPECTED_LAST_SUBJECT_SEQ, LeaseRecord
+from runtime.metrics import Health
 from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, setup_streams
 from tests.fixtures.nats import NatsServer
@@ -248,3 +251,46 @@ async def test_a_record_whose_key_is_not_its_subjects_is_dead_lettered_and_both_
     finally:
         await nc.close()
         proc.kill()
+
+
+async def test_a_replica_waiting_for_leases_held_elsewhere_is_alive_not_ready_and_starts_once_they_are_released(
+    tmp_path: Path, partitioned_nats: NatsServer
+) -> None:
+    """Another process holds every partition's lease (a TTL of ten minutes): the replica waits, not ready and not
+    consuming, while `/healthz` stays 200 past the heartbeat's stall limit (a liveness probe must not kill a replica
+    that waits for an old owner); once the leases are released it restores, consumes and scores."""
+    model_path, digest, window_doc = build_example_model(MODEL, tmp_path / "models")
+    window = WindowConfig.model_validate(window_doc, strict=False)
+    partitions = {"count": P, "replicas": 1, "lease_ttl_ms": 6000, "lease_renew_ms": 500}
+    proc = partitioned_replica(tmp_path, 0, partitioned_nats.url, model=MODEL, digest=digest, window=window_doc,
+                               partitions=partitions)  # fmt: skip
+    records = example_records(MODEL, seed=41, count=300, keys=20)
+    subjects = [f"state.{MODEL}.stable.p{p}.lease" for p in range(P)]
+    elsewhere = LeaseRecord("elsewhere:1", "another-store", held=True, ttl_ms=600_000)
+    nc = await nats.connect(partitioned_nats.url)
+    js = nc.jetstream()
+    try:
+        await setup_streams(js, state=True, durables=DURABLES)
+        held = [await js.publish(s, elsewhere.encode(), headers={EXPECTED_LAST_SUBJECT_SEQ: "0"}) for s in subjects]
+        await publish_records(js, "in.tx", records, id_prefix="tx", key_field=window.key)
+        proc.start(wait_ready=False)
+        await wait_for(lambda: _logged(proc, "waiting for the partition's lease, held by elsewhere:1"), 120,
+                       "the replica waiting for the leases", proc.log_tail)  # fmt: skip
+        await asyncio.sleep(Health().stall_after_s + 2)  # past the point where a stalled event loop reads as dead
+        assert proc.http("/healthz")[0] == 200
+        assert proc.http("/readyz")[0] == 503
+        assert await subject_count(js, "OUT", "out.results") == 0
+        released = LeaseRecord("elsewhere:1", "another-store", held=False, ttl_ms=600_000)
+        for subject, ack in zip(subjects, held, strict=True):
+            await js.publish(subject, released.encode(), headers={EXPECTED_LAST_SUBJECT_SEQ: str(ack.seq)})
+        proc.wait_ready()
+        await wait_for(lambda: partitions_acked(js, "IN", list(DURABLES)), 120, "every partition acked",
+                       proc.log_tail)  # fmt: skip
+        assert proc.terminate() == 0, proc.log_tail()
+        results = [json.loads(m.data) for m in await read_all(js, "OUT", "out.results", len(records))]
+        got = [b["score"] for b in sorted(results, key=lambda b: int(b["input_id"].split("-")[1]))]
+        np.testing.assert_allclose(got, expected_scores(model_path, window, records), atol=1e-5, rtol=1e-4)
+    finally:
+        await nc.close()
+        proc.kill()
+    assert "partition lease acquired (released from elsewhere:1)" in proc.log_path.read_text()
