@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from runtime.config import StateConfig
@@ -44,10 +45,13 @@ def token_key(token: str) -> str:
 
 
 class DeploymentChangelog:
-    def __init__(self, js: Any, state: StateConfig, windows: DeploymentWindows) -> None:
+    def __init__(
+        self, js: Any, state: StateConfig, windows: DeploymentWindows, may_write: Callable[[], bool] = lambda: True
+    ) -> None:
         self.js = js
         self.state = state
         self.windows = windows
+        self.may_write = may_write  # a partition's lease (`runtime.lease`): a fenced holder writes nothing
         self._mark_written: int | None = None
         windows.changed = set()
 
@@ -93,6 +97,8 @@ class DeploymentChangelog:
 
     async def flush(self) -> None:
         """Publish every changed window, then the mark taken before them; on failure the keys stay changed."""
+        if not self.may_write():
+            return
         windows = self.windows
         mark = windows.replay_mark()
         changed, windows.changed = windows.changed or set(), set()
@@ -105,7 +111,7 @@ class DeploymentChangelog:
                     body = b"" if window is None else _encode(window)
                     futures.append(await self.js.publish_async(f"{self.state.subject}.k.{key_token(key)}", body))
                 await asyncio.gather(*futures)
-            if keys or mark != self._mark_written:
+            if (keys or mark != self._mark_written) and self.may_write():
                 await self.js.publish(f"{self.state.subject}.mark", json.dumps({"replay_from": mark}).encode())
                 self._mark_written = mark
         except Exception:

@@ -22,7 +22,7 @@ Credentials are referenced by the name of an environment variable, never carried
         ├── mqtt? {url, topic, client_id, username_env?, password_env?}
         ├── synthetic? {rate_per_s, real_fraction}
         ├── state? {stream, subject, flush_interval_ms}
-        ├── partitions? {count, replicas, ordinal_env}
+        ├── partitions? {count, replicas, ordinal_env, lease_ttl_ms, lease_renew_ms}
         └── pull {interval_s, window? {start, end}}
 """
 
@@ -200,16 +200,28 @@ class PartitionsConfig(_Strict):
     key's subject token, one durable consumer `<durable>-p<p>` per partition. `replicas` processes share them: the
     one whose ordinal is o owns every partition p with p % replicas == o, with its own windows and changelog
     (`<state.subject>.p<p>`) per partition, so a key's window is never split. The ordinal is read at start from
-    the environment variable `ordinal_env`: a number, or a StatefulSet pod name ending in `-<number>`."""
+    the environment variable `ordinal_env`: a number, or a StatefulSet pod name ending in `-<number>`.
+
+    Each partition has a lease (`runtime.lease`, `<state.subject>.p<p>.lease`) so that when `replicas` changes the
+    old owner drains and releases a partition before its new owner starts on it: renewed every `lease_renew_ms`,
+    claimed by another process only after `lease_ttl_ms` without a renewal, and given up by a holder that could not
+    renew it for half of that."""
 
     count: int = Field(ge=1, le=1024)
     replicas: int = Field(ge=1, le=1024)
     ordinal_env: EnvVarName = "EDGEOPS_ORDINAL"
+    lease_ttl_ms: int = Field(default=15_000, ge=300, le=600_000)
+    lease_renew_ms: int = Field(default=2_000, ge=50, le=200_000)
 
     @model_validator(mode="after")
     def _every_replica_owns_a_partition(self) -> Self:
         if self.replicas > self.count:
             raise ValueError(f"partitions: {self.replicas} replicas need at least as many partitions, not {self.count}")
+        if self.lease_renew_ms * 3 > self.lease_ttl_ms:
+            raise ValueError(
+                f"partitions: lease_renew_ms {self.lease_renew_ms} leaves no room for a failed renewal within "
+                f"lease_ttl_ms {self.lease_ttl_ms}: renew at most every third of it"
+            )
         return self
 
     def owned(self, ordinal: int) -> tuple[int, ...]:
@@ -244,6 +256,13 @@ class ModelDeploymentConfig(_Strict):
     pull: PullScheduleConfig = PullScheduleConfig()
     state: StateConfig | None = None  # None: windows live only in the local DuckDB file
     partitions: PartitionsConfig | None = None  # None: one process, one durable consumer
+
+    @model_validator(mode="after")
+    def _partitions_need_state(self) -> Self:
+        if self.partitions is not None and self.state is None:
+            raise ValueError("partitions: need `state`, where partitions keep the windows that move between "
+                             "replicas and their leases")  # fmt: skip
+        return self
 
     @property
     def deployment_id(self) -> str:

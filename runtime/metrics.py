@@ -66,6 +66,26 @@ class Metrics:
             "edgeops_feature_store_checkpoint_seconds", "Duration of one DuckDB checkpoint.",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        # Partition leases (`runtime.lease`), per unit `<model>.<track>.p<p>`.
+        self.lease_held = Gauge("edgeops_partition_lease_held", "1 while this process holds the lease.",
+                                ("unit",), registry=r)  # fmt: skip
+        self.lease_waiting = Gauge(
+            "edgeops_partition_lease_waiting", "1 while waiting for another process to release or lose the lease.",
+            ("unit",), registry=r,
+        )  # fmt: skip
+        self.lease_wait = Histogram(
+            "edgeops_partition_lease_wait_seconds", "Time from starting to wait for a lease to holding it.",
+            ("unit",), buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300), registry=r,
+        )  # fmt: skip
+        self.lease_acquired = Counter(
+            "edgeops_partition_lease_acquired", "Leases acquired, by what the previous version was: new, released "
+            "(a drained owner), expired (an owner that stopped renewing), restarted (this store's previous process).",
+            ("unit", "previous"), registry=r,
+        )  # fmt: skip
+        self.lease_lost = Counter(
+            "edgeops_partition_lease_lost", "Leases this process stopped using because a renewal failed too long or "
+            "another process took it.", ("unit",), registry=r,
+        )  # fmt: skip
         self.ready = Gauge("edgeops_ready", "1 when every deployment is loaded, warmed up and consuming.", registry=r)
 
 

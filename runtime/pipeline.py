@@ -5,9 +5,11 @@ messages and publish the `Outgoing` ones this returns, so every source goes thro
 
 A malformed message becomes a dead letter with a reason code (see `runtime.features.decode_record`,
 `record_key`, `record_values` and the limits in `runtime.limits`) and a detail naming the field, before it
-touches a window; it never stops the batch. A valid record whose score is not a finite number (a model that
-overflows) is dead-lettered as `non_finite_score` after it joined its window, like any scored record. Shadow
-deployments publish results only to the shadow subject.
+touches a window; it never stops the batch. On a partitioned input the subject's last token names the key
+that chose the partition, and a record whose window key differs is dead-lettered as `key_subject_mismatch`: in
+a window it would split its key's window between two partitions. A valid record whose score is not a finite
+number (a model that overflows) is dead-lettered as `non_finite_score` after it joined its window, like any
+scored record. Shadow deployments publish results only to the shadow subject.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class Incoming:
     stream_ts: float  # unix s when the source stored/received it
     sensor_ts: float | None = None
     traceparent: str | None = None
+    # The key the subject names (its last token) on a partitioned input, where the subject chose the partition:
+    # a record whose window key differs would split that key's window between partitions (`subject_key`).
+    subject_key: str | None = None
     settle: Callable[[], Awaitable[None]] | None = None  # ack, once the result and window are durable
     fetched_ns: int = field(default_factory=time.time_ns)
 
@@ -124,6 +129,12 @@ class DeploymentPipeline:
             try:
                 record = decode_record(message.payload, cfg.max_payload_bytes)
                 key = record_key(spec, record)
+                if message.subject_key is not None and key != message.subject_key:
+                    raise RecordError(
+                        "key_subject_mismatch",
+                        f"window key {spec.key!r} is {key!a} but the subject names {message.subject_key!a}: "
+                        "on a partitioned input the key's value is the subject's last token",
+                    )
                 values = record_values(spec, record)
                 if message.seq is not None:  # until `published`: a redelivery must see this same window
                     self.windows.hold(message.seq)
@@ -218,6 +229,11 @@ class DeploymentPipeline:
 def _header_safe(value: str) -> str:
     """A header value cannot carry CR/LF (NATS frames headers by line) nor a lone surrogate (not UTF-8)."""
     return UNPRINTABLE.sub("?", value)
+
+
+def subject_key(subject: str) -> str:
+    """The key a partitioned input's subject names: its last token (`<input>.<route>.<partition>.<key>`)."""
+    return subject.rsplit(".", 1)[-1]
 
 
 def input_id(given: str | None, fallback: str) -> str:

@@ -1,11 +1,13 @@
 """`edgeops serve`: wires config, models, feature store, sources, checkpoints, HTTP endpoints and signals.
 
-Lifecycle: load config -> open the feature store -> connect NATS -> load and warm up every model -> restore each
-deployment's windows (from the file; one the file has nothing of, on a new node or after an unreadable file was set
-aside, from its changelog, `runtime.changelog`) -> recover each consumer's unacked tail -> ready -> serve. A
-partitioned deployment runs one consumer, windows and changelog per partition this replica owns (`units`).
-SIGTERM/SIGINT stop fetching, let in-flight batches publish, write a last checkpoint and changelog flush, ack, and
-exit 0.
+Lifecycle: load config -> open the feature store -> connect NATS -> load and warm up every model -> claim the lease
+of every partition this replica owns (`runtime.lease`; waits for the previous owner) -> restore each deployment's
+windows (from the file; one the file has nothing of, on a new node, after an unreadable file was set aside or when
+another process consumed the partition since, from its changelog, `runtime.changelog`) -> recover each consumer's
+unacked tail -> ready -> serve. A partitioned deployment runs one consumer, windows, changelog and lease per
+partition this replica owns (`units`). SIGTERM/SIGINT stop fetching, let in-flight batches publish, write a last
+checkpoint, ack, flush the changelogs, release the leases, and exit 0. A lease given up (not renewed in time, or
+taken) drains and restarts the service in-process, which claims it anew.
 
 Config changes (the ConfigMap is re-read every second): a new version/digest of a deployment is loaded and
 warmed up beside the old one and swapped in between batches; if it fails, the old model keeps serving and
@@ -21,6 +23,7 @@ import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from runtime.artifacts import ModelPuller, PullMetrics, PullScheduler
 from runtime.changelog import DeploymentChangelog
 from runtime.checkpoint import Checkpointer
 from runtime.config import ConfigError, ModelDeploymentConfig, RuntimeConfig, load_runtime_config
+from runtime.lease import Observed, PartitionLease, store_id, trust_local
 from runtime.metrics import Health, Metrics, serve_http
 from runtime.nats_connection import connect_nats
 from runtime.pipeline import DeploymentPipeline
@@ -52,6 +56,18 @@ def _hot_swappable(old: RuntimeConfig, new: RuntimeConfig) -> bool:
     )
 
 
+@dataclass
+class _Wiring:
+    """What every deployment's start shares: the feature store (and its id), JetStream, publisher, checkpointer."""
+
+    store: FeatureStore
+    store_id: str
+    js: Any
+    publisher: Publisher
+    checkpointer: Checkpointer
+    changelogs: list[DeploymentChangelog] = field(default_factory=list)
+
+
 class Service:
     def __init__(
         self, config: RuntimeConfig, config_path: Path, metrics: Metrics, health: Health, puller: ModelPuller
@@ -68,6 +84,9 @@ class Service:
         self.loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-loader")
         self.pipelines: dict[str, DeploymentPipeline] = {}
         self.sources: list[Source] = []
+        self.leases: dict[str, PartitionLease] = {}  # unit id -> its partition's lease, once held
+        self._lease_tasks: list[asyncio.Task[None]] = []
+        self._leases_done = asyncio.Event()  # renewals go on through the drain, until the leases are released
         self._background: set[asyncio.Task[Any]] = set()
 
     async def _load(self, deployment: ModelDeploymentConfig) -> LoadedModel:
@@ -119,24 +138,19 @@ class Service:
         # The puller places each deployment's artifact (from the cache, or fetched by digest); the loader below
         # waits for the file, so the pull runs first and keeps running for later digests.
         pull_task = asyncio.create_task(self.scheduler.run(), name="model-pull")
-        changelogs: list[DeploymentChangelog] = []
+        wiring = _Wiring(store, store_id(Path(cfg.feature_store.path)), js, publisher, checkpointer)
         try:
             for deployment in cfg.models:
-                model = await self._load_until_ready(deployment)
-                if model is None:
+                started = await self._start_deployment(deployment, wiring)
+                if started is None:
                     break
-                for unit_id, unit in units(deployment):
-                    windows, replay_from = await self._restore(store, unit_id, unit, js, changelogs)
-                    pipeline = DeploymentPipeline(unit, model, windows, self.metrics, cfg.zone)
-                    self.pipelines[unit_id] = pipeline
-                    source = JetStreamSource(js, pipeline, publisher, checkpointer.settle_later, self.stopping,
-                                             replay_from=replay_from)  # fmt: skip
-                    tasks.append(self._start(source, f"source:{unit_id}"))
-                tasks.extend(self._optional_sources(deployment, pipeline, publisher, checkpointer, nc))
+                tasks.extend(started)
+                tasks.extend(self._optional_sources(deployment, self._pipelines_of(deployment.deployment_id)[-1],
+                                                    publisher, checkpointer, nc))  # fmt: skip
             # Windows are restored: from now on a child process does the DuckDB side of checkpoints, so that
             # DuckDB's statement planning (which holds the GIL) stays out of the event loop's way.
             await loop.run_in_executor(self.executor, store.hand_over_writes)
-            changelog_tasks = [asyncio.create_task(c.run(self.stopping)) for c in changelogs]
+            changelog_tasks = [asyncio.create_task(c.run(self.stopping)) for c in wiring.changelogs]
             # Everything loaded so far lives as long as the process: keep it out of the collector's full
             # passes, which would otherwise show up as latency spikes.
             gc.collect()
@@ -153,10 +167,14 @@ class Service:
             await checkpoint_task
             watch_task.cancel()
             await checkpointer.checkpoint()
-            await _last_flush(changelog_tasks, changelogs)
+            await _last_flush(changelog_tasks, wiring.changelogs)
+            await self._release_leases()
         finally:
             self.stopping.set()
             pull_task.cancel()
+            self._leases_done.set()
+            for task in self._lease_tasks:
+                task.cancel()
             for task in tasks:
                 task.cancel()
             # flush + close rather than drain: the pull subscription's queue is never joined by nats-py's
@@ -173,18 +191,85 @@ class Service:
                 loop.remove_signal_handler(sig)
         return self.reload_to
 
+    async def _start_deployment(
+        self, deployment: ModelDeploymentConfig, wiring: _Wiring
+    ) -> list[asyncio.Task[None]] | None:
+        """Load the model, claim the partitions' leases, restore each unit's windows and start its source; None when
+        stopping first."""
+        model = await self._load_until_ready(deployment)
+        if model is None:
+            return None
+        mine = units(deployment)
+        previous = await self._acquire_leases(wiring.js, mine, wiring.store_id)
+        if previous is None:
+            return None
+        tasks = []
+        for unit_id, unit in mine:
+            local = unit_id not in previous or trust_local(previous[unit_id], wiring.store_id)
+            windows, replay_from = await self._restore(wiring, unit_id, unit, local=local)
+            pipeline = DeploymentPipeline(unit, model, windows, self.metrics, self.config.zone)
+            self.pipelines[unit_id] = pipeline
+            lease = self.leases.get(unit_id)
+            source = JetStreamSource(wiring.js, pipeline, wiring.publisher, wiring.checkpointer.settle_later,
+                                     self.stopping, replay_from=replay_from,
+                                     may_fetch=lease.valid if lease else lambda: True)  # fmt: skip
+            tasks.append(self._start(source, f"source:{unit_id}"))
+        return tasks
+
+    async def _acquire_leases(
+        self, js: Any, mine: list[tuple[str, ModelDeploymentConfig]], store: str
+    ) -> dict[str, Observed] | None:
+        """Claim the lease of every partition among `mine`, all at once (each old owner releases its own), renewing
+        each from the moment it is held; returns the version each claim replaced, or None when stopping first."""
+
+        async def claim(unit_id: str, unit: ModelDeploymentConfig) -> tuple[str, Observed | None]:
+            assert unit.partitions is not None and unit.state is not None  # noqa: PT018 - `units` and the config
+            lease = PartitionLease(
+                js, unit.state.stream, f"{unit.state.subject}.lease", unit=unit_id, store=store,
+                ttl_ms=unit.partitions.lease_ttl_ms, renew_ms=unit.partitions.lease_renew_ms, metrics=self.metrics,
+            )  # fmt: skip
+            previous = await lease.acquire(self.stopping)
+            if previous is not None:
+                self.leases[unit_id] = lease
+                self._lease_tasks.append(asyncio.create_task(lease.keep(self._leases_done, self._lease_lost)))
+            return unit_id, previous
+
+        claims = await asyncio.gather(*(claim(u, d) for u, d in mine if d.partitions is not None))
+        if self.stopping.is_set():
+            return None
+        return {unit_id: previous for unit_id, previous in claims if previous is not None}
+
+    async def _release_leases(self) -> None:
+        """After the drain and the last changelog flush, and only then, a partition's next owner may start."""
+        self._leases_done.set()
+        await asyncio.gather(*self._lease_tasks, return_exceptions=True)
+        await asyncio.gather(*(lease.release() for lease in self.leases.values()))
+
+    def _lease_lost(self) -> None:
+        """A partition's lease was given up: drain and start again, claiming it anew."""
+        if not self.stopping.is_set():
+            self.reload_to = self.config
+            self.stopping.set()
+
     async def _restore(
-        self, store: FeatureStore, unit_id: str, deployment: ModelDeploymentConfig, js: Any,
-        changelogs: list[DeploymentChangelog],
-    ) -> tuple[DeploymentWindows, int | None]:  # fmt: skip
-        """The deployment's windows from the local file, else from its changelog (then written to the file at
+        self, wiring: _Wiring, unit_id: str, deployment: ModelDeploymentConfig, *, local: bool
+    ) -> tuple[DeploymentWindows, int | None]:
+        """The deployment's windows from the local file (unless `local` is False: another process consumed the
+        partition since the file's rows were written), else from its changelog (then written to the file at
         once, whole); and where the source must replay the input from (the changelog's mark), if anywhere."""
         loop = asyncio.get_running_loop()
+        store = wiring.store
+        if not local:
+            dropped = await loop.run_in_executor(self.executor, store.forget, unit_id)
+            if dropped:
+                log.info("%s: %d local rows dropped: another process consumed the partition since", unit_id,
+                         dropped)  # fmt: skip
         windows = await loop.run_in_executor(self.executor, store.deployment, unit_id, deployment.window.size)
         if deployment.state is None:
             return windows, None
-        changelog = DeploymentChangelog(js, deployment.state, windows)
-        changelogs.append(changelog)
+        lease = self.leases.get(unit_id)
+        changelog = DeploymentChangelog(wiring.js, deployment.state, windows, lease.valid if lease else lambda: True)
+        wiring.changelogs.append(changelog)
         if windows.windows:
             return windows, None
         # No local file (a new node), or it was set aside: consuming before the changelog is read would score
@@ -209,9 +294,8 @@ class Service:
         return [p for p in self.pipelines.values() if p.config.deployment_id == deployment_id]
 
     async def _supervise(self, tasks: list[asyncio.Task[Any]], store: FeatureStore) -> None:
-        """Until stopped: heartbeat, readiness, gauges; a crashed source task fails the service."""
+        """Until stopped: readiness, gauges; a crashed source task fails the service."""
         while not self.stopping.is_set():
-            self.health.beat()
             ready = bool(self.sources) and all(s.ready for s in self.sources)
             self.health.ready = ready and len(self.pipelines) == sum(len(units(d)) for d in self.config.models)
             self.metrics.ready.set(1 if self.health.ready else 0)
@@ -343,6 +427,14 @@ async def _last_flush(tasks: list[asyncio.Task[None]], changelogs: list[Deployme
             log.warning("%s: last changelog flush failed: %r", changelog.windows.deployment, exc)
 
 
+async def _heartbeat(health: Health) -> None:
+    """`/healthz` proves that the event loop turns, in every phase: a replica waiting for a partition's lease (an old
+    owner that has not seen the new config yet) or for its model file is alive, only not ready."""
+    while True:
+        health.beat()
+        await asyncio.sleep(1.0)
+
+
 async def serve(config_path: Path) -> int:
     """Run until SIGTERM; returns the process exit code."""
     config = load_runtime_config(config_path)
@@ -351,11 +443,13 @@ async def serve(config_path: Path) -> int:
     log.info("metrics on %s:%d", config.metrics_host, server.server_port)
     setup_tracing({"edgeops.zone": config.zone, "edgeops.region": config.region})
     puller = ModelPuller(Path(config.model_dir), metrics=PullMetrics(metrics.registry))
+    heartbeat = asyncio.create_task(_heartbeat(health))
     try:
         next_config: RuntimeConfig | None = config
         while next_config is not None:
             next_config = await Service(next_config, config_path, metrics, health, puller).run()
     finally:
+        heartbeat.cancel()
         server.shutdown()
         shutdown_tracing()
     return 0

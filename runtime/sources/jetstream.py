@@ -31,6 +31,7 @@ import asyncio
 import datetime
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from runtime.pipeline import (
@@ -41,6 +42,7 @@ from runtime.pipeline import (
     input_id,
     parse_sensor_ts,
     parse_traceparent,
+    subject_key,
 )
 from runtime.publish import Publisher
 from runtime.sources.protocol import Settle, SettleLater
@@ -116,6 +118,7 @@ class JetStreamSource:
         *,
         max_inflight: int = 4,
         replay_from: int | None = None,
+        may_fetch: Callable[[], bool] = lambda: True,
     ) -> None:
         self.js = js
         self.pipeline = pipeline
@@ -124,10 +127,12 @@ class JetStreamSource:
         self.stopping = stopping
         self.inflight = asyncio.Semaphore(max_inflight)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.partitioned = pipeline.config.partitions is not None  # the subject names the key: checked
         self.ready = False  # the consumer is bound and its unacked tail re-applied
         # Delivered and not acked yet: stream sequence -> (message, when it was delivered or last marked in progress)
         self.unsettled: dict[int, tuple[Any, float]] = {}
         self.progress_every_s = 10.0  # a third of the consumer's ack_wait, read at start
+        self.may_fetch = may_fetch  # a partition's lease (`runtime.lease`): a fenced holder fetches nothing more
         self.replay_from = replay_from  # the changelog's mark, when the windows were restored from it
         # Result ids published before this start (rule 4), and inputs at or below this sequence are answered.
         self.answered: set[str] = set()
@@ -146,7 +151,7 @@ class JetStreamSource:
 
     async def _consume(self, psub: Any) -> None:
         batching = self.pipeline.config.batching
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self.may_fetch():
             try:
                 msgs = await psub.fetch(batching.max_batch_size, timeout=0.5)
             except Exception as exc:  # idle timeout, or the server is restarting: try again
@@ -237,6 +242,7 @@ class JetStreamSource:
             stream_ts=stream_ts,
             sensor_ts=parse_sensor_ts(headers.get(SENSOR_TS_HEADER)),
             traceparent=parse_traceparent(headers.get("traceparent")),
+            subject_key=subject_key(msg.subject) if self.partitioned else None,
             settle=self._held(msg, seq),
         )
 
@@ -251,6 +257,7 @@ class JetStreamSource:
             stream_ts=sensor_ts or time.time(),
             sensor_ts=sensor_ts,
             traceparent=parse_traceparent(headers.get("traceparent")),
+            subject_key=subject_key(raw.subject) if self.partitioned else None,
             settle=None,  # read by sequence, not delivered: the redelivery that follows is acked
         )
 

@@ -65,6 +65,14 @@ def connect(path: Path, lock_wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
     return db
 
 
+def forget_rows(db: duckdb.DuckDBPyConnection, deployment: str) -> int:
+    """Delete a deployment's rows and mark (its windows are restored from elsewhere); returns how many rows."""
+    (count,) = db.execute("SELECT count(*) FROM window_rows WHERE deployment = ?", [deployment]).fetchone() or (0,)
+    db.execute("DELETE FROM window_rows WHERE deployment = ?", [deployment])
+    db.execute("DELETE FROM window_marks WHERE deployment = ?", [deployment])
+    return int(count)
+
+
 def restore_rows(
     db: duckdb.DuckDBPyConnection, deployment: str, size: int, max_keys: int
 ) -> list[tuple[str, list[int], list[Row]]]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from runtime.store.duckdb_store import Snapshot, connect, restore_rows, write_snapshot
+from runtime.store.duckdb_store import Snapshot, connect, forget_rows, restore_rows, write_snapshot
 from runtime.store.windows import DeploymentWindows, Window
 from runtime.store.writer_process import WriterProcess
 
@@ -80,6 +80,13 @@ class FeatureStore:
         windows = self.deployments[deployment] = DeploymentWindows(deployment, size, self.max_keys)
         self._restore(windows)
         return windows
+
+    def forget(self, deployment: str) -> int:
+        """Drop a deployment's rows from the file before it is restored: another process consumed its input since
+        they were written (a partition that moved away and back, `runtime.lease.trust_local`). Returns how many."""
+        if self._writer is not None or deployment in self.deployments:
+            raise RuntimeError(f"feature store: {deployment} forgotten after it was restored")
+        return forget_rows(self._db, deployment)
 
     def hand_over_writes(self) -> None:
         """Close this process's DuckDB connection and let a writer process do every later `write()`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import onnxruntime as ort
 from runtime.config import WindowConfig
 from runtime.features import Row, record_key, record_values, replay
 from runtime.store import FeatureStore
-from tests.fixtures.edge_runtime import load_build_module
+from tests.fixtures.edge_runtime import RuntimeProcess, deployment, load_build_module, runtime_config
 
 
 def example_records(model: str, seed: int, count: int, keys: int) -> list[dict[str, Any]]:
@@ -34,11 +35,13 @@ def example_records(model: str, seed: int, count: int, keys: int) -> list[dict[s
 
 
 async def publish_records(
-    js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m", key_field: str | None = None
-) -> None:
-    """Publish with ids `<id_prefix>-<i>`; with `key_field`, each on `<subject>.<its key>` (a partitioned input)."""
+    js: Any, subject: str, records: list[dict[str, Any]], id_prefix: str = "m", key_field: str | None = None,
+    *, first_id: int = 0,
+) -> None:  # fmt: skip
+    """Publish with ids `<id_prefix>-<i>` (i from `first_id`); with `key_field`, each on `<subject>.<its key>` (a
+    partitioned input)."""
     futures = []
-    for i, record in enumerate(records):
+    for i, record in enumerate(records, start=first_id):
         headers = {"Nats-Msg-Id": f"{id_prefix}-{i}", "Edgeops-Sensor-Ts": repr(time.time())}
         to = subject if key_field is None else f"{subject}.{record[key_field]}"
         futures.append(await js.publish_async(to, json.dumps(record).encode(), headers=headers))
@@ -120,3 +123,54 @@ async def wait_for(
             pass
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {within_s}s waiting for {what}\n{on_fail()}")
+
+
+def partitioned_replica(
+    workdir: Path, ordinal: int, nats_url: str, *, model: str, digest: str, window: dict[str, Any],
+    partitions: dict[str, Any],
+) -> RuntimeProcess:  # fmt: skip
+    """Replica `ordinal` of a partitioned deployment on input `in.tx` (`rt-<ordinal>` in `$EDGEOPS_ORDINAL`), with
+    its own directory `<workdir>/replica-<ordinal>` (models, `state/features.duckdb`, runtime.json, log)."""
+    from tests.fixtures.edge_runtime import build_example_model
+
+    work = workdir / f"replica-{ordinal}"
+    proc = RuntimeProcess(work / "runtime.json", work / "runtime.log", env={"EDGEOPS_ORDINAL": f"rt-{ordinal}"})
+    build_example_model(model, work / "models")
+    state = {"stream": "STATE", "subject": f"state.{model}.stable", "flush_interval_ms": 200}
+    doc = runtime_config(proc.config_path, nats_url,
+                         [deployment(model, digest, window, input_subject="in.tx", state=state,
+                                     partitions=partitions)], work)  # fmt: skip
+    doc["feature_store"]["path"] = str(work / "state" / "features.duckdb")
+    proc.config_path.write_text(json.dumps(doc))
+    return proc
+
+
+def set_replicas(proc: RuntimeProcess, replicas: int) -> None:
+    """Rewrite the replica's runtime.json with `partitions.replicas` changed, in one rename (as a ConfigMap is)."""
+    doc = json.loads(proc.config_path.read_text())
+    for model in doc["models"]:
+        model["partitions"]["replicas"] = replicas
+    staged = proc.config_path.with_name("runtime.json.new")
+    staged.write_text(json.dumps(doc))
+    staged.replace(proc.config_path)
+
+
+async def partitions_acked(js: Any, stream: str, durables: list[str]) -> bool:
+    """Whether every durable has nothing pending and nothing unacknowledged (a `wait_for` condition)."""
+    for durable in durables:
+        info = await js.consumer_info(stream, durable)
+        if info.num_pending or info.num_ack_pending:
+            return False
+    return True
+
+
+def held_leases(proc: RuntimeProcess) -> set[str]:
+    """The units whose partition lease the process holds now, from its /metrics."""
+    try:
+        status, text = proc.http("/metrics")
+    except OSError:  # not listening yet
+        return set()
+    if status != 200:
+        return set()
+    held = re.findall(r'^edgeops_partition_lease_held\{unit="([^"]+)"\} 1\.0$', text, re.MULTILINE)
+    return set(held)

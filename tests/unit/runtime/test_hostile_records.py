@@ -28,7 +28,15 @@ from runtime.config import FeatureConfig, FeatureOp, ModelDeploymentConfig, Wind
 from runtime.features import RecordError, decode_record, feature_vector, record_key, record_values
 from runtime.limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_ABS_VALUE, MAX_INPUT_ID_CHARS
 from runtime.metrics import Metrics
-from runtime.pipeline import DeploymentPipeline, Incoming, Outgoing, input_id, parse_sensor_ts, parse_traceparent
+from runtime.pipeline import (
+    DeploymentPipeline,
+    Incoming,
+    Outgoing,
+    input_id,
+    parse_sensor_ts,
+    parse_traceparent,
+    subject_key,
+)
 from runtime.session import LoadedModel, load_model
 from runtime.store import DeploymentWindows
 from tests.fixtures.edge_runtime import build_example_model, deployment, load_build_module
@@ -202,6 +210,57 @@ def test_a_rejected_record_leaves_its_window_and_later_scores_unchanged(
 
 def _payloads(out: list[Outgoing]) -> list[bytes]:
     return [o.payload for o in out]
+
+
+# --- a partitioned input: the subject names the key ------------------------------------------------------------
+
+
+def _on_subject(payload: bytes, seq: int, key_token: str) -> Incoming:
+    subject = f"in.sensor.stable.direct.3.{key_token}"
+    return Incoming(payload=payload, seq=seq, input_id=f"IN:{seq}", source=subject, stream_ts=0.0,
+                    subject_key=subject_key(subject))  # fmt: skip
+
+
+def test_a_record_whose_key_differs_from_its_subject_is_dead_lettered_outside_every_window(
+    served: tuple[ModelDeploymentConfig, LoadedModel],
+) -> None:
+    """`key_subject_mismatch`, naming both keys; the key's window and later scores as if it never came."""
+    with_it, without = _pipeline(served), _pipeline(served)
+    earlier = [_on_subject(_good(i), i + 1, "d1") for i in range(3)]
+    later = [_on_subject(_good(i), i + 2, "d1") for i in range(3, 6)]
+    with_it.process(earlier)
+    without.process(earlier)
+    state = _state(with_it.windows)
+    (wrong,) = with_it.process([_on_subject(_good(9, key="d1"), 4, "d2")])
+    assert wrong.dead_letter_reason == "key_subject_mismatch"
+    detail = wrong.headers["Edgeops-Dead-Letter-Detail"]
+    assert "is 'd1' but the subject names 'd2'" in detail, detail
+    assert _state(with_it.windows) == state
+    assert _payloads(with_it.process(later)) == _payloads(without.process(later))
+    integer_key = json.dumps({**GOOD, "device_id": 42}).encode()  # an integer key is named by its decimal text
+    assert with_it.process([_on_subject(integer_key, 20, "42")])[0].dead_letter_reason is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    key=st.text(min_size=1, max_size=12) | st.sampled_from(["d1", "42", "a.b"]),
+    token=st.text(st.characters(exclude_characters="."), min_size=1, max_size=12) | st.just("d1"),
+)
+def test_a_partitioned_record_joins_a_window_only_when_the_subject_names_its_key(
+    served: tuple[ModelDeploymentConfig, LoadedModel], key: str, token: str
+) -> None:
+    pipeline = _pipeline(served)
+    payload = json.dumps({**GOOD, "device_id": key}).encode()
+    (out,) = pipeline.process([_on_subject(payload, 1, token)])
+    try:
+        valid_key = record_key(SPEC, json.loads(payload)) == key
+    except RecordError:
+        valid_key = False
+    if valid_key and key == token:
+        assert out.dead_letter_reason is None
+    else:
+        assert out.dead_letter_reason is not None
+        assert pipeline.windows.windows == {}
 
 
 @pytest.mark.parametrize("op", [op for op in FeatureOp if op is not FeatureOp.COUNT])
