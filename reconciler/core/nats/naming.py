@@ -105,6 +105,12 @@ def keyed_input(input_subject: str) -> str:
     return f"{input_subject}.*"
 
 
+def sensor_subject(input_subject: str, key: str, *, partitioned: bool) -> str:
+    """Where a sensor publishes a record whose window key is `key`: `I`, or `I.<key>` for a partitioned assignment
+    (the key must then be one subject token: no `.`, `*`, `>` or whitespace)."""
+    return f"{input_subject}.{key}" if partitioned else input_subject
+
+
 def partition_destination(input_subject: str, route: Route, partitions: int) -> str:
     """A mapping destination of `keyed_input`: the route, the key's partition, then the key."""
     return f"{route_subject(input_subject, route)}.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}"
