@@ -213,8 +213,12 @@ def test_runtime_config_consumes_what_the_assets_provide() -> None:
             tracks = ["stable"] + (["canary"] if assignment.canary is not None else [])
             for track in tracks:
                 config = runtimecfg.runtime_config(SPEC, z, assignment, model, track=track, namespace="edge")
-                subjects = config.models[0].subjects
-                assert consumers[(subjects.stream, subjects.durable)] == subjects.input
+                subjects, parts = config.models[0].subjects, config.models[0].partitions
+                if parts is None:
+                    assert consumers[(subjects.stream, subjects.durable)] == subjects.input
+                else:  # a consumer per partition, under the durable's name (tests/unit/nats/test_partitions.py)
+                    for p in range(parts.count):
+                        assert (subjects.stream, f"{subjects.durable}-p{p}") in consumers
                 results = stream_subjects[naming.result_stream(z.name)]
                 assert subjects.result in results or any(
                     s.endswith(".>") and subjects.result.startswith(s[:-1]) for s in results
