@@ -5,8 +5,8 @@ inventory ConfigMap and its workloads), the branch's desired state, and the runt
 
 A zone's status is what its inventory says the last pass left it in (Synced, Degraded, ...), except when the zone
 does not answer now (Unreachable) or one of its workloads (Deployments, StatefulSets) is unhealthy now (Degraded,
-with the reason). A zone is stale when it does not answer, or when its applied revision is not the branch head and its record has not
-changed for `stale_after`.
+with the reason). A zone is stale when it does not answer, or when its applied revision is not the branch head and
+its record has not changed for `stale_after`.
 """
 
 from __future__ import annotations
