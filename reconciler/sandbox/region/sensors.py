@@ -21,11 +21,11 @@ from reconciler.core.spec import FleetSpec, Model, Zone
 from reconciler.shells.nats import NatsClient, NatsEndpoint
 
 
-def sensor_record(model: Model, key: str, i: int, rng: random.Random) -> dict[str, object]:
-    """A plausible record for the window: its `key` (the assignment's window key) plus every field its features
-    read."""
+def sensor_record(model: Model, i: int, rng: random.Random, *, key: str | None = None) -> dict[str, object]:
+    """A plausible record for the window: its key (`key`, the assignment's window key; default the model's) plus
+    every field its features read."""
     fields = sorted({f.field for f in model.spec.window.features if f.field and f.field != "ts"})
-    record: dict[str, object] = {key: f"key-{i % 50}", "ts": time.time()}
+    record: dict[str, object] = {key or model.spec.window.key: f"key-{i % 50}", "ts": time.time()}
     for name in fields:
         record[name] = round(rng.uniform(0.0, 100.0), 3) if "mismatch" not in name else float(rng.random() < 0.05)
     return record
@@ -105,7 +105,7 @@ async def _publish(
                 for assignment in zone.spec.models:
                     model = spec.models[assignment.model]
                     key = assignment.window_key or model.spec.window.key
-                    record = sensor_record(model, key, i, rng)
+                    record = sensor_record(model, i, rng, key=key)
                     subject = naming.sensor_subject(
                         assignment.input, str(record[key]), partitioned=assignment.partitioned
                     )
