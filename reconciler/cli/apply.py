@@ -49,7 +49,8 @@ def apply_command(
     prune: Annotated[bool, typer.Option("--prune/--no-prune", help="delete objects no longer desired")] = True,
     adopt: Annotated[bool, typer.Option("--adopt", help="take over objects with our names that are not ours")] = False,
     health_timeout: Annotated[
-        float, typer.Option("--health-timeout", help="seconds to wait for Deployments to become available")
+        float,
+        typer.Option("--health-timeout", help="seconds to wait for Deployments and StatefulSets to become available"),
     ] = 120.0,
     nats: Annotated[
         str | None,

@@ -111,13 +111,13 @@ def _runnable(model: Model, version: str, models_root: Path) -> tuple[bytes, str
     return data, digest
 
 
-def _records(model: Model, count: int, seed: int = 7) -> Iterator[dict[str, object]]:
-    """Plausible sensor records for the model's window: its key plus every field its features read."""
+def _records(model: Model, key: str, count: int, seed: int = 7) -> Iterator[dict[str, object]]:
+    """Plausible sensor records for the window: its `key` plus every field its features read."""
     rng = random.Random(seed)  # noqa: S311 - sample data, not security
     fields = sorted({f.field for f in model.spec.window.features if f.field and f.field != "ts"})
     start = time.time()
     for i in range(count):
-        record: dict[str, object] = {model.spec.window.key: f"key-{i % 25}", "ts": start + i * 0.01}
+        record: dict[str, object] = {key: f"key-{i % 25}", "ts": start + i * 0.01}
         for name in fields:
             record[name] = round(rng.uniform(0.0, 100.0), 3) if "mismatch" not in name else float(rng.random() < 0.05)
         yield record
@@ -149,11 +149,13 @@ async def _drive(
     try:
         await watcher.subscribe(assignment.output, on_result)
         await watcher.flush()
-        for i, record in enumerate(_records(model, count)):
+        key = assignment.window_key or model.spec.window.key
+        for i, record in enumerate(_records(model, key, count)):
             msg_id = f"sandbox-{i}"
             sent_at[msg_id] = time.monotonic()
             headers = {"Nats-Msg-Id": msg_id, "Edgeops-Sensor-Ts": f"{time.time():.6f}"}
-            await sensor.publish(assignment.input, json.dumps(record).encode(), headers=headers)
+            subject = naming.sensor_subject(assignment.input, str(record[key]), partitioned=assignment.partitioned)
+            await sensor.publish(subject, json.dumps(record).encode(), headers=headers)
             if i % 50 == 49:
                 await asyncio.sleep(0.05)  # about 1,000 records/s, like a busy site
         await sensor.flush()
@@ -245,20 +247,25 @@ def _run_model(
                 skipped.append(f"{track.value} track: {built}")
                 continue
             data, digest = built
-            workdir = state / zone.name / "runtime" / f"{assignment.model}.{track.value}"
-            (workdir / "models").mkdir(parents=True, exist_ok=True)
-            (workdir / "models" / f"{digest.removeprefix('sha256:')}.onnx").write_bytes(data)
-            config = _local_runtime_config(
-                spec, zone, assignment, model, track=track.value, zone_url=zone_url, workdir=workdir
-            )
-            config_path = workdir / "runtime.json"
-            config_path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
-            argv = [*_edgeops(), "serve", "--config", str(config_path)]
-            ready = f"http://127.0.0.1:{config.metrics_port}/readyz"
-            process = ServerProcess(
-                f"{zone.name}/{assignment.model} {track.value} runtime", argv, workdir / "runtime.log", env=env
-            )
-            _serve(stack, process, ready, timeout_s=120)
+            # A partitioned track runs one process per replica, each told its ordinal as a StatefulSet pod is.
+            rendered = runtime_config(spec, zone, assignment, model, track=track.value, namespace="edgeops")
+            partitions = rendered.models[0].partitions
+            ordinals = [None] if partitions is None else list(range(partitions.replicas))
+            for ordinal in ordinals:
+                name = f"{assignment.model}.{track.value}" + ("" if ordinal is None else f"-{ordinal}")
+                workdir = state / zone.name / "runtime" / name
+                (workdir / "models").mkdir(parents=True, exist_ok=True)
+                (workdir / "models" / f"{digest.removeprefix('sha256:')}.onnx").write_bytes(data)
+                config = _local_runtime_config(
+                    spec, zone, assignment, model, track=track.value, zone_url=zone_url, workdir=workdir
+                )
+                config_path = workdir / "runtime.json"
+                config_path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
+                argv = [*_edgeops(), "serve", "--config", str(config_path)]
+                ready = f"http://127.0.0.1:{config.metrics_port}/readyz"
+                process_env = env if partitions is None else {**env, partitions.ordinal_env: str(ordinal)}
+                process = ServerProcess(f"{zone.name}/{name} runtime", argv, workdir / "runtime.log", env=process_env)
+                _serve(stack, process, ready, timeout_s=120)
             started[track.value] = version
         if not started:
             return []

@@ -1,7 +1,7 @@
 """Reading a region for the fleet view, from the real sources every time (no cache of our own):
 
 - each zone's own records: its inventory ConfigMap (revision, status, paused basis; its last write is when the
-  status last changed) and its Deployments' health, through the kube shell;
+  status last changed) and its workloads' (Deployments', StatefulSets') health, through the kube shell;
 - the branch head: the desired state loaded from the repository at a revision (`load_desired`);
 - Prometheus, when given: what the runtimes serve (`edgeops_model_info`) and their model pulls.
 
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.app.reconcile import WORKING_TREE, deployment_problem, read_inventory
+from reconciler.app.reconcile import WORKING_TREE, WORKLOAD_KINDS, read_inventory, workload_problem
 from reconciler.app.reconcile.inventory import InventoryUnreadable
 from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.fleetview import (
@@ -82,18 +82,19 @@ def _read(client: ZoneClient, zone: str, namespace: str) -> ZoneReading:
             raise error.__cause__ from error
         return ZoneReading(zone, status="Unknown", unhealthy=(str(error),))
     raw = client.get("v1", "ConfigMap", namespace, INVENTORY) if inventory.revision else None
-    try:
-        deployments = client.list("apps/v1", "Deployment", namespace, f"{MANAGED_BY}={MANAGED_BY_VALUE}")
-    except Unreachable:
-        raise
-    except KubeError as error:
-        deployments, problems = [], [f"cannot list Deployments: {error}"]
-    else:
-        problems = []
-    for obj in deployments:
-        problem = deployment_problem(obj)
-        if problem is not None:
-            problems.append(f"Deployment/{obj['metadata']['name']}: {problem}")
+    problems: list[str] = []
+    for kind in WORKLOAD_KINDS:
+        try:
+            workloads = client.list("apps/v1", kind, namespace, f"{MANAGED_BY}={MANAGED_BY_VALUE}")
+        except Unreachable:
+            raise
+        except KubeError as error:
+            problems.append(f"cannot list {kind}s: {error}")
+            continue
+        for obj in workloads:
+            problem = workload_problem(obj)
+            if problem is not None:
+                problems.append(f"{kind}/{obj['metadata']['name']}: {problem}")
     return ZoneReading(
         zone,
         revision=inventory.revision,

@@ -16,7 +16,7 @@ load or render.
 """
 
 from reconciler.app.reconcile.apply import ApplyOptions, apply_zone
-from reconciler.app.reconcile.health import deployment_problem, wait_healthy
+from reconciler.app.reconcile.health import WORKLOAD_KINDS, wait_healthy, workload_problem
 from reconciler.app.reconcile.inventory import WORKING_TREE, Inventory, InventoryUnreadable, read_inventory
 from reconciler.app.reconcile.live import LiveState, plan_zone, read_live
 from reconciler.app.reconcile.paused import History, PausedUnresolved, repository_history
@@ -37,6 +37,7 @@ from reconciler.app.reconcile.zones import connect_zone, context_for
 
 __all__ = [
     "WORKING_TREE",
+    "WORKLOAD_KINDS",
     "ApplyOptions",
     "CommitTrust",
     "DesiredStateInvalid",
@@ -58,7 +59,6 @@ __all__ = [
     "clone_path",
     "connect_zone",
     "context_for",
-    "deployment_problem",
     "plan_one",
     "plan_region",
     "plan_zone",
@@ -74,4 +74,5 @@ __all__ = [
     "targets",
     "verify_revision",
     "wait_healthy",
+    "workload_problem",
 ]

@@ -3,11 +3,11 @@
     (the zone's namespace first, as it holds the inventory; then the inventory written as previous ∪ desired)
     FOUNDATION  Namespaces, NodePools, HelmChart, ServiceAccount, Role, RoleBinding   then wait until they exist
     CONFIG      ConfigMaps
-    WORKLOAD    Deployments, Services, PodDisruptionBudgets
+    WORKLOAD    Deployments or StatefulSets, Services, PodDisruptionBudgets
     PRUNE       previous inventory minus desired, workloads first, retried; each delete carries the UID of the
                 object the plan checked; skipped when the inventory could not be read
     (inventory narrowed to desired ∪ what could not be pruned)
-    HEALTH      Deployments observed, updated and available, within the timeout
+    HEALTH      Deployments and StatefulSets observed, updated and available, within the timeout
 
 Every write (apply, inventory, delete) first asks `fenced()`: once the region's leader cannot vouch for its
 Lease any more, the pass stops writing at once, mid-stage if need be, so two leaders never write at once.

@@ -1,12 +1,12 @@
 """One row per zone of a region, assembled from what was read (no I/O here): the zone's own records (its
-inventory ConfigMap and its Deployments), the branch's desired state, and the runtime's Prometheus series.
+inventory ConfigMap and its workloads), the branch's desired state, and the runtime's Prometheus series.
 
     rows = zone_rows(spec, "eu-west", head="1a2b...", readings={...}, now=now, stale_after=timedelta(minutes=10))
 
 A zone's status is what its inventory says the last pass left it in (Synced, Degraded, ...), except when the zone
-does not answer now (Unreachable) or one of its Deployments is unhealthy now (Degraded, with the reason). A zone
-is stale when it does not answer, or when its applied revision is not the branch head and its record has not
-changed for `stale_after`.
+does not answer now (Unreachable) or one of its workloads (Deployments, StatefulSets) is unhealthy now (Degraded,
+with the reason). A zone is stale when it does not answer, or when its applied revision is not the branch head and
+its record has not changed for `stale_after`.
 """
 
 from __future__ import annotations

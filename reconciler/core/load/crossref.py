@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from reconciler.core.load.problems import Problem, Severity
 from reconciler.core.load.yamldoc import Path, YamlDocument
 from reconciler.core.nats import subject_overlaps
-from reconciler.core.spec import CanaryPolicy, Compat, Fleet, Model, Target, Zone
+from reconciler.core.spec import CanaryPolicy, Compat, Fleet, Model, ModelAssignment, Target, Window, Zone
 
 T = TypeVar("T")
 
@@ -183,6 +183,7 @@ def _zone_rules(docs: Documents, zone: Loaded[Zone]) -> Iterator[Problem]:
                     f"model {assignment.model!r} has no models/{assignment.model}/model.yaml (defined: {_known(docs.models)})",
                 )
             continue
+        yield from _window_key(zone, here, assignment, model.spec.spec.window)
         pinned = [((*here, "version"), assignment.version)]
         if canary is not None:
             pinned.append(((*here, "canary", "version"), canary.version))
@@ -198,6 +199,29 @@ def _zone_rules(docs: Documents, zone: Loaded[Zone]) -> Iterator[Problem]:
                 continue
             label = f"{assignment.model} {version}"
             yield from _compat(zone, path, label, release.compat, target, placeholder=release.artifact.placeholder)
+
+
+def _window_key(zone: Loaded[Zone], here: Path, assignment: ModelAssignment, window: Window) -> Iterator[Problem]:
+    """The window key names an entity (a card, a device), not a measurement: the runtime refuses a key that is also
+    a numeric feature field, and with partitions its value is the subject's last token, which a number such as
+    12.5 cannot be."""
+    key = assignment.window_key or window.key
+    fields = {f.field for f in window.features if f.field is not None}
+    if key not in fields:
+        return
+    where = (*here, "windowKey") if assignment.window_key is not None else (*here, "model")
+    why = (
+        f"with partitions: {assignment.partitions} sensors publish '{assignment.input}.<{key}>', and a number "
+        "such as 12.5 is not a subject token"
+        if assignment.partitioned
+        else "the runtime refuses a key that is also a feature"
+    )
+    yield zone.at(
+        where,
+        "ref.window-key-is-feature",
+        f"model {assignment.model!r}: window key {key!r} is a numeric feature field of the model; {why}. "
+        "Key the window by the entity a record belongs to (e.g. card_id, device_id)",
+    )
 
 
 def _compat(

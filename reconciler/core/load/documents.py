@@ -112,7 +112,9 @@ def _problem(doc: YamlDocument, error: Any, vocabulary: set[str]) -> Problem:
             f"{where}: {error['input']!r} is not one of {expected}",
         )
     message = str(error["msg"]).removeprefix("Value error, ")
-    return Problem(doc.path, pos.line, pos.column, "schema.invalid-value", f"{where}: {message}")
+    # A rule with its own code (`spec.zone.field_error`) keeps it; anything else is an invalid value.
+    code = kind if kind.startswith("schema.") else "schema.invalid-value"
+    return Problem(doc.path, pos.line, pos.column, code, f"{where}: {message}")
 
 
 def validate(doc: YamlDocument, expected_kind: str) -> BaseModel | list[Problem]:

@@ -6,7 +6,7 @@ Codes are stable API (CI annotations and tests match on them). Families:
     layout.*    the file is in the wrong place or missing, or its name disagrees with its folder
     document.*  apiVersion / kind are missing, unsupported or wrong for the location
     schema.*    the document does not match its kind's schema (missing, unknown, wrong type, invalid value,
-                a timestamp without a time zone)
+                a timestamp without a time zone, replicas that would split a key's window)
     ref.*       cross-document rules (unknown region, policy, model or version; duplicates; compatibility)
     secret.*    something that looks like a credential is written in plain text
 """

@@ -4,7 +4,8 @@ Per zone:
     input-<zone>-<model>   one per model: captures `<input>.>` (the mapped routes); interest retention, so a
                            message goes once every track's consumer has acked it; dedupe window for sensor
                            retries (`Nats-Msg-Id`); age and size limits so a stalled runtime cannot fill the disk
-    <model>-<track>        durable pull consumers on it: stable always, shadow or canary while a canary runs
+    <model>-<track>        durable pull consumers on it: stable always, shadow or canary while a canary runs;
+                           with `partitions: P`, P per track instead: `<model>-<track>-p<p>`
     results-<zone>         every model's output subjects; limits retention, so the hub can source it after an outage
     dead-letter-<zone>     `edgeops.dlq.<zone>.>`
     state-<zone>           `edgeops.state.<zone>.>`: every runtime's windows, the last message per subject (a key's
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 
 from reconciler.core.nats import naming
 from reconciler.core.nats.server import active_tracks, check_subjects
-from reconciler.core.spec import FleetSpec, Zone
-from runtime import DurableConsumerConfig
+from reconciler.core.spec import FleetSpec, ModelAssignment, Zone
+from runtime import DurableConsumerConfig, Track
 
 NS_PER_S = 1_000_000_000
 MANAGED_BY = "edgeops.io/managed-by"
@@ -151,14 +152,7 @@ def zone_assets(zone: Zone) -> JetStreamAssets:
             )
         )
         for track in active_tracks(assignment):
-            consumers.append(
-                ConsumerAsset(
-                    stream=stream,
-                    durable=naming.durable(assignment.model, track),
-                    description=f"{assignment.model} {track.value} runtime",
-                    filter_subject=naming.track_filter(assignment.input, track),
-                )
-            )
+            consumers += _track_consumers(stream, assignment, track)
     if assignments:
         streams.append(
             StreamAsset(
@@ -189,6 +183,30 @@ def zone_assets(zone: Zone) -> JetStreamAssets:
         )
     )
     return JetStreamAssets(domain=zone.spec.nats.domain, streams=tuple(streams), consumers=tuple(consumers))
+
+
+def _track_consumers(stream: str, assignment: ModelAssignment, track: Track) -> list[ConsumerAsset]:
+    """The track's one consumer, or one per partition (`naming.partition_filter`): disjoint, and together all."""
+    model, subject = assignment.model, assignment.input
+    if assignment.partitions is None:
+        return [
+            ConsumerAsset(
+                stream=stream,
+                durable=naming.durable(model, track),
+                description=f"{model} {track.value} runtime",
+                filter_subject=naming.track_filter(subject, track),
+            )
+        ]
+    count = assignment.partitions
+    return [
+        ConsumerAsset(
+            stream=stream,
+            durable=naming.partition_durable(model, track, p),
+            description=f"{model} {track.value} runtime, partition {p} of {count}",
+            filter_subject=naming.partition_filter(subject, track, p),
+        )
+        for p in range(count)
+    ]
 
 
 def hub_assets(spec: FleetSpec, region: str) -> JetStreamAssets:

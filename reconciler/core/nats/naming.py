@@ -18,6 +18,16 @@ Subject layout for a model assignment with input subject `I` and output subject 
 The input stream captures `I.>` (never `I` itself: the mapping always rewrites it first), so one stream holds all
 routed traffic and each track's durable pull consumer filters its share: stable `I.stable.>`, canary
 `I.canary.>`, shadow `I.stable.mirrored`. Mirroring therefore costs no second copy of a message.
+
+An assignment with `partitions: P` is scaled out by key. Sensors publish `I.<key>` (the window key's value as the
+last token), and the mapping puts the key's partition (a hash of the key token, 0..P-1) in front of the key:
+
+    I.<key>                   sensors publish here
+    I.<route>.<p>.<key>       the routes above, per partition p
+    <model>-<track>-p<p>      one durable consumer per track and partition: stable `I.stable.*.<p>.*`,
+                              canary `I.canary.live.<p>.*`, shadow `I.stable.mirrored.<p>.*`
+
+so every record of a key reaches the one consumer of its partition, whichever route its weight picked.
 """
 
 from __future__ import annotations
@@ -85,6 +95,35 @@ def durable(model: str, track: Track) -> str:
     return f"{model}-{track.value}"
 
 
+def partition_durable(model: str, track: Track, partition: int) -> str:
+    """The consumer of one partition (the runtime binds `<durable>-p<p>`: `runtime.service.units`)."""
+    return f"{durable(model, track)}-p{partition}"
+
+
+def keyed_input(input_subject: str) -> str:
+    """What sensors publish to for a partitioned assignment: the input subject and the key as its last token."""
+    return f"{input_subject}.*"
+
+
+def sensor_subject(input_subject: str, key: str, *, partitioned: bool) -> str:
+    """Where a sensor publishes a record whose window key is `key`: `I`, or `I.<key>` for a partitioned assignment
+    (the key must then be one subject token: no `.`, `*`, `>` or whitespace)."""
+    return f"{input_subject}.{key}" if partitioned else input_subject
+
+
+def partition_destination(input_subject: str, route: Route, partitions: int) -> str:
+    """A mapping destination of `keyed_input`: the route, the key's partition, then the key."""
+    return f"{route_subject(input_subject, route)}.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}"
+
+
+def partition_filter(input_subject: str, track: Track, partition: int | str) -> str:
+    """The share of the input stream one partition's consumer reads (`"*"`: every partition's, the union)."""
+    if track is Track.STABLE:
+        return f"{input_subject}.stable.*.{partition}.*"
+    route = Route.CANARY_LIVE if track is Track.CANARY else Route.STABLE_MIRRORED
+    return f"{route_subject(input_subject, route)}.{partition}.*"
+
+
 def track_filter(input_subject: str, track: Track) -> str:
     """The share of the input stream a track's consumer reads."""
     if track is Track.STABLE:
@@ -143,12 +182,15 @@ class TrackNames:
     state: str
 
 
-def track_names(zone: str, model: str, input_subject: str, output_subject: str, track: Track) -> TrackNames:
+def track_names(
+    zone: str, model: str, input_subject: str, output_subject: str, track: Track, *, partitioned: bool = False
+) -> TrackNames:
+    """A partitioned track's `input` is the union of its partitions' filters, `durable` the prefix of theirs."""
     return TrackNames(
         track=track,
         stream=input_stream(zone, model),
         durable=durable(model, track),
-        input=track_filter(input_subject, track),
+        input=partition_filter(input_subject, track, "*") if partitioned else track_filter(input_subject, track),
         result=result_subject(output_subject, track),
         shadow=shadow_subject(output_subject, track),
         dead_letter=dead_letter_subject(zone, model, track),

@@ -110,13 +110,22 @@ def route_weights(spec: FleetSpec, assignment: ModelAssignment) -> tuple[tuple[R
 
 
 def mappings(spec: FleetSpec, zone: Zone) -> Config:
+    """Per input subject, its weighted routes; a partitioned assignment maps `I.<key>` with the key's partition in
+    front of the key, so the weights pick a route and the key alone picks the partition."""
     rendered: Config = {}
     for assignment in sorted(zone.spec.models, key=lambda a: a.model):
-        rendered[assignment.input] = [
-            {"destination": naming.route_subject(assignment.input, route), "weight": f"{weight}%"}
+        source = assignment.input if assignment.partitions is None else naming.keyed_input(assignment.input)
+        rendered[source] = [
+            {"destination": _destination(assignment, route), "weight": f"{weight}%"}
             for route, weight in route_weights(spec, assignment)
         ]
     return rendered
+
+
+def _destination(assignment: ModelAssignment, route: Route) -> str:
+    if assignment.partitions is None:
+        return naming.route_subject(assignment.input, route)
+    return naming.partition_destination(assignment.input, route, assignment.partitions)
 
 
 def _runtime_permissions(zone: Zone) -> Config:
@@ -153,13 +162,19 @@ def _runtime_permissions(zone: Zone) -> Config:
 def _sensor_permissions(zone: Zone) -> Config:
     # nats-server checks publish permissions after applying the account's mappings, so the routes an input
     # subject maps to must be allowed too; a sensor could thus pick its route, but reach nothing beyond its input.
-    inputs = sorted(
-        subject
-        for a in zone.spec.models
-        for subject in (a.input, *(naming.route_subject(a.input, route) for route in Route))
-    )
+    inputs = sorted(subject for a in zone.spec.models for subject in _sensor_subjects(a))
     # No input subject yet: allow nothing rather than an empty list (which nats-server reads as "no rule").
     return {"publish": {"allow": inputs or [NOTHING]}, "subscribe": {"allow": ["_INBOX.>"]}}
+
+
+def _sensor_subjects(assignment: ModelAssignment) -> tuple[str, ...]:
+    """Where a sensor of the assignment may publish: its input (`I`, or `I.<key>` when partitioned) and the
+    routes that maps to. A partitioned input is not publishable bare: a record without its key would match no
+    mapping and be lost, so the sensor hears a permissions violation instead."""
+    if assignment.partitions is None:
+        return (assignment.input, *(naming.route_subject(assignment.input, route) for route in Route))
+    routed = (f"{naming.route_subject(assignment.input, route)}.*.*" for route in Route)  # <route>.<p>.<key>
+    return (naming.keyed_input(assignment.input), *routed)
 
 
 def _user(name: str, permissions: Config | None) -> Config:

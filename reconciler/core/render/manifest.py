@@ -23,7 +23,7 @@ class Stage(IntEnum):
 
     FOUNDATION = 0  # Namespaces, CRD-backed kinds, ServiceAccounts and RBAC
     CONFIG = 1  # ConfigMaps
-    WORKLOAD = 2  # Deployments, Services, PodDisruptionBudgets
+    WORKLOAD = 2  # Deployments or StatefulSets, Services, PodDisruptionBudgets
 
 
 @dataclass(frozen=True, order=True)

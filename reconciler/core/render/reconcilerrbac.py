@@ -30,6 +30,7 @@ NAMESPACED = (
     ("", "services"),
     ("", "serviceaccounts"),
     ("apps", "deployments"),
+    ("apps", "statefulsets"),
     ("policy", "poddisruptionbudgets"),
     (_RBAC, "roles"),
     (_RBAC, "rolebindings"),

@@ -16,6 +16,7 @@ from runtime import (
     FeatureOp,
     ModelDeploymentConfig,
     NatsConnectionConfig,
+    PartitionsConfig,
     RuntimeConfig,
     SigningKeyConfig,
     StateConfig,
@@ -28,6 +29,8 @@ from runtime import (
 METRICS_PORT = 9464
 CONFIG_DIR = "/etc/edgeops"
 CONFIG_FILE = "runtime.json"
+# A partitioned track's pods learn their ordinal from their StatefulSet pod name (`<name>-<ordinal>`) in this variable.
+ORDINAL_ENV = "EDGEOPS_ORDINAL"
 
 
 def runtime_track(assignment: ModelAssignment, track: str) -> Track:
@@ -35,6 +38,14 @@ def runtime_track(assignment: ModelAssignment, track: str) -> Track:
         return Track.STABLE
     assert assignment.canary is not None
     return Track.SHADOW if assignment.canary.phase == "shadow" else Track.CANARY
+
+
+def track_replicas(assignment: ModelAssignment, track: str) -> int:
+    """Pods of a track: the assignment's replicas for stable; one canary pod is enough to gather evidence on the
+    small share of traffic a canary gets (none while the model is scaled to zero)."""
+    if track == "stable":
+        return assignment.replicas
+    return 1 if assignment.replicas > 0 else 0
 
 
 def artifact_ref(spec: FleetSpec, zone: Zone, ref: str) -> str:
@@ -77,6 +88,7 @@ def model_deployment(
         track=run_track,
         artifact=ArtifactConfig(ref=artifact_ref(spec, zone, version.artifact.ref), digest=version.artifact.digest),
         subjects=_subjects(zone, assignment, run_track),
+        partitions=_partitions(assignment, track),
         window=WindowConfig(
             key=assignment.window_key or window.key,
             size=window.size,
@@ -88,8 +100,18 @@ def model_deployment(
     )
 
 
+def _partitions(assignment: ModelAssignment, track: str) -> PartitionsConfig | None:
+    if assignment.partitions is None:
+        return None
+    # A track scaled to zero runs no pod to read this; the config still has to be valid.
+    replicas = max(1, track_replicas(assignment, track))
+    return PartitionsConfig(count=assignment.partitions, replicas=replicas, ordinal_env=ORDINAL_ENV)
+
+
 def _subjects(zone: Zone, assignment: ModelAssignment, track: Track) -> SubjectsConfig:
-    names = naming.track_names(zone.name, assignment.model, assignment.input, assignment.output, track)
+    names = naming.track_names(
+        zone.name, assignment.model, assignment.input, assignment.output, track, partitioned=assignment.partitioned
+    )
     return SubjectsConfig(
         stream=names.stream,
         input=names.input,

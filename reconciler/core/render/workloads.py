@@ -1,4 +1,10 @@
-"""Per model and track: the runtime's ConfigMap, its Deployment, a metrics Service and a PodDisruptionBudget."""
+"""Per model and track: the runtime's ConfigMap, its workload, a metrics Service and a PodDisruptionBudget.
+
+The workload is a Deployment, or for a partitioned assignment (`partitions`) a StatefulSet: each replica owns the
+partitions p with p % replicas == its ordinal, so its pods need stable names `<name>-<ordinal>` (the runtime reads
+the ordinal from the pod name, `EDGEOPS_ORDINAL`), and two pods with one ordinal never run at once. Pods start in
+parallel (a replica does not wait for the one before it) and a rolling update replaces one pod at a time.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from reconciler.core.render.labels import (
     deployment_name,
     ownership_labels,
 )
-from reconciler.core.render.runtimecfg import CONFIG_DIR, CONFIG_FILE, METRICS_PORT
+from reconciler.core.render.runtimecfg import CONFIG_DIR, CONFIG_FILE, METRICS_PORT, ORDINAL_ENV, track_replicas
 from reconciler.core.spec import ModelAssignment, Zone
 from runtime import RuntimeConfig
 
@@ -48,7 +54,11 @@ def config_map(zone: Zone, ns: str, model: str, track: str, config: RuntimeConfi
     }
 
 
-def deployment(
+def workload_kind(assignment: ModelAssignment) -> str:
+    return "StatefulSet" if assignment.partitioned else "Deployment"
+
+
+def workload(
     zone: Zone,
     ns: str,
     assignment: ModelAssignment,
@@ -58,33 +68,41 @@ def deployment(
     image: str,
     placeholder: bool,
 ) -> dict[str, Any]:
+    """The track's Deployment, or StatefulSet when the assignment is partitioned (see the module docstring)."""
     model = assignment.model
     labels = ownership_labels(zone.name, model, track)
-    replicas = assignment.replicas if track == "stable" else _canary_replicas(assignment)
     annotations = {PLACEHOLDER: "true"} if placeholder else {}
+    pod_spec = _pod_spec(zone, assignment, track, image)
+    spec: dict[str, Any] = {
+        "replicas": track_replicas(assignment, track),
+        "revisionHistoryLimit": 3,
+        "selector": {"matchLabels": selector(model, track)},
+        "template": {
+            "metadata": {
+                "labels": {**labels, **selector(model, track)},
+                # A changed runtime.json rolls the pods: the runtime reads its config once at start.
+                "annotations": {CONFIG_HASH: _sha(config_json)},
+            },
+            "spec": pod_spec,
+        },
+    }
+    if assignment.partitioned:
+        spec |= {"podManagementPolicy": "Parallel", "updateStrategy": {"type": "RollingUpdate"}}
+        pod_spec["containers"][0]["env"].append(
+            {"name": ORDINAL_ENV, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+        )
+    else:
+        spec["strategy"] = _ROLLING
     return {
         "apiVersion": "apps/v1",
-        "kind": "Deployment",
+        "kind": workload_kind(assignment),
         "metadata": {
             "name": deployment_name(model, track),
             "namespace": ns,
             "labels": labels,
             "annotations": annotations,
         },
-        "spec": {
-            "replicas": replicas,
-            "revisionHistoryLimit": 3,
-            "strategy": _ROLLING,
-            "selector": {"matchLabels": selector(model, track)},
-            "template": {
-                "metadata": {
-                    "labels": {**labels, **selector(model, track)},
-                    # A changed runtime.json rolls the pods: the runtime reads its config once at start.
-                    "annotations": {CONFIG_HASH: _sha(config_json)},
-                },
-                "spec": _pod_spec(zone, assignment, track, image),
-            },
-        },
+        "spec": spec,
     }
 
 
@@ -176,11 +194,6 @@ def disruption_budget(zone: Zone, ns: str, model: str, track: str) -> dict[str, 
         },
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(model, track)}},
     }
-
-
-def _canary_replicas(assignment: ModelAssignment) -> int:
-    # One canary pod is enough to gather evidence on the small share of traffic a canary gets.
-    return 1 if assignment.replicas > 0 else 0
 
 
 def _sha(text: str) -> str:

@@ -30,6 +30,7 @@ _KIND_ORDER = (
     "ConfigMap",
     "Service",
     "Deployment",
+    "StatefulSet",
     "PodDisruptionBudget",
 )
 
@@ -42,6 +43,7 @@ _STAGE_OF_KIND = {
     "RoleBinding": Stage.FOUNDATION,
     "ConfigMap": Stage.CONFIG,
     "Deployment": Stage.WORKLOAD,
+    "StatefulSet": Stage.WORKLOAD,
     "Service": Stage.WORKLOAD,
     "PodDisruptionBudget": Stage.WORKLOAD,
 }
@@ -115,7 +117,7 @@ def render_zone(
             config_maps.append(cm["metadata"]["name"])
             objects += [
                 cm,
-                workloads.deployment(
+                workloads.workload(
                     zone,
                     ns,
                     assignment,

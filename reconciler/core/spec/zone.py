@@ -6,7 +6,8 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.core.spec.base import (
     Items,
@@ -127,14 +128,29 @@ class Canary(StrictModel):
         return self
 
 
+# What a window key must look like (the runtime's field names): with partitions its values travel as a subject token.
+FIELD_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_PARTITIONS = 1024
+
+
 class ModelAssignment(StrictModel):
     model: Name
     version: Version = Field(description="the stable version")
     replicas: int = Field(default=1, ge=0, le=100)
+    partitions: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PARTITIONS,
+        description="split the input into this many partitions by window key, so that replicas share keys, never a "
+        "key's window; needed for replicas above 1, and at least the replicas. Sensors then publish each record "
+        "to '<input>.<key>' (the window key's value as the subject's last token)",
+    )
     resources: Resources = Field(default_factory=Resources)
     input: Subject
     output: Subject
-    window_key: str | None = Field(default=None, min_length=1, description="default: the model's window key")
+    window_key: str | None = Field(
+        default=None, pattern=FIELD_NAME, max_length=64, description="default: the model's window key"
+    )
     node_pool: Name | None = Field(default=None, description="OpenYurt pool to run on; default: any node")
     canary: Canary | None = None
 
@@ -145,6 +161,42 @@ class ModelAssignment(StrictModel):
         if self.input == self.output:
             raise ValueError("input and output subjects must differ")
         return self
+
+    @model_validator(mode="after")
+    def _replicas_share_keys(self) -> ModelAssignment:
+        if self.partitions is None and self.replicas > 1:
+            raise field_error(
+                "replicas",
+                self.replicas,
+                "schema.replicas-without-partitions",
+                f"model {self.model!r}: replicas: {self.replicas} without partitions would split every key's window "
+                "between the replicas (each sees only some of a key's records, so counts, means and gaps are "
+                f"wrong); set partitions (at least {self.replicas}, e.g. 12) and have sensors publish each record to "
+                f"'{self.input}.<key>' (the window key's value as the subject's last token)",
+            )
+        if self.partitions is not None and self.replicas > self.partitions:
+            raise field_error(
+                "partitions",
+                self.partitions,
+                "schema.more-replicas-than-partitions",
+                f"model {self.model!r}: {self.replicas} replicas but {self.partitions} partitions; a partition is "
+                "owned by one replica, so a replica without one would idle: use at least as many partitions",
+            )
+        return self
+
+    @property
+    def partitioned(self) -> bool:
+        """Scaled out by key: sensors publish `<input>.<key>` and each replica owns a stable set of partitions."""
+        return self.partitions is not None
+
+
+def field_error(field: str, value: object, code: str, message: str) -> ValidationError:
+    """A rule of the whole assignment reported at one of its keys, with its own problem code (the loader uses
+    `code` as the problem's code and the key's line and column as its position)."""
+    error = PydanticCustomError(code, "{message}", {"message": message})
+    return ValidationError.from_exception_data(
+        "ModelAssignment", [InitErrorDetails(type=error, loc=(field,), input=value)]
+    )
 
 
 class ZoneSpec(StrictModel):

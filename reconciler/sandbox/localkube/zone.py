@@ -29,9 +29,10 @@ LIMITED_USER = "edgeops-limited"
 # while dialing kine, and the list of API versions not served.
 _APISERVER_LOG_NOISE = ("addrConn.createTransport failed", "because it has no resources")
 _PORT_ATTEMPTS = 4
-# The controllers a zone needs for Deployments to roll out and namespaces to be deleted; the ServiceAccount
-# admission plugin stays on because the serviceaccount controller creates the `default` account pods need.
-_CONTROLLERS = "deployment,replicaset,namespace,garbagecollector,serviceaccount,serviceaccount-token"
+# The controllers a zone needs for Deployments and StatefulSets (partitioned models) to roll out and namespaces to be
+# deleted; the ServiceAccount admission plugin stays on because the serviceaccount controller creates the `default`
+# account pods need.
+_CONTROLLERS = "deployment,replicaset,statefulset,namespace,garbagecollector,serviceaccount,serviceaccount-token"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from reconciler.app.reconcile import workload_problem
 from reconciler.sandbox.agent import kill_recorded
 from reconciler.sandbox.process import (
     http_ok,
@@ -199,19 +200,22 @@ def _probe_zones(manifest: dict[str, Any], alive: dict[int, dict[str, Any]]) -> 
 
 
 def deployments(kubeconfig: Path, context: str) -> dict[str, bool]:
-    """The zone's Deployments in the edgeops namespace, name → Available, as its apiserver says."""
+    """The zone's Deployments and StatefulSets (partitioned models) in the edgeops namespace, name → Available
+    (a StatefulSet has no such condition: every replica rolled out and available), as its apiserver says."""
     client = ZoneClient.connect(context, context, kubeconfig, timeout_s=5.0)
     try:
         listed = client.list("apps/v1", "Deployment", NAMESPACE)
+        stateful = client.list("apps/v1", "StatefulSet", NAMESPACE)
     finally:
         client.close()
-    return {
+    available = {
         d["metadata"]["name"]: any(
             c.get("type") == "Available" and c.get("status") == "True"
             for c in d.get("status", {}).get("conditions", [])
         )
         for d in listed
     }
+    return available | {s["metadata"]["name"]: workload_problem(s) is None for s in stateful}
 
 
 def manifest_ports(layout: Layout) -> list[int]:

@@ -21,10 +21,11 @@ from reconciler.core.spec import FleetSpec, Model, Zone
 from reconciler.shells.nats import NatsClient, NatsEndpoint
 
 
-def sensor_record(model: Model, i: int, rng: random.Random) -> dict[str, object]:
-    """A plausible record for the model's window: its key plus every field its features read."""
+def sensor_record(model: Model, i: int, rng: random.Random, *, key: str | None = None) -> dict[str, object]:
+    """A plausible record for the window: its key (`key`, the assignment's window key; default the model's) plus
+    every field its features read."""
     fields = sorted({f.field for f in model.spec.window.features if f.field and f.field != "ts"})
-    record: dict[str, object] = {model.spec.window.key: f"key-{i % 50}", "ts": time.time()}
+    record: dict[str, object] = {key or model.spec.window.key: f"key-{i % 50}", "ts": time.time()}
     for name in fields:
         record[name] = round(rng.uniform(0.0, 100.0), 3) if "mismatch" not in name else float(rng.random() < 0.05)
     return record
@@ -102,13 +103,18 @@ async def _publish(
         while not stop.is_set():
             for zone in zones:
                 for assignment in zone.spec.models:
-                    record = sensor_record(spec.models[assignment.model], i, rng)
+                    model = spec.models[assignment.model]
+                    key = assignment.window_key or model.spec.window.key
+                    record = sensor_record(model, i, rng, key=key)
+                    subject = naming.sensor_subject(
+                        assignment.input, str(record[key]), partitioned=assignment.partitioned
+                    )
                     headers = {"Nats-Msg-Id": f"sandbox-{zone.name}-{i}", "Edgeops-Sensor-Ts": f"{time.time():.6f}"}
-                    span, traceparent = tracer.publish_span({"zone": zone.name, "subject": assignment.input})
+                    span, traceparent = tracer.publish_span({"zone": zone.name, "subject": subject})
                     if traceparent:
                         headers["traceparent"] = traceparent
                     with suppress(Exception):  # a full stream or a restart: the next record tries again
-                        await clients[zone.name].publish(assignment.input, json.dumps(record).encode(), headers=headers)
+                        await clients[zone.name].publish(subject, json.dumps(record).encode(), headers=headers)
                     if span is not None:
                         span.end()
             i += 1

@@ -38,6 +38,7 @@ KNOWN: dict[tuple[str, str], Resource] = {
         Resource("v1", "Node", "nodes", False),
         Resource("apps/v1", "Deployment", "deployments", True),
         Resource("apps/v1", "ReplicaSet", "replicasets", True),
+        Resource("apps/v1", "StatefulSet", "statefulsets", True),
         Resource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True),
         Resource("rbac.authorization.k8s.io/v1", "Role", "roles", True),
         Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", True),

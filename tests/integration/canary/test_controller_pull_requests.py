@@ -241,7 +241,7 @@ def test_the_guardrail_refuses_more_than_canary_fields(github_remote: GitHubRemo
     bot = bot_for(github_remote, tmp_path)
     text = github_remote.main_text(AMS)
     branch = branch_for_canary("ams-01", "fraud-scoring")
-    sneaky = text.replace("weight: 10", "weight: 25").replace("replicas: 2", "replicas: 20")
+    sneaky = text.replace("weight: 10", "weight: 25").replace("replicas: 2", "replicas: 10")  # within partitions: 12
     bot.workspace.commit_on_branch(branch, "origin/main", {AMS: sneaky, "fleet/extra.txt": "x\n"}, "step")
     bot.workspace.push(branch)
     pull, _ = bot.forge.open_or_update_pull(branch=branch, base="main", title="step", body="")

@@ -18,6 +18,8 @@ from tests.fixtures.nats_fleet import NatsFleet
 
 pytestmark = pytest.mark.integration
 
+TRACKS = ("stable", "canary")
+
 
 async def test_first_apply_creates_then_nothing_changes(nats_fleet: NatsFleet) -> None:
     zone = nats_fleet.zone("ams-01")
@@ -29,13 +31,13 @@ async def test_first_apply_creates_then_nothing_changes(nats_fleet: NatsFleet) -
         "Stream/ams-01/results-ams-01",
         "Stream/ams-01/dead-letter-ams-01",
         "Stream/ams-01/state-ams-01",
-        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-stable",
-        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-canary",
+        # partitions: 12 -> one consumer per partition and track
+        *(f"Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-{t}-p{p}" for t in TRACKS for p in range(12)),
     }
     second = await apply_nats(nats_fleet.spec, zone, nats_fleet.endpoint("ams-01"), revision="rev2")
     assert second.status is NatsStatus.READY, second.error
     assert not second.changes.pending, second.changes.summary()
-    assert len(second.changes.with_action(Action.UNCHANGED)) == 6
+    assert len(second.changes.with_action(Action.UNCHANGED)) == len(created)
 
     # What the server reports is what we configured, key by key.
     async with await JetStreamAdmin.connect(nats_fleet.endpoint("ams-01")) as admin:
@@ -46,7 +48,7 @@ async def test_first_apply_creates_then_nothing_changes(nats_fleet: NatsFleet) -
     assert live["duplicate_window"] == 120 * NS_PER_S
     assert live["metadata"]["edgeops.io/revision"] == "rev1"  # unchanged assets are not rewritten
     consumers = {c.config["durable_name"]: c.config for c in live_all.consumers}
-    assert consumers["fraud-scoring-canary"]["filter_subject"] == "payments.ams-01.tx.canary.>"
+    assert consumers["fraud-scoring-canary-p3"]["filter_subject"] == "payments.ams-01.tx.canary.live.3.*"
     assert all(s.op is Op.NONE for s in plan_jetstream(zone_assets(zone), live_all))
 
 
@@ -65,10 +67,10 @@ async def test_edit_and_hand_edits_are_corrected(nats_fleet: NatsFleet) -> None:
     result = await apply_nats(spec, edited, endpoint, revision="rev2")
     assert result.status is NatsStatus.READY, result.error
     assert {c.ref for c in result.changes.with_action(Action.CREATE)} == {
-        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-shadow"
+        f"Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-shadow-p{p}" for p in range(12)
     }
     assert {c.ref for c in result.changes.with_action(Action.PRUNE)} == {
-        "Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-canary"
+        f"Consumer/ams-01/input-ams-01-fraud-scoring/fraud-scoring-canary-p{p}" for p in range(12)
     }
 
     # Hand edits with nats-py directly: a stream limit changed, a consumer deleted.
@@ -81,7 +83,7 @@ async def test_edit_and_hand_edits_are_corrected(nats_fleet: NatsFleet) -> None:
         info.config.max_age = 3600.0
         info.config.description = "edited by hand"
         await jsm.update_stream(info.config)
-        await jsm.delete_consumer("input-ams-01-fraud-scoring", "fraud-scoring-stable")
+        await jsm.delete_consumer("input-ams-01-fraud-scoring", "fraud-scoring-stable-p0")
     finally:
         await nc.close()
     drift = await plan_nats(spec, edited, endpoint)

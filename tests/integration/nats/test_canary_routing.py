@@ -1,5 +1,8 @@
 """Weighted canary routing on a real zone server, configured from the rendered config file.
 
+The template's ams-01 is partitioned: sensors publish `<input>.<key>`, and a route's subjects carry the partition and
+the key (`<route>.<p>.<key>`, see tests/integration/nats/test_partitions.py); shares are counted per route.
+
 Matrix: a 90/10 mapping splits 10,000 sensor messages within ±3 points | a weight change reaches the running
 server by config file + reload and loses no message published across it | sensors may publish only to their input
 subject tree | a hand edit of the config file is found and reverted.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -25,6 +29,16 @@ STREAM = "input-ams-01-fraud-scoring"
 INPUT = "payments.ams-01.tx"
 STABLE = f"{INPUT}.stable.direct"
 CANARY = f"{INPUT}.canary.live"
+KEYED = f"{INPUT}.card-7"  # one key: its partition is fixed, the weights still pick the route per message
+
+
+async def route_counts(jsm: Any, stream: str) -> dict[str, int]:
+    """Messages per route (`<input>.<route>`), whatever their partition and key."""
+    counts: dict[str, int] = {}
+    for subject, n in (await subject_counts(jsm, stream)).items():
+        route = subject.rsplit(".", 2)[0]
+        counts[route] = counts.get(route, 0) + n
+    return counts
 
 
 def with_weight(zone: Zone, weight: int) -> Zone:
@@ -43,8 +57,8 @@ async def test_ninety_ten_split(nats_fleet: NatsFleet) -> None:
     sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
     admin = await connect(nats_fleet.endpoint("ams-01"))
     try:
-        await publish_acked(sensor.jetstream(), INPUT, [f"m{i}" for i in range(10_000)])
-        counts = await subject_counts(admin.jsm(), STREAM)
+        await publish_acked(sensor.jetstream(), KEYED, [f"m{i}" for i in range(10_000)])
+        counts = await route_counts(admin.jsm(), STREAM)
     finally:
         await sensor.close()
         await admin.close()
@@ -68,8 +82,8 @@ async def test_sensor_may_publish_only_its_input(nats_fleet: NatsFleet) -> None:
         await sensor.publish("scores.ams-01.fraud", b"forged")  # a result: refused
         await sensor.flush()
         await wait_for(lambda: _at_least(violations, 2), "two permission violations")
-        await publish_acked(sensor.jetstream(), INPUT, ["ok"])
-        counts = await subject_counts(admin.jsm(), STREAM)
+        await publish_acked(sensor.jetstream(), KEYED, ["ok"])
+        counts = await route_counts(admin.jsm(), STREAM)
     finally:
         await sensor.close()
         await admin.close()
@@ -97,7 +111,7 @@ async def test_weight_change_by_reload_loses_nothing(nats_fleet: NatsFleet) -> N
         nonlocal published
         after_reload = 0
         while after_reload < 2_000:
-            await publish_acked(js, INPUT, [f"a{published + i}" for i in range(200)], batch=200)
+            await publish_acked(js, KEYED, [f"a{published + i}" for i in range(200)], batch=200)
             published += 200
             if reloaded.is_set():
                 after_reload += 200
@@ -111,11 +125,11 @@ async def test_weight_change_by_reload_loses_nothing(nats_fleet: NatsFleet) -> N
         await wait_for(lambda: _changed(lambda: leaf.monitor("varz")["config_load_time"], loaded_at), "the reload")
         reloaded.set()
         await producer
-        before = await subject_counts(jsm, STREAM)
+        before = await route_counts(jsm, STREAM)
         assert sum(before.values()) == published  # every message published across the reload is in the stream
         # The new weight is in force: a fresh batch splits about 50/50.
-        await publish_acked(js, INPUT, [f"b{i}" for i in range(4_000)])
-        after = await subject_counts(jsm, STREAM)
+        await publish_acked(js, KEYED, [f"b{i}" for i in range(4_000)])
+        after = await route_counts(jsm, STREAM)
     finally:
         await sensor.close()
         await admin.close()

@@ -28,7 +28,8 @@ async def test_region_plan_through_the_hub(nats_fleet: NatsFleet, tmp_path: Path
     plans = {p.zone: p for p in with_nats(kube_plans, results, "abc123")}
     assert set(plans) == {"ams-01", "fra-02", "lis-03", "hub-eu-west"}
     created = {c.ref for c in plans["ams-01"].all_changes.with_action(Action.CREATE)}
-    assert len(created) == 6, created  # input, results, dead letters, the window changelog, two consumers
+    # input, results, dead letters, the window changelog, and 12 partitions' consumers for stable and canary each
+    assert len(created) == 4 + 2 * 12, created
     assert "Stream/ams-01/state-ams-01" in created
     assert plans["ams-01"].error is None
     assert plans["lis-03"].error is not None

@@ -1,6 +1,6 @@
 """The runtime's NATS user against the assets, doing what `runtime/sources/jetstream.py` does.
 
-Matrix: bind to its durable (stable, canary), fetch, read the consumer's state, read the unacked tail straight from
+Matrix: bind to its durables (stable, canary; one per partition of the template's partitioned ams-01), fetch, read the consumer's state, read the unacked tail straight from
 the stream, publish results and dead letters, ack | refused: managing streams, publishing sensor input | interest retention: once every track has
 acked, the input stream is empty.
 """
@@ -28,7 +28,10 @@ async def test_runtime_consumes_publishes_and_acks(nats_fleet: NatsFleet) -> Non
     await apply_nats(nats_fleet.spec, zone, nats_fleet.endpoint("ams-01"), revision="r1")
     sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
     try:
-        await publish_acked(sensor.jetstream(), "payments.ams-01.tx", [f"s{i}" for i in range(400)])
+        for key in range(8):  # ams-01 is partitioned: sensors publish <input>.<key>
+            await publish_acked(
+                sensor.jetstream(), f"payments.ams-01.tx.card-{key}", [f"s{key}-{i}" for i in range(50)]
+            )
     finally:
         await sensor.close()
 
@@ -42,11 +45,12 @@ async def test_runtime_consumes_publishes_and_acks(nats_fleet: NatsFleet) -> Non
     try:
         js = runtime.jetstream()
         consumed = 0
-        for track in (Track.STABLE, Track.CANARY):
+        for track, p in ((track, p) for track in (Track.STABLE, Track.CANARY) for p in range(12)):
             names = naming.track_names("ams-01", "fraud-scoring", "payments.ams-01.tx", "scores.ams-01.fraud", track)
-            psub = await js.pull_subscribe_bind(durable=names.durable, stream=names.stream)
-            info = await js.consumer_info(names.stream, names.durable)
-            assert info.config.filter_subject == names.input
+            durable = naming.partition_durable("fraud-scoring", track, p)
+            psub = await js.pull_subscribe_bind(durable=durable, stream=names.stream)
+            info = await js.consumer_info(names.stream, durable)
+            assert info.config.filter_subject == naming.partition_filter("payments.ams-01.tx", track, p)
             while True:
                 try:
                     batch = await psub.fetch(100, timeout=1)
@@ -67,7 +71,7 @@ async def test_runtime_consumes_publishes_and_acks(nats_fleet: NatsFleet) -> Non
         # Refused: managing streams (the request is dropped, so it times out), injecting sensor input.
         with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
             await runtime.jsm(timeout=2).delete_stream(STREAM)
-        await runtime.publish("payments.ams-01.tx", b"forged")
+        await runtime.publish("payments.ams-01.tx.card-1", b"forged")
         await runtime.flush()
         await wait_for(lambda: _at_least(violations, 2), "permission violations")
 
@@ -82,7 +86,7 @@ async def test_runtime_consumes_publishes_and_acks(nats_fleet: NatsFleet) -> Non
         await runtime.close()
         await admin.close()
     assert results.state.messages == 400
-    assert dead.state.messages == 2
+    assert dead.state.messages == 2 * 12  # one per consumer bound
     assert all("ermissions" in v for v in violations), violations
 
 

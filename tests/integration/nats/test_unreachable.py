@@ -39,7 +39,8 @@ async def test_down_zone_is_degraded_and_others_converge(nats_fleet: NatsFleet, 
     results = {r.zone: r for r in direct}
     assert results["ams-01"].status is NatsStatus.READY, results["ams-01"].error
     created = {c.ref for c in results["ams-01"].changes.with_action(Action.CREATE)}
-    assert len(created) == 6, created  # input, results, dead letters, the window changelog, two consumers
+    # input, results, dead letters, the window changelog, and 12 partitions' consumers for stable and canary each
+    assert len(created) == 4 + 2 * 12, created
     assert "Stream/ams-01/state-ams-01" in created
     down = results["fra-02"]
     assert down.status is NatsStatus.DEGRADED

@@ -2,7 +2,9 @@
 pods run as local processes and become Ready (the Deployment Available); a crashing command restarts with a
 growing restartCount and CrashLoopBackOff; a missing Secret holds a container in CreateContainerConfigError until
 it exists; deleting a pod stops its process and the ReplicaSet's replacement starts; a changed node pool selector
-moves the pods to the other pool's Node; the processes of a SIGKILLed agent are found and stopped from its records.
+moves the pods to the other pool's Node; the processes of a SIGKILLed agent are found and stopped from its records;
+a StatefulSet's pods (a partitioned model's) run as `<name>-<ordinal>` with their name in the environment, and a
+deleted one comes back under its name.
 
 Each test registers Nodes of its own (unique names and pool label) in the module's zone, so pods of one test are
 never scheduled to another's agent.
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.app.reconcile import workload_problem
 from reconciler.core.render.labels import ARCH_LABEL, NODEPOOL_LABEL
 from reconciler.sandbox.agent import (
     AgentClient,
@@ -315,6 +318,51 @@ def test_deleting_a_pod_stops_its_process_and_the_replacement_starts(
     (replacement,) = eventually(lambda: ready_pods(cluster, "web"), what="the replacement Ready")
     assert replacement["metadata"]["uid"] != uid
     assert process_alive(pid_of(replacement))
+
+
+def stateful_set(name: str, pool: str, replicas: int) -> dict[str, Any]:
+    """The web server as a StatefulSet shaped like a partitioned model's (render/workloads.py): parallel pods, each
+    greeting with its ordinal variable, read from its own pod name."""
+    template = deployment(name, pool, env=[ORDINAL_FROM_POD_NAME, {"name": "GREETING", "value": "$(EDGEOPS_ORDINAL)"}])
+    spec = {k: v for k, v in template["spec"].items() if k != "strategy"}
+    spec |= {"replicas": replicas, "podManagementPolicy": "Parallel", "updateStrategy": {"type": "RollingUpdate"}}
+    return {**template, "kind": "StatefulSet", "spec": spec}
+
+
+ORDINAL_FROM_POD_NAME = {"name": "EDGEOPS_ORDINAL", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+
+
+def greetings(cluster: Cluster, app: str) -> dict[str, str]:
+    """Pod name → what its process answers (its EDGEOPS_ORDINAL)."""
+    return {p["metadata"]["name"]: get(f"http://127.0.0.1:{host_port(p, 8080)}/")[1] for p in ready_pods(cluster, app)}
+
+
+def test_statefulset_pods_run_with_their_ordinal_names(
+    cluster: Cluster, start_agent: Callable[..., AgentThread]
+) -> None:
+    pool = unique_pool()
+    start_agent([node(pool)])
+    cluster.apps.create_namespaced_stateful_set(cluster.namespace, stateful_set("web", pool, replicas=2))
+
+    def healthy() -> bool:
+        sts = api_dict(cluster.apps, cluster.apps.read_namespaced_stateful_set("web", cluster.namespace))
+        return workload_problem(sts) is None  # how the reconciler judges its rollout
+
+    eventually(healthy, what="StatefulSet web rolled out with 2 replicas")
+    assert greetings(cluster, "web") == {"web-0": "web-0", "web-1": "web-1"}
+
+    # A deleted pod comes back under its name (so with its ordinal), as a new pod with a new process.
+    (old,) = [p for p in ready_pods(cluster, "web") if p["metadata"]["name"] == "web-1"]
+    cluster.core.delete_namespaced_pod("web-1", cluster.namespace)
+    eventually(lambda: not process_alive(pid_of(old)), timeout_s=30, what="web-1's process gone")
+
+    def replaced() -> bool:
+        pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in ready_pods(cluster, "web")}
+        return pods.get("web-1") not in (None, old["metadata"]["uid"]) and "web-0" in pods
+
+    eventually(replaced, what="web-1 back as a new pod")
+    eventually(healthy, what="StatefulSet web healthy again")
+    assert greetings(cluster, "web") == {"web-0": "web-0", "web-1": "web-1"}
 
 
 def test_a_node_pool_change_moves_the_pods(cluster: Cluster, start_agent: Callable[..., AgentThread]) -> None:

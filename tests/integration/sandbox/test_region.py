@@ -1,6 +1,6 @@
 """`edgeops sandbox up | status | down` on one zone of the template's eu-west region, as a user runs them (the
-`edgeops` command in subprocesses): `up` brings every part up and the zone's Deployment becomes Available as its
-apiserver says; Prometheus scrapes the runtime pods the agent runs and their results count the sensor records;
+`edgeops` command in subprocesses): `up` brings every part up and the zone's workloads (fraud-scoring is partitioned:
+StatefulSets) become available as its apiserver says; Prometheus scrapes the runtime pods the agent runs and their results count the sensor records;
 Jaeger (when built) holds traces in which a sensor's publish span is continued by a runtime's inference; `up` again
 reports the running region and starts nothing; `down` after the supervisor was SIGKILLed stops every
 recorded process (servers and pods), leaves no port listening and removes the state directory."""
@@ -101,7 +101,9 @@ def test_up_status_up_again_and_down_after_a_killed_supervisor(
         prometheus = manifest["prometheus"]["url"]
         results = f'sum(edgeops_results_total{{zone="{ZONE}"}})'
         _wait(lambda: _query(prometheus, results) > 0, "scoring the sensors' records", 120)
-        assert _query(prometheus, f'count(up{{job="runtime",zone="{ZONE}"}} == 1)') >= 2  # every replica scraped
+        # Every replica scraped (the first results may come before Prometheus has scraped the last pod it found).
+        scraped = f'count(up{{job="runtime",zone="{ZONE}"}} == 1)'
+        _wait(lambda: _query(prometheus, scraped) >= 2, "every replica scraped", 120)
 
         if shutil.which("jaeger"):  # built by tests/env/install-jaeger.sh (the bootstrap): traces must arrive
             jaeger = manifest["jaeger"]["url"]
@@ -111,7 +113,7 @@ def test_up_status_up_again_and_down_after_a_killed_supervisor(
         assert status.returncode == 0, status.stdout + status.stderr
         for part in ("Prometheus", "OCI registry", "region reconciler", "NATS hub", f"NATS {ZONE}", f"agent {ZONE}"):
             assert part in status.stdout
-        # Every Deployment of the zone (stable and the 1.1.0 canary) is Available, as its apiserver says.
+        # Every workload of the zone (stable and the 1.1.0 canary StatefulSets) is available, as its apiserver says.
         assert "Available 2/2" in status.stdout
         # The fleet page is up and shows the zone from its records.
         page = manifest["page"]["url"]

@@ -47,7 +47,8 @@ STEP_AT = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 
 # Where a scalar text goes in ams-01: the line as the template writes it, and the line with the text.
 FIELDS = {
-    "replicas": ("      replicas: 2\n", "      replicas: {}\n"),  # an integer field
+    # an integer field (with partitions enough for every valid replica count)
+    "replicas": ("      replicas: 2\n      partitions: 12 ", "      replicas: {}\n      partitions: 100"),
     "autonomy": ("      autonomy: true ", "      autonomy: {} "),  # a boolean field
     "site": ("    site: amsterdam\n", "    site: {}\n"),  # a string field (labels)
 }

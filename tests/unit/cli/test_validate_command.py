@@ -52,7 +52,7 @@ def test_a_timestamp_without_a_time_zone_is_reported_at_its_position(template_fl
     result = runner.invoke(app, ["validate", str(template_fleet)])
     assert result.exit_code == 1
     assert (
-        "zones/eu-west/ams-01.yaml:40:20: error[schema.naive-timestamp] spec.models[0].canary.startedAt: "
+        "zones/eu-west/ams-01.yaml:41:20: error[schema.naive-timestamp] spec.models[0].canary.startedAt: "
         "'2026-11-27 09:00:00' has no time zone" in result.output
     )
 

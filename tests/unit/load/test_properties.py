@@ -51,14 +51,17 @@ def zone_documents(draw: st.DrawFn, region: str, index: int) -> dict[str, object
     for model in draw(st.lists(st.sampled_from(["fraud-scoring", "sensor-anomaly"]), unique=True, max_size=2)):
         # distinct roots: subject trees that contain one another are rejected (their streams would overlap)
         inp, out = f"in.{name}.{model}.{draw(subject)}", f"out.{name}.{model}.{draw(subject)}"
+        replicas = draw(st.integers(0, 10))
         assignment: dict[str, object] = {
             "model": model,
             "version": "1.0.0",
-            "replicas": draw(st.integers(0, 10)),
+            "replicas": replicas,
             "resources": {"cpu": draw(quantity), "memory": draw(quantity)},
             "input": inp,
             "output": out,
         }
+        if replicas > 1 or draw(st.booleans()):  # more than one replica needs partitions, at least one each
+            assignment["partitions"] = draw(st.integers(max(replicas, 1), 1024))
         if model == "fraud-scoring" and draw(st.booleans()):
             weight = draw(st.sampled_from([10, 25, 50, 100]))
             assignment["canary"] = {

@@ -121,7 +121,7 @@ def test_every_datetime_field_refuses_a_time_without_a_zone(name: str, annotatio
 def test_numbers_and_other_text_are_not_timestamps(value: object) -> None:
     zone, errors = load(ZONE, TEMPLATE[ZONE].decode().replace(STARTED, f"startedAt: {value!r}".replace("'", '"')))
     assert zone is None
-    assert [(e.code, e.line, e.column) for e in errors] == [("schema.wrong-type", 40, 20)]
+    assert [(e.code, e.line, e.column) for e in errors] == [("schema.wrong-type", 41, 20)]
 
 
 offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))

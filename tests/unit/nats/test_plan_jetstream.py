@@ -42,10 +42,11 @@ def live_all(**stream_changes: dict[str, Any]) -> LiveJetStream:
 
 def test_nothing_live_creates_everything_streams_first() -> None:
     steps = plan_jetstream(DESIRED, LiveJetStream())
-    assert [s.op for s in steps] == [Op.CREATE] * 6
-    assert [s.kind for s in steps] == ["Stream", "Stream", "Stream", "Stream", "Consumer", "Consumer"]
+    consumers = 2 * 12  # stable and canary, one per partition (ams-01: partitions: 12)
+    assert [s.op for s in steps] == [Op.CREATE] * (4 + consumers)
+    assert [s.kind for s in steps] == ["Stream"] * 4 + ["Consumer"] * consumers
     assert all(s.change.system == "nats" and s.change.namespace == "ams-01" for s in steps)
-    assert '"filter_subject": "payments.ams-01.tx.canary.>"' in steps[-1].change.diff
+    assert '"filter_subject": "payments.ams-01.tx.canary.live.11.*"' in steps[-1].change.diff
 
 
 def test_equal_state_is_unchanged() -> None:
@@ -79,13 +80,13 @@ def test_consumer_ack_policy_change_recreates_the_consumer() -> None:
     live = live_all()
     consumers = tuple(
         LiveConsumer(c.stream, {**c.config, "ack_policy": "none"})
-        if str(c.config["durable_name"]).endswith("canary")
+        if str(c.config["durable_name"]) == "fraud-scoring-canary-p3"
         else c
         for c in live.consumers
     )
     (changed,) = [s for s in plan_jetstream(DESIRED, LiveJetStream(live.streams, consumers)) if s.op is not Op.NONE]
     assert changed.op is Op.RECREATE
-    assert changed.durable == "fraud-scoring-canary"
+    assert changed.durable == "fraud-scoring-canary-p3"
 
 
 def test_foreign_stream_is_skipped_with_its_consumers() -> None:

@@ -42,6 +42,13 @@ def zone(name: str) -> Zone:
     return found
 
 
+def unpartitioned(base: Zone) -> Zone:
+    """The zone with every model on one replica and no partitions (the template's ams-01 is partitioned:
+    tests/unit/nats/test_partitions.py)."""
+    models = tuple(a.model_copy(update={"replicas": 1, "partitions": None}) for a in base.spec.models)
+    return base.model_copy(update={"spec": base.spec.model_copy(update={"models": models})})
+
+
 def with_canary(base: Zone, **canary: object) -> Zone:
     assignment = base.spec.models[0]
     assert assignment.canary is not None
@@ -73,7 +80,7 @@ def test_rendering_is_deterministic() -> None:
 
 def test_live_canary_mapping_splits_input_by_weight() -> None:
     assert SPEC is not None
-    config = server_config(SPEC, zone("ams-01"))
+    config = server_config(SPEC, unpartitioned(zone("ams-01")))
     mappings = config["accounts"]["EDGE"]["mappings"]  # type: ignore[index]
     assert mappings == {
         "payments.ams-01.tx": [
@@ -85,7 +92,7 @@ def test_live_canary_mapping_splits_input_by_weight() -> None:
 
 def test_without_canary_everything_goes_to_stable() -> None:
     assert SPEC is not None
-    plain = without_canary(zone("ams-01"))
+    plain = without_canary(unpartitioned(zone("ams-01")))
     assert route_weights(SPEC, plain.spec.models[0]) == ((Route.STABLE_DIRECT, 100),)
     assert active_tracks(plain.spec.models[0]) == (Track.STABLE,)
     assert [c.durable for c in zone_assets(plain).consumers] == ["fraud-scoring-stable"]
@@ -110,7 +117,7 @@ def test_shadow_mirror_weights_sum_to_100(percent: float) -> None:
 
 
 def test_shadow_phase_mirrors_to_the_shadow_consumer() -> None:
-    shadow = with_canary(zone("ams-01"), phase="shadow", weight=0)
+    shadow = with_canary(unpartitioned(zone("ams-01")), phase="shadow", weight=0)
     assert route_weights(spec_with_mirror(None), shadow.spec.models[0]) == ((Route.STABLE_MIRRORED, 100),)
     consumers = {c.durable: c.filter_subject for c in zone_assets(shadow).consumers}
     assert consumers == {
@@ -121,7 +128,8 @@ def test_shadow_phase_mirrors_to_the_shadow_consumer() -> None:
 
 def test_permissions() -> None:
     assert SPEC is not None
-    users = {u["user"]: u for u in server_config(SPEC, zone("ams-01"))["accounts"]["EDGE"]["users"]}  # type: ignore[index]
+    config = server_config(SPEC, unpartitioned(zone("ams-01")))
+    users = {u["user"]: u for u in config["accounts"]["EDGE"]["users"]}  # type: ignore[index]
     sensor = users["sensor"]["permissions"]
     assert sensor["publish"]["allow"] == sorted(
         ["payments.ams-01.tx", *(f"payments.ams-01.tx.{r.value}" for r in Route)]
@@ -205,8 +213,12 @@ def test_runtime_config_consumes_what_the_assets_provide() -> None:
             tracks = ["stable"] + (["canary"] if assignment.canary is not None else [])
             for track in tracks:
                 config = runtimecfg.runtime_config(SPEC, z, assignment, model, track=track, namespace="edge")
-                subjects = config.models[0].subjects
-                assert consumers[(subjects.stream, subjects.durable)] == subjects.input
+                subjects, parts = config.models[0].subjects, config.models[0].partitions
+                if parts is None:
+                    assert consumers[(subjects.stream, subjects.durable)] == subjects.input
+                else:  # a consumer per partition, under the durable's name (tests/unit/nats/test_partitions.py)
+                    for p in range(parts.count):
+                        assert (subjects.stream, f"{subjects.durable}-p{p}") in consumers
                 results = stream_subjects[naming.result_stream(z.name)]
                 assert subjects.result in results or any(
                     s.endswith(".>") and subjects.result.startswith(s[:-1]) for s in results

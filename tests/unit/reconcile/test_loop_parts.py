@@ -1,8 +1,9 @@
-"""Pure parts of the region loop and apply: backoff schedule, per-zone backoff bookkeeping, Deployment health.
+"""Pure parts of the region loop and apply: backoff schedule, per-zone backoff bookkeeping, workload health.
 
 Matrix: backoff doubles from the base up to the cap and is 0 before any failure; an unreachable result delays only
 its zone and a later success clears it; a Deployment is healthy only when observed, updated and available, and
-a replicas: 0 Deployment is healthy once observed; unhealthy reasons carry the controller's message.
+a replicas: 0 Deployment is healthy once observed; unhealthy reasons carry the controller's message; a StatefulSet
+is healthy only when also every pod is at the update revision.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.app.reconcile.health import deployment_problem
+from reconciler.app.reconcile.health import workload_problem
 from reconciler.app.reconcile.loop import ZoneBackoff, backoff_delay
 from reconciler.core.plan import ZonePlan, ZoneResult, ZoneStatus
 
@@ -47,11 +48,11 @@ def _deployment(want: int, generation: int, **status: Any) -> dict[str, Any]:
 
 
 def test_deployment_health() -> None:
-    assert deployment_problem(None) == "missing"
-    assert deployment_problem(_deployment(0, 1, observedGeneration=1)) is None
-    assert "not yet observed" in str(deployment_problem(_deployment(0, 2, observedGeneration=1)))
+    assert workload_problem(None) == "missing"
+    assert workload_problem(_deployment(0, 1, observedGeneration=1)) is None
+    assert "not yet observed" in str(workload_problem(_deployment(0, 2, observedGeneration=1)))
     assert (
-        deployment_problem(_deployment(2, 1, observedGeneration=1, replicas=2, updatedReplicas=2, availableReplicas=2))
+        workload_problem(_deployment(2, 1, observedGeneration=1, replicas=2, updatedReplicas=2, availableReplicas=2))
         is None
     )
     pending = _deployment(
@@ -64,9 +65,30 @@ def test_deployment_health() -> None:
             {"type": "Available", "status": "False", "message": "Deployment does not have minimum availability."}
         ],
     )
-    problem = deployment_problem(pending)
+    problem = workload_problem(pending)
     assert problem is not None
     assert problem.startswith("0/1 available")
     assert "minimum availability" in problem
     surplus = _deployment(1, 1, observedGeneration=1, replicas=2, updatedReplicas=1, availableReplicas=1)
-    assert deployment_problem(surplus) is not None
+    assert workload_problem(surplus) is not None
+
+
+def _stateful(want: int, **status: Any) -> dict[str, Any]:
+    return {
+        "kind": "StatefulSet",
+        "metadata": {"name": "s", "generation": 1},
+        "spec": {"replicas": want},
+        "status": {"observedGeneration": 1, **status},
+    }
+
+
+def test_statefulset_health() -> None:
+    done = {"replicas": 2, "updatedReplicas": 2, "availableReplicas": 2, "readyReplicas": 2}
+    assert workload_problem(_stateful(2, **done, currentRevision="s-2", updateRevision="s-2")) is None
+    assert workload_problem(_stateful(0, currentRevision="s-1", updateRevision="s-2")) is None
+    rolling = workload_problem(_stateful(2, **done, currentRevision="s-1", updateRevision="s-2"))
+    assert rolling is not None  # created at the new revision, but the controller has not finished the roll
+    starting = workload_problem(_stateful(2, replicas=2, updatedReplicas=2, availableReplicas=1))
+    assert starting == "1/2 available, 2/2 updated"
+    unobserved = {**_stateful(2, **done), "metadata": {"name": "s", "generation": 2}}
+    assert "statefulset controller" in str(workload_problem(unobserved))

@@ -54,3 +54,26 @@ def test_subjects(text: str, kind: str) -> None:
 def test_bad_subjects_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="expected user:NAME"):
         parse_subject(text)
+
+
+def test_every_namespaced_kind_the_template_renders_is_writable() -> None:
+    """Derived from what is rendered, so a new kind (a partitioned model's StatefulSet) cannot be forgotten."""
+    from pathlib import Path
+
+    from reconciler.app.desired import load_desired
+    from reconciler.core.render import render_zone
+    from reconciler.shells.kube.resources import KNOWN
+
+    spec = load_desired(Path(__file__).resolve().parents[3]).spec
+    assert spec is not None
+    rendered = {(m.ref.api_version, m.ref.kind) for zone in spec.zones for m in render_zone(spec, zone, "r")}
+    assert ("apps/v1", "StatefulSet") in rendered  # the template's partitioned zones
+    assert ("apps/v1", "Deployment") in rendered
+    (role,) = [o for o in reconciler_rbac("ams-01", "edgeops", SUBJECT) if o["kind"] == "Role"]
+    writable = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+                if {"get", "create", "patch", "delete"} <= set(rule["verbs"])}  # fmt: skip
+    for api_version, kind in rendered:
+        resource = KNOWN[(api_version, kind)]
+        if resource.namespaced:
+            group = api_version.rpartition("/")[0]
+            assert (group, resource.plural) in writable, kind

@@ -1,8 +1,8 @@
 """render: the template fleet and generated variations of it.
 
 Matrix: determinism (same input -> byte-identical YAML, for every zone of both regions and for hypothesis-generated
-zones: replicas, canary phase/weight, node pools, arch, GPU); ownership labels, revision and content-hash
-annotations on every object; kinds and stages per zone (canary Deployment only while a canary is active); GPU
+zones: replicas (with partitions above 1), canary phase/weight, node pools, arch, GPU); ownership labels, revision and content-hash
+annotations on every object; kinds and stages per zone (canary workload only while a canary is active; a StatefulSet for a partitioned model); GPU
 resource only on GPU zones; arch and node-pool placement; runtime.json validates as the runtime's RuntimeConfig;
 content hash ignores the revision but follows the content; placeholder artifacts noted; unknown zone refused.
 """
@@ -38,6 +38,7 @@ pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[3]
 REV = "0123456789abcdef0123456789abcdef01234567"
+WORKLOADS = ("Deployment", "StatefulSet")
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,9 @@ def test_kinds_of_a_zone_with_a_live_canary(spec: FleetSpec) -> None:
         ("HelmChart", "nats"),
         ("ConfigMap", "fraud-scoring-runtime"),
         ("ConfigMap", "fraud-scoring-canary-runtime"),
-        ("Deployment", "fraud-scoring"),
-        ("Deployment", "fraud-scoring-canary"),
+        # partitions: 12 -> StatefulSets (pods with ordinals), tests/unit/nats/test_partitions.py
+        ("StatefulSet", "fraud-scoring"),
+        ("StatefulSet", "fraud-scoring-canary"),
         ("Service", "fraud-scoring-metrics"),
         ("Service", "fraud-scoring-canary-metrics"),
         ("PodDisruptionBudget", "fraud-scoring"),
@@ -116,7 +118,7 @@ def test_placement_and_gpu_resources(spec: FleetSpec) -> None:
     def pod(zone_name: str, deployment: str) -> dict[str, object]:
         zone = spec.zone(zone_name)
         assert zone is not None
-        found = [m for m in render_zone(spec, zone, REV) if m.ref.kind == "Deployment" and m.ref.name == deployment]
+        found = [m for m in render_zone(spec, zone, REV) if m.ref.kind in WORKLOADS and m.ref.name == deployment]
         spec_: dict[str, object] = found[0].obj()["spec"]["template"]["spec"]
         return spec_
 
@@ -145,7 +147,8 @@ def test_content_hash_ignores_revision_and_follows_content(spec: FleetSpec) -> N
     )
     c = {m.ref: m.content_hash for m in render_zone(spec, more, "a" * 40)}
     changed = {ref.kind for ref in a if a[ref] != c[ref]}
-    assert changed == {"Deployment"}
+    # bos-02 is partitioned: runtime.json carries the replicas, as each pod's partitions follow from them
+    assert changed == {"StatefulSet", "ConfigMap"}
 
 
 def _with_placeholder(spec: FleetSpec, model: str, version: str) -> FleetSpec:
@@ -205,6 +208,7 @@ def test_generated_zones_render_deterministically_with_labels_everywhere(
     assignment = base.spec.models[0].model_copy(
         update={
             "replicas": replicas,
+            "partitions": 24 if replicas > 1 else None,  # replicas above 1 scale out by key
             "node_pool": pools[0] if pools else None,
             "resources": base.spec.models[0].resources.model_copy(update={"gpu": gpu}),
             "canary": None
@@ -225,8 +229,9 @@ def test_generated_zones_render_deterministically_with_labels_everywhere(
     )
     first, second = render_zone(spec, zone, REV), render_zone(spec, zone, REV)
     assert [m.to_yaml() for m in first] == [m.to_yaml() for m in second]
-    deployments = [m for m in first if m.ref.kind == "Deployment"]
+    deployments = [m for m in first if m.ref.kind == ("StatefulSet" if replicas > 1 else "Deployment")]
     assert len(deployments) == (1 if canary is None else 2)
+    assert len([m for m in first if m.ref.kind in WORKLOADS]) == len(deployments)
     assert len([m for m in first if m.ref.kind == "NodePool"]) == len(pools)
     for manifest in first:
         labels = manifest.obj()["metadata"]["labels"]

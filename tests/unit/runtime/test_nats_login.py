@@ -53,7 +53,7 @@ def test_rendered_runtime_logs_in_as_the_runtime_user_from_the_users_secret() ->
     load = load_desired(REPO_ROOT)
     assert load.spec is not None
     zone = next(iter(render_region(load.spec, "eu-west", "r1", RenderOptions(), zone="ams-01")))
-    deployments = [m.obj() for m in zone.manifests if m.obj()["kind"] == "Deployment"]
+    deployments = [m.obj() for m in zone.manifests if m.obj()["kind"] in ("Deployment", "StatefulSet")]
     configs = [
         o for o in (m.obj() for m in zone.manifests) if o["kind"] == "ConfigMap" and "runtime.json" in o.get("data", {})
     ]

@@ -102,7 +102,7 @@ def test_a_zones_nodes_match_the_node_selectors_of_its_rendered_deployments(spec
     for zone in spec.zones:
         labels = [n.labels for n in nodes_for_zone(zone)]
         for manifest in render_zone(spec, zone, REV):
-            if manifest.obj()["kind"] != "Deployment":
+            if manifest.obj()["kind"] not in ("Deployment", "StatefulSet"):
                 continue
             selector = manifest.obj()["spec"]["template"]["spec"]["nodeSelector"]
             assert any(all(node.get(k) == v for k, v in selector.items()) for node in labels), (zone.name, selector)
@@ -236,7 +236,7 @@ def test_image_repository_drops_tag_and_digest_but_not_a_registry_port(image: st
 def _rendered_runtime(spec: FleetSpec) -> tuple[dict[str, Any], str]:
     zone = next(z for z in spec.zones if z.spec.models)
     objects = [m.obj() for m in render_zone(spec, zone, REV)]
-    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    deployment = next(o for o in objects if o["kind"] in ("Deployment", "StatefulSet"))
     pod_spec = deployment["spec"]["template"]["spec"]
     config_map_name = next(v["configMap"]["name"] for v in pod_spec["volumes"] if "configMap" in v)
     config_map = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == config_map_name)
