@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -33,6 +32,7 @@ from reconciler.app.desired import load_desired
 from reconciler.core.bot import marker
 from reconciler.core.canary import Selector, thresholds_for
 from reconciler.core.canary.promql import p95_latency_ms
+from reconciler.core.load import round_trip_yaml
 from reconciler.core.nats import naming
 from reconciler.core.render.labels import deployment_name
 from reconciler.core.spec import FleetSpec, ModelAssignment
@@ -489,9 +489,10 @@ def _zone_file(work: Path, zone: str) -> Path:
 
 
 def _add_canary(path: Path, model: str, version: str, weight: int, started: str) -> None:
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    doc = yaml.load(path.read_text(encoding="utf-8"))
+    """Add a live canary block to `model`'s assignment in the zone file, in the file's own formatting."""
+    text = path.read_text(encoding="utf-8")
+    yaml = round_trip_yaml(text)
+    doc = yaml.load(text)
     assignment = next(a for a in doc["spec"]["models"] if a["model"] == model)
     assignment["canary"] = CommentedMap(
         version=version, weight=weight, policy=DEMO_POLICY, phase="live", startedAt=DoubleQuotedScalarString(started)

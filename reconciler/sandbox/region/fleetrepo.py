@@ -29,7 +29,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from reconciler.app.desired import load_desired
-from reconciler.app.modelops import build_model, push_model_version
+from reconciler.app.modelops import ModelYamlError, push_model_version
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.registry import parse_registry
 
@@ -120,18 +120,20 @@ def _push_models(
         for version in model.spec.versions:
             if name not in _served(spec, region):
                 continue  # no zone of the region runs the model: built and pushed when needed (`edgeops model push`)
-            say(f"building model {name} {version.version}")
-            built = build_model(model_dir, version=version.version, verify_reproducible=False).manifest.digest
-            if version.artifact.digest != built:  # CI proves every recorded digest reproducible
+            if version.artifact.placeholder:
                 unbuilt.add((name, version.version))
-                notes.append(
-                    f"{name} {version.version}: models/{name} builds {built[:19]}…, model.yaml records "
-                    f"{version.artifact.digest[:19]}… — not pushed"
-                )
+                notes.append(f"{name} {version.version}: model.yaml records a placeholder digest — not pushed")
                 continue
-            say(f"pushing {name} {version.version} to the local registry")
-            push_model_version(model_dir, version.version, registries=(location,), plain_http=True, record=True)
-            pushed.append(f"{name} {version.version} {built}")
+            say(f"building model {name} {version.version} and pushing it to the local registry")
+            try:  # one build: the push refuses a build that is not the recorded digest (CI proves them reproducible)
+                done = push_model_version(
+                    model_dir, version.version, registries=(location,), plain_http=True, record=True
+                )
+            except ModelYamlError as error:
+                unbuilt.add((name, version.version))
+                notes.append(f"{name} {version.version}: not pushed: {error}")
+                continue
+            pushed.append(f"{name} {version.version} {done.build.manifest.digest}")
     return pushed, unbuilt, notes
 
 
