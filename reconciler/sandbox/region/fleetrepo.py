@@ -7,7 +7,8 @@ Every version of a model some zone of the region serves is pushed, not only the 
 pull requests move zones to them, and a zone pulls what it runs from the region's registry.
 
 The demo policy (`fleet/policies/demo.yaml`, `DEMO_POLICY`) is the standard policy shrunk to fit a few minutes:
-short analysis windows, three live steps, few samples, a ratio to stable that tolerates a shared machine's
+short analysis windows, three live steps from half the traffic (so that one window holds enough samples for a
+p95 that one late record on a busy machine does not decide), few samples, a ratio to stable that tolerates a shared machine's
 scheduling noise on p95s of a few milliseconds, and two failed windows in a row before a rollback (a canary's
 traffic is routed to it as soon as the reconciler applies the zone's NATS mapping, so the records queued while
 its pod starts are answered seconds late, in one window); the ceilings are the model's SLO (the deliberately slow
@@ -151,12 +152,12 @@ kind: CanaryPolicy
 metadata:
   name: {DEMO_POLICY}
 spec:
-  steps: [20, 50, 100]
-  analysisInterval: 20s       # a bake window per step: 4 Prometheus scrapes
+  steps: [50, 75, 100]        # half the records from the first step: enough samples for a p95 in one window
+  analysisInterval: 30s       # a bake window per step: 6 Prometheus scrapes
   inconclusiveLimit: 10       # a loaded machine may send fewer records; keep extending rather than hold
   metrics:
     maxRatioToStable: 3.0     # p95s of a few milliseconds: scheduling noise alone moves them by 2x
-    minSamples: 10            # a 20 % share of 5 records/s over 20 s
+    minSamples: 30            # a 50 % share of 5 records/s over 30 s is 75
   failureLimit: 2             # the first window of a canary holds the records routed to it while its pod started
                               # (seconds of end-to-end latency): one failed window alone does not roll back
   promotion: auto-merge

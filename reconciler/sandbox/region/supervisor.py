@@ -284,7 +284,7 @@ class _GitOps:
         self.parts["bot"] = {"url": bot_url, "pid": bot.pid}
 
     def start_canary_controller(self, region: str, prometheus: str) -> None:
-        # A pass every 10 s: the sandbox's demo policy bakes each step for 20 s (fleetrepo.DEMO_POLICY).
+        # A pass every 10 s: the sandbox's demo policy bakes each step for 30 s (fleetrepo.DEMO_POLICY).
         port = free_port()
         controller = ServerProcess(
             "canary controller",
