@@ -224,14 +224,8 @@ class Demo:
             self._show_controller_pull(pull)
             if pull["merged"] and "canary:promote" in labels:
                 workload = self._converge(f"#{pull['number']} (promotion)", pull, self.stable, version)
-                gone = self._until(
-                    step,
-                    f"{self.canary} removed from {self.zone}",
-                    lambda: self.region.workload(self.zone, self.canary) is None or None,
-                    lambda: self._observe(self.canary),
-                )
-                if gone:
-                    self.show.event(f"{self.zone}: {workload.describe()}; no canary (apiserver)")
+                self._canary_gone(step)
+                self.show.event(f"{self.zone}: {workload.describe()}; no canary (apiserver)")
                 return
 
     def _rollback(self, opened: int, version: str, stable: str, serving: datetime) -> None:
@@ -250,12 +244,7 @@ class Demo:
             self._show_controller_pull(pull)
             if pull["merged"]:
                 break
-        self._until(
-            step,
-            f"{self.canary} removed from {self.zone}",
-            lambda: self.region.workload(self.zone, self.canary) is None or None,
-            lambda: self._observe(self.canary),
-        )
+        self._canary_gone(step)
         applied = datetime.now(UTC)
         workload = self._until(
             step,
@@ -411,6 +400,14 @@ class Demo:
         self.report.converged_s.append((what, seconds))
         self.show.event(f"merge of {what} → {self.zone} converged: {seconds:.0f} s")
         return workload
+
+    def _canary_gone(self, step: str) -> None:
+        self._until(
+            step,
+            f"{self.canary} removed from {self.zone}",
+            lambda: self.region.workload(self.zone, self.canary) is None or None,
+            lambda: self._observe(self.canary),
+        )
 
     def _converged(self, name: str, version: str) -> Workload | None:
         found = self.region.workload(self.zone, name)
