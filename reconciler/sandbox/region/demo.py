@@ -44,6 +44,7 @@ from reconciler.shells.prometheus import Prometheus, PrometheusError
 
 T = TypeVar("T")
 POLL_S = 1.0
+RECORDS_SETTLE_S = 30.0  # a gap between two streams' counts closes within seconds; a lost record never does
 _PLAN = marker("plan")
 _EVIDENCE = marker("canary:evidence")
 _AUTHOR = ["-c", f"user.name={ADMIN_LOGIN}", "-c", f"user.email={ADMIN_LOGIN}@edgeops.invalid"]
@@ -287,7 +288,8 @@ class Demo:
             seen.append(counts | {"lost": max(lost, 0)})
             return seen[-1] if lost <= 0 else None
 
-        counts = self._until(
+        self.show.waiting("records: waiting for JetStream's counts to balance")
+        counts = until(
             "records",
             "every record taken in answered, dead-lettered or still queued",
             balanced,
@@ -297,6 +299,7 @@ class Demo:
                 if seen
                 else "no counts"
             ),
+            RECORDS_SETTLE_S,
         )
         self.report.records = counts
         self.show.event(

@@ -9,9 +9,10 @@ pull requests move zones to them, and a zone pulls what it runs from the region'
 The demo policy (`fleet/policies/demo.yaml`, `DEMO_POLICY`) is the standard policy shrunk to fit a few minutes:
 short analysis windows, three live steps from half the traffic (so that one window holds enough samples for a
 p95 that one late record on a busy machine does not decide), few samples, a ratio to stable that tolerates a shared machine's
-scheduling noise on p95s of a few milliseconds, and three failed windows in a row before a rollback (a canary's
+scheduling noise on p95s of a few milliseconds, and five failed windows in a row before a rollback (a canary's
 traffic is routed to it as soon as the reconciler applies the zone's NATS mapping, so the records queued while
-its pod starts are answered seconds late, in a burst that two windows may share); the ceilings are the model's SLO (the deliberately slow
+its pod starts are answered seconds late, and a fresh canary runtime on a busy machine was seen at 10x stable's
+p95 for over a minute; the slow version fails every window); the ceilings are the model's SLO (the deliberately slow
 version is far over it). The sandbox's fleet has no maintenance windows, so a rollout may
 move at any hour (a zone's own windows still hold for it).
 
@@ -158,8 +159,8 @@ spec:
   metrics:
     maxRatioToStable: 3.0     # p95s of a few milliseconds: scheduling noise alone moves them by 2x
     minSamples: 30            # a 50 % share of 5 records/s over 30 s is 75
-  failureLimit: 3             # a canary's first records waited for its pod to start (seconds of end-to-end
-                              # latency), answered in a burst that two windows may share: a third decides
+  failureLimit: 5             # a fresh canary on a busy machine: its first records waited for its pod, and its
+                              # first minute was seen at 10x stable's p95; the slow version fails every window
   promotion: auto-merge
   rollback: auto-merge
 """

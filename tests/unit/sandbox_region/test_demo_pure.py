@@ -37,7 +37,7 @@ def test_the_demo_policy_loads_and_the_fleet_has_no_maintenance_windows(tmp_path
     policy = spec.policies[DEMO_POLICY].spec
     assert policy.steps == (50, 75, 100)
     assert policy.analysis_interval.total_seconds() == 30
-    assert (policy.failure_limit, policy.promotion, policy.rollback) == (3, "auto-merge", "auto-merge")
+    assert (policy.failure_limit, policy.promotion, policy.rollback) == (5, "auto-merge", "auto-merge")
     assert not spec.fleet.spec.maintenance_windows
 
 
