@@ -14,9 +14,10 @@ canary controller). The test then checks the end state from the parts themselves
 two pull requests and the controller's step, promotion and rollback pull requests, all merged; main runs 1.1.0
 with no canary; the zone's apiserver has no canary workload.
 
-Measured on the shared 2-core development box: about 6-7 minutes for the demo (region start included), most of
-it the demo policy's 30 s bake windows and the controller's 10 s passes. Generous per-step timeouts; no wall-clock
-asserts.
+Measured on the shared 2-core development box (load 7-9 from other test runs): 8 min 9 s for the whole test
+(region start with its model builds about 3 min, the demo about 4.5 min, `down`), of which most is the demo
+policy's 30 s windows (five failed ones before the slow version's rollback) and the controller's 10 s passes.
+Generous per-step timeouts; no wall-clock asserts.
 """
 
 from __future__ import annotations
