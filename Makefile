@@ -6,10 +6,10 @@
 bootstrap:
 	bash tests/env/bootstrap.sh
 
-# Brings a region up (it keeps running: `edgeops sandbox status`, `edgeops sandbox down`) and waits until every part
-# is healthy and every zone's runtimes turn the sensors' records into results.
+# Brings a region up (it keeps running: `edgeops sandbox status`, `edgeops sandbox down`), then runs the demo on it:
+# a canary PR through plan, merge, steps and promotion, then a slow version rolled back (docs/sandbox.md).
 sandbox: bootstrap
-	bash -c 'source tests/env/common.sh && edgeops sandbox up && edgeops sandbox status --wait 600'
+	bash -c 'source tests/env/common.sh && edgeops sandbox up && edgeops sandbox demo'
 
 test: bootstrap
 	bash tests/run.sh

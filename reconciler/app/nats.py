@@ -117,11 +117,19 @@ def _sync_server_config(spec: FleetSpec, zone: Zone, server: DirectServer, *, wr
 
 
 async def _plan_or_apply(
-    desired: JetStreamAssets, endpoint: NatsEndpoint, *, revision: str | None, allow_stream_delete: bool, write: bool
+    desired: JetStreamAssets,
+    endpoint: NatsEndpoint,
+    *,
+    revision: str | None,
+    allow_stream_delete: bool,
+    write: bool,
+    create_only: bool = False,
 ) -> tuple[Step, ...]:
     admin = await JetStreamAdmin.connect(endpoint)
     async with admin:
         steps = plan_jetstream(desired, await admin.read(), allow_stream_delete=allow_stream_delete)
+        if create_only:
+            steps = tuple(step for step in steps if step.op is Op.CREATE)
         if write:
             for step in steps:
                 await admin.execute(step, revision)
@@ -138,13 +146,19 @@ async def _with_retries(
     write: bool,
     retry: RetryPolicy,
     before: tuple[Change, ...] = (),
+    create_only: bool = False,
 ) -> NatsZoneResult:
     delay = retry.first_delay_s
     last: NatsError | None = None
     for attempt in range(retry.attempts):
         try:
             steps = await _plan_or_apply(
-                desired, endpoint, revision=revision, allow_stream_delete=allow_stream_delete, write=write
+                desired,
+                endpoint,
+                revision=revision,
+                allow_stream_delete=allow_stream_delete,
+                write=write,
+                create_only=create_only,
             )
         except NatsUnreachable as exc:
             last = exc
@@ -170,13 +184,15 @@ async def apply_nats(
     server: DirectServer | None = None,
     allow_stream_delete: bool = False,
     retry: RetryPolicy = DEFAULT_RETRY,
+    create_only: bool = False,
 ) -> NatsZoneResult:
     """Bring the zone's server config (direct servers only) and JetStream assets to the desired state
-    (`write=False`: only say what that would change)."""
+    (`write=False`: only say what that would change). `create_only`: only create the assets the zone lacks —
+    nothing updated, deleted or reconfigured (the server config, which routes traffic, included)."""
     before: tuple[Change, ...] = ()
     try:
         desired = zone_assets(zone)  # refuses bad subjects before anything is written
-        if server is not None:
+        if server is not None and not create_only:
             before = (_sync_server_config(spec, zone, server, write=write),)
     except (NatsRenderError, NatsError) as exc:
         return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
@@ -189,6 +205,7 @@ async def apply_nats(
         write=write,
         retry=retry,
         before=before,
+        create_only=create_only,
     )
 
 

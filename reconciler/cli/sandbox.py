@@ -1,5 +1,6 @@
 """`edgeops sandbox`: the product on one machine, from the template fleet in this repository.
 
+- `demo`: the scripted scenario on that region (`reconciler.sandbox.region.demo`): canary, promotion, rollback.
 - `up | status | down`: a whole region kept running by a supervisor process (`reconciler.sandbox.region`): a local
   control plane and a node agent per zone, the region's NATS, registry, Prometheus, Jaeger, the region reconciler
   and sensor traffic; `status` asks every part how it is; `down` leaves nothing behind.
@@ -207,6 +208,7 @@ def _run_dataplane(console: Console, spec: FleetSpec, region: str, *, state: Pat
 
 
 def register(app: typer.Typer) -> None:
+    from reconciler.cli.sandbox_demo import demo_command
     from reconciler.cli.sandbox_region import down_command, status_command, up_command
 
     group = typer.Typer(
@@ -216,6 +218,11 @@ def register(app: typer.Typer) -> None:
     )
     group.command("up", help="Bring a region up (state in .sandbox/); harmless when it runs already.")(up_command)
     group.command("status", help="Every part of the running region with its URL, pid and health.")(status_command)
+    group.command(
+        "demo",
+        help="The whole loop on the running region (started when none runs): a canary PR → plan → merge → "
+        "steps → promotion, then a slow version → rollback; exit 0 only if every step really happened.",
+    )(demo_command)
     group.command("down", help="Stop every part, also after a killed `up`; remove .sandbox/.")(down_command)
     group.command("check", help="One-shot: validate, reconcile against local control planes, run a data plane.")(
         check_command

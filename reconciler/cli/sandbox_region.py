@@ -33,21 +33,32 @@ EXIT_USAGE = 2
 StateDir = Annotated[Path, typer.Option("--state-dir", help="the region's state (default: .sandbox)")]
 
 
+TemplatePath = Annotated[Path, typer.Argument(help="repository holding the template fleet (default: .)")]
+RegionName = Annotated[str | None, typer.Option("--region", help="region to run (default: the first)")]
+Zones = Annotated[list[str] | None, typer.Option("--zone", help="run only these zones of the region (repeatable)")]
+UpTimeout = Annotated[float, typer.Option("--timeout", help="seconds to wait for the region")]
+
+
 def up_command(
-    path: Annotated[Path, typer.Argument(help="repository holding the template fleet (default: .)")] = Path("."),
-    region: Annotated[str | None, typer.Option("--region", help="region to run (default: the first)")] = None,
-    zone: Annotated[
-        list[str] | None, typer.Option("--zone", help="run only these zones of the region (repeatable)")
-    ] = None,
+    path: TemplatePath = Path("."),
+    region: RegionName = None,
+    zone: Zones = None,
     state_dir: StateDir = DEFAULT_STATE,
-    timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait for the region")] = 900.0,
+    timeout: UpTimeout = 900.0,
 ) -> None:
     console = Console()
     layout = Layout(state_dir.resolve())
+    bring_up(console, layout, path, region, tuple(zone or ()), timeout)
+    _print_status(console, layout)
+
+
+def bring_up(
+    console: Console, layout: Layout, path: Path, region: str | None, zones: tuple[str, ...], timeout: float
+) -> None:
+    """Start a region from `path`'s template unless one runs from `layout` already; exits the command on failure."""
     running = supervisor_record(layout)
     if running is not None:
         console.print(f"a region already runs from {escape(str(layout.root))} (supervisor pid {running['pid']})")
-        _print_status(console, layout)
         return
     load = load_desired(path)
     if load.spec is None:
@@ -59,7 +70,7 @@ def up_command(
         raise typer.Exit(EXIT_USAGE)
     if layout.root.exists():  # what a crashed or killed region left: stop it before starting afresh
         stop_region(layout)
-    pid = start_supervisor(path, layout, chosen, tuple(zone or ()))
+    pid = start_supervisor(path, layout, chosen, zones)
     console.print(f"bringing up region [bold]{escape(chosen)}[/bold] (supervisor pid {pid}, state {layout.root})")
     failed = None
     with console.status("starting ...") as spinner:
@@ -79,7 +90,6 @@ def up_command(
         console.print("stopping what was started ...")
         stop_region(layout)
         raise typer.Exit(EXIT_FAILED)
-    _print_status(console, layout)
 
 
 def status_command(
@@ -97,7 +107,7 @@ def status_command(
     deadline = time.monotonic() + wait
     if wait > 0:
         with console.status("waiting for every part to be healthy and for results ..."):
-            while time.monotonic() < deadline and not _flowing(layout):
+            while time.monotonic() < deadline and not flowing(layout):
                 time.sleep(3)
     healthy = _print_status(console, layout)
     flows = _print_traffic(console, layout)
@@ -105,7 +115,7 @@ def status_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _flowing(layout: Layout) -> bool:
+def flowing(layout: Layout) -> bool:
     health = probe_region(layout)
     zones = traffic(layout)
     return bool(health and health.healthy and zones and all(z.results > 0 and z.targets_up for z in zones))

@@ -18,20 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from reconciler.app.nats import NatsOptions, apply_hub, apply_nats, through_hub
+from reconciler.app.nats import ONCE, NatsOptions, apply_hub, apply_nats, through_hub
 from reconciler.app.reconcile.apply import Observer, apply_zone, no_observer
 from reconciler.app.reconcile.inventory import InventoryUnreadable
 from reconciler.app.reconcile.paused import History, PausedUnresolved, paused_desired
 from reconciler.app.reconcile.region import RegionOptions, ZoneTarget, concurrency, spec_of, targets
 from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.load import LoadResult
-from reconciler.core.plan import NatsZoneResult, ZonePlan, ZoneResult, ZoneStatus, merge_zone_result
+from reconciler.core.plan import ChangeSet, NatsZoneResult, ZonePlan, ZoneResult, ZoneStatus, merge_zone_result
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.kube import KubeConfigError, KubeError, Unreachable
 
@@ -141,10 +142,14 @@ async def apply_region(
         async with limit:
             if stopping():
                 return None
+            created = ChangeSet()
+            if opts.nats is not None and target.rendered is not None:
+                created = await _new_assets_first(load, target, opts.nats)
             result, spec = await asyncio.to_thread(kubernetes, target)
             nats = None
             if opts.nats is not None and spec is not None:
                 nats = await _zone_nats(spec, result, opts.nats)
+                nats = dataclasses.replace(nats, changes=created + nats.changes)
             return result, nats
 
     visited = [done for done in await asyncio.gather(*(one(t) for t in visits)) if done is not None]
@@ -156,6 +161,23 @@ async def apply_region(
         nats=tuple(n for _, n in visited if n is not None),
         hub=hub,
     )
+
+
+async def _new_assets_first(load: LoadResult, target: ZoneTarget, options: NatsOptions) -> ChangeSet:
+    """Before a zone's Kubernetes apply, create the JetStream assets it lacks (nothing else: no update, no delete).
+    The apply moves the zone's NATS mapping (its HelmChart), and the input stream keeps a record only for the
+    consumers whose filter it matches (interest retention): a new canary's consumer created after the apply and
+    its health wait would miss every record routed to the canary until then. Deletions stay after the apply, when
+    the mapping no longer routes to them. One attempt; the pass after the apply retries and reports failures. The
+    assets it created (reported with the pass's NATS changes)."""
+    spec = spec_of(load)
+    zone = spec.zone(target.zone)
+    if zone is None:
+        return ChangeSet()
+    done = await apply_nats(
+        spec, zone, through_hub(options.hub, zone), revision=target.revision, retry=ONCE, create_only=True
+    )
+    return done.changes
 
 
 async def _zone_nats(spec: FleetSpec, result: ZoneResult, options: NatsOptions) -> NatsZoneResult:

@@ -179,7 +179,7 @@ class FakeGitHub:
             "requested_teams": [],
             "assignee": None,
             "milestone": None,
-            "merged_by": None,
+            "merged_by": self.user(pr["merged_by"]) if pr.get("merged_by") else None,
             "auto_merge": None,
             "head": {
                 "ref": pr["head"],
@@ -359,6 +359,7 @@ class FakeGitHub:
                 merged_at=_now(),
                 merge_commit_sha=str(oid),
                 merged_head=head_sha,
+                merged_by=user,
                 updated_at=_now(),
             )
             self.emit_pull("closed", pr)

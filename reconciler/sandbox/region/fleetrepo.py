@@ -1,6 +1,20 @@
 """The sandbox's fleet repository: the template copied into a working tree, its models built and pushed to the
-local registry (`edgeops model push`, which records the digests in model.yaml), canaries on versions that cannot be
-built removed, committed and pushed to a bare remote — what the region reconciler follows.
+local registry (`edgeops model push`, which records the digests in model.yaml), every zone started on its stable
+versions (`edgeops sandbox demo` starts canaries through pull requests), the demo's canary policy added, committed
+and pushed to a bare remote — what the region reconciler follows.
+
+Every version of a model some zone of the region serves is pushed, not only the versions running now: the demo's
+pull requests move zones to them, and a zone pulls what it runs from the region's registry.
+
+The demo policy (`fleet/policies/demo.yaml`, `DEMO_POLICY`) is the standard policy shrunk to fit a few minutes:
+short analysis windows, three live steps from half the traffic (so that one window holds enough samples for a
+p95 that one late record on a busy machine does not decide), few samples, a ratio to stable that tolerates a shared machine's
+scheduling noise on p95s of a few milliseconds, and five failed windows in a row before a rollback (a canary's
+traffic is routed to it as soon as the reconciler applies the zone's NATS mapping, so the records queued while
+its pod starts are answered seconds late, and a fresh canary runtime on a busy machine was seen at 10x stable's
+p95 for over a minute; the slow version fails every window); the ceilings are the model's SLO (the deliberately slow
+version is far over it). The sandbox's fleet has no maintenance windows, so a rollout may
+move at any hour (a zone's own windows still hold for it).
 
 Every change to the template is a commit of its own with a message saying why, so `git log` in the remote shows
 what the sandbox runs and what it had to leave out.
@@ -17,7 +31,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from reconciler.app.desired import load_desired
-from reconciler.app.modelops import build_model, push_model_version
+from reconciler.app.modelops import ModelYamlError, push_model_version
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.registry import parse_registry
 
@@ -69,7 +83,13 @@ def seed_fleet_repo(
     pushed, unbuilt, notes = _push_models(work, spec, region, registry_host, say)
     _commit(work, "Record the model artifacts pushed to the sandbox's registry")
     notes += _drop_canaries(work, spec, region, unbuilt)
-    _commit(work, "Leave out canaries on model versions the sandbox cannot build")
+    _commit(
+        work,
+        "Start every zone on its stable versions\n\n`edgeops sandbox demo` starts canaries through pull requests; "
+        "canaries on versions the sandbox cannot build are named in `edgeops sandbox status`.",
+    )
+    _demo_policy(work)
+    _commit(work, "Add the demo canary policy, and let rollouts move at any hour in the sandbox")
     _load(work)  # what the reconciler will read must still be valid
     _git(root, "init", "-q", "--bare", "-b", "main", str(remote))
     _git(work, "push", "-q", str(remote), "main")
@@ -100,32 +120,61 @@ def _push_models(
             notes.append(f"{name}: no build.py in models/{name}/, none of its versions is in the registry")
             continue
         for version in model.spec.versions:
-            if (name, version.version) not in _served(spec):
-                continue  # no zone runs it: built and pushed when something needs it (`edgeops model push`)
-            say(f"building model {name} {version.version}")
-            built = build_model(model_dir, version=version.version, verify_reproducible=False).manifest.digest
-            if version.artifact.digest != built:  # CI proves every recorded digest reproducible
+            if name not in _served(spec, region):
+                continue  # no zone of the region runs the model: built and pushed when needed (`edgeops model push`)
+            if version.artifact.placeholder:
                 unbuilt.add((name, version.version))
-                notes.append(
-                    f"{name} {version.version}: models/{name} builds {built[:19]}…, model.yaml records "
-                    f"{version.artifact.digest[:19]}… — not pushed"
-                )
+                notes.append(f"{name} {version.version}: model.yaml records a placeholder digest — not pushed")
                 continue
-            say(f"pushing {name} {version.version} to the local registry")
-            push_model_version(model_dir, version.version, registries=(location,), plain_http=True, record=True)
-            pushed.append(f"{name} {version.version} {built}")
+            say(f"building model {name} {version.version} and pushing it to the local registry")
+            try:  # one build: the push refuses a build that is not the recorded digest (CI proves them reproducible)
+                done = push_model_version(
+                    model_dir, version.version, registries=(location,), plain_http=True, record=True
+                )
+            except ModelYamlError as error:
+                unbuilt.add((name, version.version))
+                notes.append(f"{name} {version.version}: not pushed: {error}")
+                continue
+            pushed.append(f"{name} {version.version} {done.build.manifest.digest}")
     return pushed, unbuilt, notes
 
 
-def _served(spec: FleetSpec) -> set[tuple[str, str]]:
-    """(model, version) of every stable and canary version some zone of the fleet runs."""
-    served = set()
-    for zone in spec.zones:
-        for assignment in zone.spec.models:
-            served.add((assignment.model, assignment.version))
-            if assignment.canary is not None:
-                served.add((assignment.model, assignment.canary.version))
-    return served
+def _served(spec: FleetSpec, region: str) -> set[str]:
+    """Every model some zone of the region runs."""
+    return {assignment.model for zone in spec.zones_in(region) for assignment in zone.spec.models}
+
+
+DEMO_POLICY = "demo"
+_DEMO_POLICY_YAML = f"""\
+# yaml-language-server: $schema=../schemas/canarypolicy.schema.json
+# The sandbox's demo policy: the standard policy shrunk to a few minutes on one machine (`edgeops sandbox demo`).
+apiVersion: edgeops.io/v1alpha1
+kind: CanaryPolicy
+metadata:
+  name: {DEMO_POLICY}
+spec:
+  steps: [50, 75, 100]        # half the records from the first step: enough samples for a p95 in one window
+  analysisInterval: 30s       # a bake window per step: 6 Prometheus scrapes
+  inconclusiveLimit: 10       # a loaded machine may send fewer records; keep extending rather than hold
+  metrics:
+    maxRatioToStable: 3.0     # p95s of a few milliseconds: scheduling noise alone moves them by 2x
+    minSamples: 30            # a 50 % share of 5 records/s over 30 s is 75
+  failureLimit: 5             # a fresh canary on a busy machine: its first records waited for its pod, and its
+                              # first minute was seen at 10x stable's p95; the slow version fails every window
+  promotion: auto-merge
+  rollback: auto-merge
+"""
+
+
+def _demo_policy(work: Path) -> None:
+    (work / "fleet" / "policies" / f"{DEMO_POLICY}.yaml").write_text(_DEMO_POLICY_YAML, encoding="utf-8")
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    path = work / "fleet" / "fleet.yaml"
+    doc = yaml.load(path.read_text(encoding="utf-8"))
+    if doc["spec"].pop("maintenanceWindows", None) is not None:
+        with path.open("w", encoding="utf-8") as out:
+            yaml.dump(doc, out)
 
 
 def _drop_canaries(work: Path, spec: FleetSpec, region: str, unbuilt: set[tuple[str, str]]) -> list[str]:
@@ -140,9 +189,11 @@ def _drop_canaries(work: Path, spec: FleetSpec, region: str, unbuilt: set[tuple[
         changed = False
         for assignment in doc["spec"].get("models") or []:
             canary = assignment.get("canary")
-            if canary is not None and (assignment["model"], str(canary["version"])) in unbuilt:
-                del assignment["canary"]
-                changed = True
+            if canary is None:
+                continue
+            del assignment["canary"]
+            changed = True
+            if (assignment["model"], str(canary["version"])) in unbuilt:
                 notes.append(f"{zone.name}: canary {assignment['model']} {canary['version']} left out (not built)")
         if changed:
             with path.open("w", encoding="utf-8") as out:

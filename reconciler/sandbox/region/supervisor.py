@@ -6,7 +6,8 @@ every server process it started is recorded on disk: `reconciler.sandbox.process
 
 Parts, in start order: the local registry; the fleet repository (template → built models pushed → bare remote);
 one local control plane per zone (SQLite), each with the namespace and the NATS users' Secret a zone's operator
-creates; the region hub and each zone's nats-server from the configs edgeops renders (leafnodes to the hub);
+creates; the region hub and each zone's nats-server from the configs edgeops renders (leafnodes to the hub),
+each zone's server then following the NATS config the reconciler applies to its zone (`natsconfig`: canary weights);
 Jaeger (when built); a node agent per zone (its service table maps the in-cluster NATS service and the region's
 registry host to the local ones); the region reconciler (`edgeops reconcile` with `--nats` and nudges);
 Prometheus scraping every runtime pod (file_sd targets from the pods' host-port annotations, refreshed); sensor
@@ -48,6 +49,7 @@ from reconciler.sandbox.process import (
 )
 from reconciler.sandbox.region.fleetrepo import seed_fleet_repo
 from reconciler.sandbox.region.layout import Layout, read_json, write_json
+from reconciler.sandbox.region.natsconfig import NatsFollower, ZoneServer
 from reconciler.sandbox.region.sensors import run_sensors
 
 NAMESPACE = "edgeops"
@@ -178,7 +180,10 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
         stack.callback(kube.close)
         kube.start_zones([context_for(z) for z in zones], ZoneOptions(storage="sqlite"))
         parts["kubeconfig"] = str(kube.kubeconfig)
-        hub_url, zone_urls = _start_nats(stack, layout, spec, zones, env=keys.env, parts=parts, say=say)
+        follower = NatsFollower(kube, fleet.remote, request.region, "", NAMESPACE)
+        hub_url, zone_urls = _start_nats(
+            stack, layout, spec, zones, env=keys.env, follower=follower, parts=parts, say=say
+        )
         otlp = _start_jaeger(stack, layout, parts, say)
         registry_host = (spec.region(request.region) or _no_region(request.region)).registry.split("/", 1)[0]
         for zone in zones:
@@ -199,7 +204,7 @@ def run_region(request: RegionRequest, stop: threading.Event) -> None:
         gitops.start_fleet_page(f"http://127.0.0.1:{prometheus_port}")
         _start_threads(
             stack, kube, spec, zones, targets=targets, urls=zone_urls, password=keys.nats[naming.SENSOR_USER],
-            rate=request.records_per_s, otlp=otlp,
+            rate=request.records_per_s, otlp=otlp, follower=follower,
         )  # fmt: skip
         parts["sensors"] = {"records_per_s": request.records_per_s}
         say("region up", kind="ready")
@@ -279,12 +284,13 @@ class _GitOps:
         self.parts["bot"] = {"url": bot_url, "pid": bot.pid}
 
     def start_canary_controller(self, region: str, prometheus: str) -> None:
+        # A pass every 10 s: the sandbox's demo policy bakes each step for 30 s (fleetrepo.DEMO_POLICY).
         port = free_port()
         controller = ServerProcess(
             "canary controller",
             [
                 *_edgeops(), "canary", "run", "--region", region, "--prometheus", prometheus,
-                *self._repository(self.parts["forge"]["url"], "canary"), "--interval", "30s",
+                *self._repository(self.parts["forge"]["url"], "canary"), "--interval", "10s",
                 "--metrics-port", str(port), "--nudge-nats", self.hub_url,
             ],
             self.layout.logs / "canary.log",
@@ -324,8 +330,10 @@ def _start_threads(
     password: str,
     rate: float,
     otlp: str | None,
+    follower: NatsFollower,
 ) -> None:
-    """The Prometheus target refresher and the sensors, stopped when `stack` closes."""
+    """The Prometheus target refresher, the zones' NATS config follower and the sensors, stopped when `stack`
+    closes."""
     stop = threading.Event()
     stack.callback(stop.set)
 
@@ -336,6 +344,7 @@ def _start_threads(
         _refresh_targets(kube, zones, targets, stop)
 
     threading.Thread(target=refresh, name="targets", daemon=True).start()
+    threading.Thread(target=follower.run, args=(stop,), name="nats-config", daemon=True).start()
     threading.Thread(target=sensors, name="sensors", daemon=True).start()
 
 
@@ -455,18 +464,22 @@ def _start_nats(
     zones: list[Zone],
     *,
     env: dict[str, str],
+    follower: NatsFollower,
     parts: dict[str, Any],
     say: Progress,
 ) -> tuple[str, dict[str, str]]:
-    """The region hub and each zone's nats-server (leafnode to the hub); the hub's URL and the zones' URLs."""
+    """The region hub and each zone's nats-server (leafnode to the hub); the hub's URL and the zones' URLs. Each
+    zone's server is added to `follower`, which keeps it on the config the reconciler applies."""
     region = zones[0].spec.region
     base = layout.root / "nats"
     hub_settings = loopback_server_settings(base / "hub", leafnode_port=free_port())
-    local = spec.with_region_hub(region, f"nats-leaf://127.0.0.1:{hub_settings.leafnode_port}")
+    follower.hub_leaf_url = f"nats-leaf://127.0.0.1:{hub_settings.leafnode_port}"
+    local = spec.with_region_hub(region, follower.hub_leaf_url)
     say("starting the region's NATS hub")
     servers = [("hub", hub_server_config(region, hub_settings), hub_settings, base / "hub")]
     zone_urls: dict[str, str] = {}
     parts["nats"] = {}
+    by_name = {zone.name: zone for zone in zones}
     for zone in zones:
         settings = loopback_server_settings(base / zone.name)
         servers.append((zone.name, server_config(local, zone, settings), settings, base / zone.name))
@@ -479,6 +492,8 @@ def _start_nats(
         if name != "hub":
             say(f"starting {name}'s nats-server (leafnode to the hub)")
         _serve(stack, process, _http_ready(ready), "serving JetStream", 60)
+        if name in by_name and process.pid is not None:
+            follower.servers.append(ZoneServer(by_name[name], settings, workdir / "nats-server.conf", process.pid))
         parts["nats"][name] = {
             "url": f"nats://127.0.0.1:{settings.port}",
             "monitor": f"http://127.0.0.1:{settings.monitor_port}",

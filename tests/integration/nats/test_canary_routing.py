@@ -5,7 +5,9 @@ the key (`<route>.<p>.<key>`, see tests/integration/nats/test_partitions.py); sh
 
 Matrix: a 90/10 mapping splits 10,000 sensor messages within ±3 points | a weight change reaches the running
 server by config file + reload and loses no message published across it | sensors may publish only to their input
-subject tree | a hand edit of the config file is found and reverted.
+subject tree | a hand edit of the config file is found and reverted | `create_only` (what a pass does before a
+zone's Kubernetes apply moves the mapping) creates a new canary's consumer, so records routed to it are kept, and
+never deletes or changes one.
 """
 
 from __future__ import annotations
@@ -160,3 +162,38 @@ async def test_hand_edited_config_file_is_reverted(nats_fleet: NatsFleet) -> Non
     assert direct.config_path.read_text() == rendered
     again = await plan_nats(spec, zone, endpoint, server=direct)
     assert not again.changes.pending
+
+
+def without_canary(zone: Zone) -> Zone:
+    models = tuple(a.model_copy(update={"canary": None}) for a in zone.spec.models)
+    return zone.model_copy(update={"spec": zone.spec.model_copy(update={"models": models})})
+
+
+async def _consumers(jsm: Any) -> set[str]:
+    return {c.name for c in await jsm.consumers_info(STREAM)}
+
+
+async def test_create_only_adds_the_canary_consumer_first_and_deletes_nothing(nats_fleet: NatsFleet) -> None:
+    spec, zone, endpoint = nats_fleet.spec, nats_fleet.zone("ams-01"), nats_fleet.endpoint("ams-01")
+    stable_only = without_canary(zone)
+    await apply_nats(spec, stable_only, endpoint, revision="r1")
+    admin = await connect(endpoint)
+    sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
+    try:
+        jsm = admin.jsm()
+        assert await _consumers(jsm) == {"fraud-scoring-stable"}
+        created = await apply_nats(spec, zone, endpoint, revision="r2", create_only=True)
+        assert [c.name for c in created.changes.with_action(Action.CREATE)] == [f"{STREAM}/fraud-scoring-canary"]
+        assert await _consumers(jsm) == {"fraud-scoring-stable", "fraud-scoring-canary"}
+        # A record routed to the canary now has a consumer that wants it: the interest stream keeps it.
+        await publish_acked(admin.jetstream(), CANARY, ["routed-to-canary"])
+        assert (await subject_counts(jsm, STREAM)).get(CANARY) == 1
+        # Going back, a create-only pass deletes nothing; the full pass after the apply does.
+        kept = await apply_nats(spec, stable_only, endpoint, revision="r3", create_only=True)
+        assert not list(kept.changes.with_action(Action.PRUNE))
+        assert "fraud-scoring-canary" in await _consumers(jsm)
+        await apply_nats(spec, stable_only, endpoint, revision="r3")
+        assert await _consumers(jsm) == {"fraud-scoring-stable"}
+    finally:
+        await sensor.close()
+        await admin.close()
