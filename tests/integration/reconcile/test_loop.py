@@ -182,14 +182,14 @@ async def test_a_paused_zone_takes_only_rollbacks_from_the_repository(
     assert routes_to_canary()
 
     # Paused, with an edit beside it: nothing changes.
-    commit(2, "1.1.0", paused=True)
+    commit(1, "1.1.0", paused=True)
     (held,) = await loop.run_pass()
     assert f"paused at {first[:12]}" in held.message, held.line()
     assert (held.applied, held.pruned) == (0, 0), held.line()
     assert state() == (0, {"fraud-scoring", "fraud-scoring-canary"})
 
     # The canary is rolled back on the branch: it leaves the paused zone, the edit still waits.
-    rollback = commit(2, None, paused=True)
+    rollback = commit(1, None, paused=True)
     (rolled,) = await loop.run_pass()
     assert rolled.revision == rollback
     assert rolled.pruned >= 1, rolled.line()
@@ -199,10 +199,10 @@ async def test_a_paused_zone_takes_only_rollbacks_from_the_repository(
     assert (inventory.revision, inventory.basis) == (rollback, first)
 
     # Resumed: the zone follows the branch again, and its inventory forgets the basis.
-    resumed = commit(2, None, paused=False)
+    resumed = commit(1, None, paused=False)
     (done,) = await loop.run_pass()
     assert "paused" not in done.message, done.line()
-    assert state() == (2, {"fraud-scoring"})
+    assert state() == (1, {"fraud-scoring"})
     inventory = read_inventory(client, env.namespace)
     assert (inventory.revision, inventory.basis) == (resumed, None)
 
