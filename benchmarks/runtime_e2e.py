@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -305,15 +306,19 @@ def report(results: list[dict[str, Any]], seconds: float) -> str:
     lines += ["", "Targets (runtime):", ""]
     for r in results:
         rt, bare = r["runtime"], r["bare"]
-        ratio = rt["at_1000"]["p95"] / bare["at_1000"]["p95"]
+        # The deciding ratio is the median of the rounds' ratios (each round measures both loops back to back).
+        rounds = [x / y for x, y in zip(rt["at_1000"]["rounds_p95"], bare["at_1000"]["rounds_p95"], strict=True)]
+        ratio = statistics.median(rounds)
+        spread = ", ".join(f"{x:.2f}" for x in rounds)
         p95 = rt["at_1000"]["p95"]
         bare_failed = any(not sustained(s) for s in bare["ramp"])
         share = rt["sustained"] / bare["sustained"] if bare["sustained"] else float("nan")
         lines.append(
             f"- {r['model']}: p95 at 1,000 msg/s {p95:.2f} ms (target <= {TARGET_P95_MS} ms: "
             f"{'met' if p95 <= TARGET_P95_MS else 'MISSED'}); sustained {rt['sustained']} msg/s (target >= "
-            f"{TARGET_RATE}: {'met' if rt['sustained'] >= TARGET_RATE else 'MISSED'}); p95 ratio runtime/bare "
-            f"{ratio:.2f}x (target <= {TARGET_RATIO}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'}); highest "
+            f"{TARGET_RATE}: {'met' if rt['sustained'] >= TARGET_RATE else 'MISSED'}); p95 ratio runtime/bare, "
+            f"median of the rounds, {ratio:.2f}x (rounds {spread}; target <= {TARGET_RATIO}x: "
+            f"{'met' if ratio <= TARGET_RATIO else 'MISSED'}); highest "
             f"sustained rate {share:.2f}x the bare loop's ({bare['sustained']} msg/s"
             f"{'' if bare_failed else ', which did not fail within the offered rates'})"
         )
