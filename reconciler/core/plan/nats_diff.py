@@ -8,6 +8,11 @@ at a new revision writes nothing.
 Ownership: an asset is ours when its metadata says `edgeops.io/managed-by: edgeops`. A stream with one of our names
 but without that mark is foreign: reported, never touched. Only our own assets are pruned, and a stream that still
 holds messages is deleted (pruned or recreated) only when the caller allows it.
+
+Draining: a consumer the desired state no longer has but that still holds records (pending or unacknowledged) is
+not deleted; its step is `Op.DRAIN` (nothing sent) until it holds nothing, so the track's runtime can score and
+acknowledge the remainder. Once it has made no progress (no delivery or acknowledgement) for the drain timeout it
+is deleted anyway, and its step says how many records were abandoned (`Op.DELETE` with `abandoned`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from reconciler.core.nats import MANAGED_BY, MANAGER, ConsumerAsset, JetStreamAssets, StreamAsset
@@ -44,6 +50,10 @@ class Op(StrEnum):
     RECREATE = "recreate"
     DELETE = "delete"
     BLOCKED = "blocked"  # would delete a stream holding messages without permission
+    DRAIN = "drain"  # a retired consumer still holding records: kept until it holds nothing (nothing sent)
+
+
+DEFAULT_DRAIN_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,33 @@ class LiveStream:
 class LiveConsumer:
     stream: str
     config: Mapping[str, object]
+    pending: int = 0  # records it still holds: not yet delivered plus delivered but not acknowledged
+    last_active: datetime | None = None  # its last delivery or acknowledgement (else its creation)
+
+
+@dataclass(frozen=True)
+class DrainPolicy:
+    """When retired consumers are deleted: `now` (None: never time out, e.g. a plan shown without a clock) and
+    how long one may hold records without progress before they are abandoned."""
+
+    now: datetime | None = None
+    timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
+
+
+class Retire(StrEnum):
+    DELETE = "delete"  # holds nothing
+    DRAIN = "drain"  # holds records and is still making progress (or within the timeout)
+    ABANDON = "abandon"  # holds records but made no progress for the drain timeout
+
+
+def retire(consumer: LiveConsumer, policy: DrainPolicy) -> Retire:
+    """The fate of a consumer the desired state no longer has."""
+    if consumer.pending <= 0:
+        return Retire.DELETE
+    if policy.now is None or consumer.last_active is None:
+        return Retire.DRAIN
+    idle = (policy.now - consumer.last_active).total_seconds()
+    return Retire.ABANDON if idle >= policy.timeout_s else Retire.DRAIN
 
 
 @dataclass(frozen=True)
@@ -74,6 +111,11 @@ class Step:
     stream: str
     durable: str = ""
     config: Mapping[str, object] = field(default_factory=dict)
+    held: int = 0  # a retired consumer's records: still draining (`Op.DRAIN`) or abandoned (`Op.DELETE`)
+
+    @property
+    def abandoned(self) -> int:
+        return self.held if self.op is Op.DELETE else 0
 
 
 def _owned(config: Mapping[str, object]) -> bool:
@@ -166,10 +208,34 @@ def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None)
     return Step(change, Op.RECREATE if fixed else Op.UPDATE, "Consumer", asset.stream, asset.durable, desired)
 
 
+def _retire_consumer(domain: str, stream: str, durable: str, consumer: LiveConsumer, policy: DrainPolicy) -> Step:
+    name = f"{stream}/{durable}"
+    fate = retire(consumer, policy)
+    detail = ""
+    if fate is Retire.DRAIN:
+        detail = f"draining: holds {consumer.pending} records (deleted once they are acknowledged)"
+    elif fate is Retire.ABANDON:
+        detail = (
+            f"abandoned {consumer.pending} records: no delivery or acknowledgement for the drain timeout "
+            f"({policy.timeout_s:g}s)"
+        )
+    change = Change(
+        Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None), SYSTEM, detail
+    )
+    op = Op.DRAIN if fate is Retire.DRAIN else Op.DELETE
+    return Step(change, op, "Consumer", stream, durable, held=0 if fate is Retire.DELETE else consumer.pending)
+
+
 def plan_jetstream(
-    desired: JetStreamAssets, live: LiveJetStream, *, allow_stream_delete: bool = False
+    desired: JetStreamAssets,
+    live: LiveJetStream,
+    *,
+    allow_stream_delete: bool = False,
+    drain: DrainPolicy | None = None,
 ) -> tuple[Step, ...]:
-    """Streams before their consumers; prunes (consumers, then streams) last."""
+    """Streams before their consumers; prunes (consumers, then streams) last. Retired consumers holding records
+    drain first (`drain`; default: no clock, so they never time out)."""
+    policy = drain or DrainPolicy()
     domain = desired.domain
     live_streams = {str(s.config.get("name")): s for s in live.streams}
     live_consumers = {(c.stream, str(c.config.get("durable_name"))): c for c in live.consumers}
@@ -184,11 +250,7 @@ def plan_jetstream(
     wanted_consumers = {(c.stream, c.durable) for c in desired.consumers}
     for (stream, durable), consumer in sorted(live_consumers.items()):
         if (stream, durable) not in wanted_consumers and _owned(consumer.config) and stream not in foreign:
-            name = f"{stream}/{durable}"
-            change = Change(
-                Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None), SYSTEM
-            )
-            steps.append(Step(change, Op.DELETE, "Consumer", stream, durable))
+            steps.append(_retire_consumer(domain, stream, durable, consumer, policy))
     for name, stream_live in sorted(live_streams.items()):
         if name in wanted_streams or not _owned(stream_live.config):
             continue
