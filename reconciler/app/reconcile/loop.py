@@ -197,14 +197,16 @@ class RegionLoop:
                         await renewer
                 if once:
                     break
-                self._trigger = (await self._sleep(self._next_wait())).value
+                self._trigger = (await self._sleep(self.next_wait_s)).value
         finally:
             if self.elector is not None:
                 await asyncio.get_running_loop().run_in_executor(self._lease_thread, self.elector.release)
                 self.metrics.leader.labels(self.options.region).set(0)
             self._lease_thread.shutdown(wait=False)
 
-    def _next_wait(self) -> float:
+    @property
+    def next_wait_s(self) -> float:
+        """The wait before the next pass: the interval, or `drain_poll_s` while a retired track drains."""
         if self._draining:
             return min(self.options.interval_s, self.options.drain_poll_s)
         return self.options.interval_s

@@ -2,7 +2,8 @@
 nats-servers (hub + the ams-01 leaf), the zone's JetStream reached through the hub as in production.
 
 Matrix: records routed to the canary and not yet acknowledged, then the canary removed from the desired state →
-the pass keeps the canary's workload objects and its consumer, and the zone is Progressing, saying what it drains;
+the pass keeps the canary's workload objects and its consumer, and the zone is Progressing, saying what it drains
+(the region loop's next pass comes after `drain_poll_s`, not its interval);
 a test client playing the canary runtime acknowledges them (same durable) → the next pass prunes the workload and
 deletes the consumer, and the zone is Synced | the same with no progress within the drain timeout (0 s here) →
 the pass deletes both at once and the result names the abandoned records.
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 
 from reconciler.app.nats import NatsOptions, RetryPolicy
-from reconciler.app.reconcile import RegionPass, apply_region, render_desired
+from reconciler.app.reconcile import RegionOptions, RegionPass, apply_region, render_desired
+from reconciler.app.reconcile.loop import LoopOptions, RegionLoop
+from reconciler.app.reconcile.source import Fetched
 from reconciler.core.load import LoadResult
 from reconciler.core.plan import ZoneResult, ZoneStatus
 from reconciler.core.render import MODEL, TRACK, ObjectRef
@@ -50,12 +53,23 @@ def _canary_objects(env: ReconcileEnv, load: LoadResult) -> list[ObjectRef]:
     return refs
 
 
+def _options(env: ReconcileEnv, fleet: NatsFleet, drain_timeout_s: float) -> RegionOptions:
+    retry = RetryPolicy(attempts=3, first_delay_s=0.2)
+    nats = NatsOptions(fleet.hub_endpoint(), retry=retry, drain_timeout_s=drain_timeout_s)
+    options: RegionOptions = dataclasses.replace(env.options(), nats=nats)
+    return options
+
+
 async def _pass(env: ReconcileEnv, fleet: NatsFleet, load: LoadResult, drain_timeout_s: float) -> RegionPass:
-    nats = NatsOptions(
-        fleet.hub_endpoint(), retry=RetryPolicy(attempts=3, first_delay_s=0.2), drain_timeout_s=drain_timeout_s
-    )
-    options = dataclasses.replace(env.options(), nats=nats)
-    return await apply_region(load, env.region, options, zone=ZONE)
+    return await apply_region(load, env.region, _options(env, fleet, drain_timeout_s), zone=ZONE)
+
+
+async def _loop_pass(env: ReconcileEnv, fleet: NatsFleet, load: LoadResult) -> tuple[ZoneResult, RegionLoop]:
+    """The pass as the region loop runs it; the loop, to see when it would pass next."""
+    options = LoopOptions(env.region, interval_s=60.0, region_options=_options(env, fleet, 300.0), drain_poll_s=2.0)
+    loop = RegionLoop(lambda: Fetched("working-tree", load, fresh=True), options)
+    results = {r.zone: r for r in await loop.run_pass()}
+    return results[ZONE], loop
 
 
 def _zone(done: RegionPass) -> ZoneResult:
@@ -101,11 +115,10 @@ async def test_a_removed_canary_drains_its_records_before_it_is_pruned(
         refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
         stable_only = _load(reconcile_env, canary=False)
 
-        draining = await _pass(reconcile_env, nats_fleet, stable_only, 300.0)
-        result = _zone(draining)
+        result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
         assert result.status is ZoneStatus.PROGRESSING, result.message
         assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
-        assert draining.draining
+        assert loop.next_wait_s == 2.0  # soon, not the 60 s interval
         assert _existing(reconcile_env, refs) == refs  # the runtime keeps its Deployment, ConfigMap, ...
         assert CANARY_DURABLE in await _consumers(admin)
         assert await _held(admin) == RECORDS
@@ -116,10 +129,9 @@ async def test_a_removed_canary_drains_its_records_before_it_is_pruned(
             await message.ack_sync()
         assert await _held(admin) == 0
 
-        drained = await _pass(reconcile_env, nats_fleet, stable_only, 300.0)
-        result = _zone(drained)
+        result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
         assert result.status is ZoneStatus.SYNCED, result.message
-        assert not drained.draining
+        assert loop.next_wait_s == 60.0
         assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
         # The objects kept a pass ago stayed in the inventory, so this pass pruned them.
         assert _existing(reconcile_env, refs) == []
