@@ -128,7 +128,7 @@ def _apply_zone(
             problems = wait_healthy(client, rendered, opts.health_timeout_s, opts.poll_s, stopping)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
-    status, message = _verdict(problems, foreign, leftover, state, opts)
+    status, message = _verdict(problems, foreign, leftover, state, opts, kept=kept)
     if writer is not None:
         try:
             writer.write(inventory, rendered.revision, status.value, rendered.basis)
@@ -273,8 +273,12 @@ def _verdict(
     leftover: tuple[ObjectRef, ...],
     state: LiveState,
     opts: ApplyOptions,
+    *,
+    kept: tuple[ObjectRef, ...],
 ) -> tuple[ZoneStatus, str]:
     notes = []
+    if kept:
+        notes.append(f"kept while their track drains: {', '.join(str(r) for r in kept)}")
     if foreign:
         notes.append(f"{len(foreign)} object(s) with our names are not ours, left alone: {', '.join(foreign)}")
     if leftover:
@@ -286,6 +290,8 @@ def _verdict(
         return status, "; ".join([f"unhealthy: {'; '.join(problems)}", *notes])
     if foreign or leftover or state.inventory is None:
         return ZoneStatus.OUT_OF_SYNC, "; ".join(notes)
+    if kept:  # not done until a later pass prunes them
+        return ZoneStatus.PROGRESSING, "; ".join(notes)
     return ZoneStatus.SYNCED, ""
 
 

@@ -74,11 +74,13 @@ class RegionPass:
     zones: tuple[ZoneResult, ...]  # every zone visited, in the region's order, NATS folded in
     nats: tuple[NatsZoneResult, ...] = ()  # with NATS: each visited zone's own NATS outcome
     hub: NatsZoneResult | None = None  # with NATS, over the whole region: the hub's (named `hub-<region>`)
+    holding: tuple[str, ...] = ()  # zones that kept a draining track's objects from the prune
 
     @property
     def draining(self) -> bool:
-        """Some zone's retired consumers still hold records: worth another pass soon."""
-        return any(n.draining for n in self.nats)
+        """Some zone's retired consumers still hold records, or its kept objects await their prune: worth
+        another pass soon."""
+        return bool(self.holding) or any(n.draining for n in self.nats)
 
 
 def _every_zone(zone: str) -> bool:
@@ -159,7 +161,7 @@ async def apply_region(
                 load, target, opts, observe=stages, stopping=stopping, history=history, fenced=fenced, keep=keep
             )
 
-    async def one(target: ZoneTarget) -> tuple[ZoneResult, NatsZoneResult | None] | None:
+    async def one(target: ZoneTarget) -> tuple[ZoneResult, NatsZoneResult | None, bool] | None:
         async with limit:
             if stopping():
                 return None
@@ -172,16 +174,17 @@ async def apply_region(
             if opts.nats is not None and spec is not None:
                 nats = await _zone_nats(spec, result, opts.nats)
                 nats = dataclasses.replace(nats, changes=created + nats.changes)
-            return result, nats
+            return result, nats, bool(keep)
 
     visited = [done for done in await asyncio.gather(*(one(t) for t in visits)) if done is not None]
     hub = None
     if opts.nats is not None and zone is None and visited:
         hub = await _hub_nats(load, region, opts.nats, visited[0][0].revision)
     return RegionPass(
-        zones=tuple(r if n is None else merge_zone_result(r, n) for r, n in visited),
-        nats=tuple(n for _, n in visited if n is not None),
+        zones=tuple(r if n is None else merge_zone_result(r, n) for r, n, _ in visited),
+        nats=tuple(n for _, n, _ in visited if n is not None),
         hub=hub,
+        holding=tuple(r.zone for r, _, held in visited if held),
     )
 
 

@@ -118,6 +118,8 @@ async def test_a_removed_canary_drains_its_records_before_it_is_pruned(
         result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
         assert result.status is ZoneStatus.PROGRESSING, result.message
         assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
+        assert "kept while their track drains: " in result.message
+        assert f"Deployment/{reconcile_env.namespace}/{MODEL_NAME}-canary" in result.message
         assert loop.next_wait_s == 2.0  # soon, not the 60 s interval
         assert _existing(reconcile_env, refs) == refs  # the runtime keeps its Deployment, ConfigMap, ...
         assert CANARY_DURABLE in await _consumers(admin)
