@@ -7,7 +7,7 @@
     PRUNE       previous inventory minus desired, workloads first, retried; each delete carries the UID of the
                 object the plan checked; skipped when the inventory could not be read; the objects of a track
                 whose retired NATS consumers still hold records (`keep`) stay, so its runtime drains them
-    (inventory narrowed to desired ∪ what could not be pruned)
+    (inventory narrowed to desired ∪ what could not be pruned ∪ what `keep` kept)
     HEALTH      Deployments and StatefulSets observed, updated and available, within the timeout
 
 Every write (apply, inventory, delete) first asks `fenced()`: once the region's leader cannot vouch for its
