@@ -27,6 +27,7 @@ from reconciler.core.nats import (
     zone_assets,
 )
 from reconciler.core.plan import (
+    DEFAULT_DRAIN_SETTLE_S,
     DEFAULT_DRAIN_TIMEOUT_S,
     NATS_SYSTEM,
     Action,
@@ -79,6 +80,7 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+DEFAULT_DRAIN = DrainPolicy()  # `now` is set at each read
 ONCE = RetryPolicy(attempts=1)  # planning: report an unreachable server at once
 
 
@@ -86,12 +88,18 @@ ONCE = RetryPolicy(attempts=1)  # planning: report an unreachable server at once
 class NatsOptions:
     """NATS in a region pass: every zone's JetStream assets through the region hub (by the zone's domain), then
     the hub's own stream. Streams holding messages are deleted (pruned or recreated) only when allowed. A retired
-    consumer holding records drains, and is deleted with them once it made no progress for `drain_timeout_s`."""
+    consumer holding records drains, and is deleted with them once it made no progress for `drain_timeout_s`;
+    a drained one once its track was quiet for `drain_settle_s`."""
 
     hub: NatsEndpoint
     allow_stream_delete: bool = False
     retry: RetryPolicy = DEFAULT_RETRY
     drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
+    drain_settle_s: float = DEFAULT_DRAIN_SETTLE_S  # a retired track goes only once quiet this long
+
+    @property
+    def drain(self) -> DrainPolicy:
+        return DrainPolicy(timeout_s=self.drain_timeout_s, settle_s=self.drain_settle_s)
 
 
 @dataclass(frozen=True)
@@ -133,16 +141,16 @@ async def _plan_or_apply(
     revision: str | None,
     allow_stream_delete: bool,
     write: bool,
-    drain_timeout_s: float,
+    drain: DrainPolicy,
     create_only: bool = False,
 ) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
     """The steps carried out (or planned), and the retired consumers still holding records (draining or
     abandoned), whichever steps `create_only` leaves."""
     admin = await JetStreamAdmin.connect(endpoint)
     async with admin:
-        drain = DrainPolicy(datetime.now(UTC), drain_timeout_s)
+        drain = dataclasses.replace(drain, now=datetime.now(UTC))
         steps = plan_jetstream(desired, await admin.read(), allow_stream_delete=allow_stream_delete, drain=drain)
-        held = tuple(step for step in steps if step.held)
+        held = tuple(step for step in steps if step.op is Op.DRAIN or step.held)
         if create_only:
             steps = tuple(step for step in steps if step.op is Op.CREATE)
         if write:
@@ -166,7 +174,7 @@ async def _with_retries(
     retry: RetryPolicy,
     before: tuple[Change, ...] = (),
     create_only: bool = False,
-    drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S,
+    drain: DrainPolicy = DEFAULT_DRAIN,
 ) -> NatsZoneResult:
     delay = retry.first_delay_s
     last: NatsError | None = None
@@ -178,7 +186,7 @@ async def _with_retries(
                 revision=revision,
                 allow_stream_delete=allow_stream_delete,
                 write=write,
-                drain_timeout_s=drain_timeout_s,
+                drain=drain,
                 create_only=create_only,
             )
         except NatsUnreachable as exc:
@@ -212,7 +220,7 @@ async def apply_nats(
     allow_stream_delete: bool = False,
     retry: RetryPolicy = DEFAULT_RETRY,
     create_only: bool = False,
-    drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S,
+    drain: DrainPolicy = DEFAULT_DRAIN,
 ) -> NatsZoneResult:
     """Bring the zone's server config (direct servers only) and JetStream assets to the desired state
     (`write=False`: only say what that would change). `create_only`: only create the assets the zone lacks —
@@ -235,7 +243,7 @@ async def apply_nats(
         retry=retry,
         before=before,
         create_only=create_only,
-        drain_timeout_s=drain_timeout_s,
+        drain=drain,
     )
 
 

@@ -207,7 +207,7 @@ async def _new_assets_first(load: LoadResult, target: ZoneTarget, options: NatsO
         revision=target.revision,
         retry=ONCE,
         create_only=True,
-        drain_timeout_s=options.drain_timeout_s,
+        drain=options.drain,
     )
 
 
@@ -231,7 +231,7 @@ async def _zone_nats(spec: FleetSpec, result: ZoneResult, options: NatsOptions) 
         revision=result.revision,
         allow_stream_delete=options.allow_stream_delete,
         retry=options.retry,
-        drain_timeout_s=options.drain_timeout_s,
+        drain=options.drain,
     )
 
 

@@ -12,6 +12,7 @@ from reconciler.core.plan.compare import differs, strip, unified_diff
 from reconciler.core.plan.format import escape_markdown, format_json, format_markdown, format_text, plan_to_json
 from reconciler.core.plan.kube import plan_kubernetes, plan_object, plan_prune, prune_candidates
 from reconciler.core.plan.nats_diff import (
+    DEFAULT_DRAIN_SETTLE_S,
     DEFAULT_DRAIN_TIMEOUT_S,
     DrainPolicy,
     LiveConsumer,
@@ -28,6 +29,7 @@ from reconciler.core.plan.nats_merge import drain_notes, merge_zone_result, with
 from reconciler.core.plan.status import NatsStatus, NatsZoneResult, RetiredConsumer, ZoneResult, ZoneStatus
 
 __all__ = [
+    "DEFAULT_DRAIN_SETTLE_S",
     "DEFAULT_DRAIN_TIMEOUT_S",
     "NATS_SYSTEM",
     "Action",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -54,6 +56,7 @@ class Op(StrEnum):
 
 
 DEFAULT_DRAIN_TIMEOUT_S = 300.0
+DEFAULT_DRAIN_SETTLE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,13 @@ class LiveConsumer:
 
 @dataclass(frozen=True)
 class DrainPolicy:
-    """When retired consumers are deleted: `now` (None: never time out, e.g. a plan shown without a clock) and
-    how long one may hold records without progress before they are abandoned."""
+    """When retired consumers are deleted: `now` (None: never time out, e.g. a plan shown without a clock), how
+    long a track may hold records without progress before they are abandoned, and how long it must be quiet
+    (nothing held, nothing delivered) before it goes."""
 
     now: datetime | None = None
     timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
+    settle_s: float = DEFAULT_DRAIN_SETTLE_S
 
 
 class Retire(StrEnum):
@@ -85,13 +90,17 @@ class Retire(StrEnum):
     ABANDON = "abandon"  # holds records but made no progress for the drain timeout
 
 
-def retire(consumer: LiveConsumer, policy: DrainPolicy) -> Retire:
-    """The fate of a consumer the desired state no longer has."""
-    if consumer.pending <= 0:
-        return Retire.DELETE
-    if policy.now is None or consumer.last_active is None:
-        return Retire.DRAIN
-    idle = (policy.now - consumer.last_active).total_seconds()
+def retire(track: Sequence[LiveConsumer], policy: DrainPolicy) -> Retire:
+    """The fate of a retired track's consumers (one, or one per partition), decided together: the zone's
+    mapping moves off the track asynchronously, so a consumer holding nothing now may still get records while a
+    sibling drains. They go once none holds a record and none was active for `settle_s` (no clock: at once)."""
+    held = sum(c.pending for c in track)
+    moments = [c.last_active for c in track if c.last_active is not None]
+    if policy.now is None or not moments:
+        return Retire.DELETE if held <= 0 else Retire.DRAIN
+    idle = (policy.now - max(moments)).total_seconds()
+    if held <= 0:
+        return Retire.DELETE if idle >= policy.settle_s else Retire.DRAIN
     return Retire.ABANDON if idle >= policy.timeout_s else Retire.DRAIN
 
 
@@ -208,22 +217,23 @@ def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None)
     return Step(change, Op.RECREATE if fixed else Op.UPDATE, "Consumer", asset.stream, asset.durable, desired)
 
 
-def _retire_consumer(domain: str, stream: str, durable: str, consumer: LiveConsumer, policy: DrainPolicy) -> Step:
+def _retire_consumer(domain: str, stream: str, durable: str, consumer: LiveConsumer, fate: Retire) -> Step:
     name = f"{stream}/{durable}"
-    fate = retire(consumer, policy)
     detail = ""
     if fate is Retire.DRAIN:
-        detail = f"draining: holds {consumer.pending} records (deleted once they are acknowledged)"
+        detail = f"draining: holds {consumer.pending} records (deleted once its track's are acknowledged)"
     elif fate is Retire.ABANDON:
-        detail = (
-            f"abandoned {consumer.pending} records: no delivery or acknowledgement for the drain timeout "
-            f"({policy.timeout_s:g}s)"
-        )
+        detail = f"abandoned {consumer.pending} records: no delivery or acknowledgement for the drain timeout"
     change = Change(
         Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None), SYSTEM, detail
     )
     op = Op.DRAIN if fate is Retire.DRAIN else Op.DELETE
     return Step(change, op, "Consumer", stream, durable, held=0 if fate is Retire.DELETE else consumer.pending)
+
+
+def _track_of(stream: str, durable: str) -> tuple[str, str]:
+    """A partition's consumer belongs with its siblings (`<model>-<track>-p<p>`)."""
+    return stream, re.sub(r"-p[0-9]+$", "", durable)
 
 
 def plan_jetstream(
@@ -248,9 +258,17 @@ def plan_jetstream(
     ]
     wanted_streams = {a.name for a in desired.streams}
     wanted_consumers = {(c.stream, c.durable) for c in desired.consumers}
-    for (stream, durable), consumer in sorted(live_consumers.items()):
-        if (stream, durable) not in wanted_consumers and _owned(consumer.config) and stream not in foreign:
-            steps.append(_retire_consumer(domain, stream, durable, consumer, policy))
+    retired = {
+        key: c
+        for key, c in sorted(live_consumers.items())
+        if key not in wanted_consumers and _owned(c.config) and key[0] not in foreign
+    }
+    tracks: dict[tuple[str, str], list[LiveConsumer]] = defaultdict(list)
+    for (stream, durable), consumer in retired.items():
+        tracks[_track_of(stream, durable)].append(consumer)
+    fates = {track: retire(consumers, policy) for track, consumers in tracks.items()}
+    for (stream, durable), consumer in retired.items():
+        steps.append(_retire_consumer(domain, stream, durable, consumer, fates[_track_of(stream, durable)]))
     for name, stream_live in sorted(live_streams.items()):
         if name in wanted_streams or not _owned(stream_live.config):
             continue

@@ -1,15 +1,16 @@
 """Draining retired consumers (pure): `retire`, the drain steps of `plan_jetstream`, `consumer_track`, the
 status a draining zone reports (`merge_zone_result`) and `held_track`.
 
-Rules, with generated inputs: a consumer the desired state no longer has is deleted at once when it holds
-nothing, kept (`Op.DRAIN`, nothing sent) while it holds records and made progress within the drain timeout, and
-deleted with its records abandoned (the step says how many) once it made none for the timeout; without a clock it
-never times out. Desired consumers are planned the same whatever they hold. A draining zone is Progressing and
+Rules, with generated inputs: a retired track's consumers (one, or one per partition, decided together) are
+deleted when none holds a record and none was active for the settle time, kept (`Op.DRAIN`, nothing sent) while
+they hold records and made progress within the drain timeout, and deleted with their records abandoned (the step
+says how many) once they made none for the timeout; without a clock they never time out. Desired consumers are planned the same whatever they hold. A draining zone is Progressing and
 says `draining canary <model>: N records`; abandoned records are named.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,40 +76,69 @@ def live_with(*extra: LiveConsumer, desired_held: int = 0) -> LiveJetStream:
     return LiveJetStream(streams, wanted + extra)
 
 
-@given(idle=idle_s, now_known=st.booleans())
-def test_a_retired_consumer_holding_nothing_is_deleted(idle: float, now_known: bool) -> None:
-    policy = DrainPolicy(NOW if now_known else None, TIMEOUT)
-    assert retire(consumer(0, idle), policy) is Retire.DELETE
+SETTLE = 10.0
+
+
+@given(idle=idle_s)
+def test_a_retired_consumer_holding_nothing_goes_once_quiet_for_the_settle_time(idle: float) -> None:
+    fate = retire([consumer(0, idle)], DrainPolicy(NOW, TIMEOUT, SETTLE))
+    assert fate is (Retire.DELETE if idle >= SETTLE else Retire.DRAIN)
+
+
+@given(idle=st.one_of(st.none(), idle_s))
+def test_without_a_clock_a_retired_consumer_holding_nothing_goes_at_once(idle: float | None) -> None:
+    assert retire([consumer(0, idle)], DrainPolicy(None, TIMEOUT)) is Retire.DELETE
 
 
 @given(held=pending, idle=st.floats(min_value=0, max_value=TIMEOUT - 0.001, allow_nan=False))  # timestamps: µs
 def test_records_keep_a_retired_consumer_before_the_timeout(held: int, idle: float) -> None:
-    assert retire(consumer(held, idle), DrainPolicy(NOW, TIMEOUT)) is Retire.DRAIN
+    assert retire([consumer(held, idle)], DrainPolicy(NOW, TIMEOUT)) is Retire.DRAIN
 
 
 @given(held=pending, idle=st.floats(min_value=TIMEOUT, max_value=10**6, allow_nan=False))
 def test_records_without_progress_for_the_timeout_are_abandoned(held: int, idle: float) -> None:
-    assert retire(consumer(held, idle), DrainPolicy(NOW, TIMEOUT)) is Retire.ABANDON
+    assert retire([consumer(held, idle)], DrainPolicy(NOW, TIMEOUT)) is Retire.ABANDON
 
 
 @given(held=pending, idle=st.one_of(st.none(), idle_s))
 def test_without_a_clock_records_are_never_abandoned(held: int, idle: float | None) -> None:
-    assert retire(consumer(held, idle), DrainPolicy(None, TIMEOUT)) is Retire.DRAIN
+    assert retire([consumer(held, idle)], DrainPolicy(None, TIMEOUT)) is Retire.DRAIN
+
+
+@given(
+    parts=st.lists(st.tuples(st.integers(0, 1000), idle_s), min_size=2, max_size=12),
+    now_known=st.booleans(),
+)
+def test_a_partitioned_track_retires_as_one(parts: list[tuple[int, float]], now_known: bool) -> None:
+    """Every partition's consumer gets the track's fate: none goes while a sibling still drains (the mapping may
+    still route records to any of them)."""
+    stream = input_stream("ams-01", "old-model")  # a model the zone no longer serves: all of its consumers retire
+    live = [
+        dataclasses.replace(consumer(held, idle, f"old-model-canary-p{p}"), stream=stream)
+        for p, (held, idle) in enumerate(parts)
+    ]
+    policy = DrainPolicy(NOW if now_known else None, TIMEOUT, SETTLE)
+    steps = [s for s in plan_jetstream(DESIRED, live_with(*live), drain=policy) if s.change.action is Action.PRUNE]
+    assert len(steps) == len(parts)
+    assert len({s.op for s in steps}) == 1
+    fate = retire(live, policy)
+    assert steps[0].op is (Op.DRAIN if fate is Retire.DRAIN else Op.DELETE)
+    if any(held for held, _ in parts) and (not now_known or min(idle for _, idle in parts) < TIMEOUT):
+        assert fate is Retire.DRAIN
 
 
 @given(held=st.integers(min_value=0, max_value=10**6), idle=idle_s, desired_held=st.integers(0, 10**6))
 def test_plan_drains_abandons_or_deletes_and_leaves_desired_consumers_alone(
     held: int, idle: float, desired_held: int
 ) -> None:
-    baseline = plan_jetstream(DESIRED, live_with(), drain=DrainPolicy(NOW, TIMEOUT))
-    steps = plan_jetstream(
-        DESIRED, live_with(consumer(held, idle), desired_held=desired_held), drain=DrainPolicy(NOW, TIMEOUT)
-    )
+    policy = DrainPolicy(NOW, TIMEOUT, SETTLE)
+    baseline = plan_jetstream(DESIRED, live_with(), drain=policy)
+    steps = plan_jetstream(DESIRED, live_with(consumer(held, idle), desired_held=desired_held), drain=policy)
     assert steps[:-1] == baseline  # every desired stream and consumer planned as if nothing were retired
     (retired,) = steps[len(baseline) :]
     assert retired.change.action is Action.PRUNE
     assert retired.durable == "fraud-scoring-canary"
-    if held == 0:
+    if held == 0 and idle >= SETTLE:
         assert (retired.op, retired.held, retired.abandoned, retired.change.detail) == (Op.DELETE, 0, 0, "")
     elif idle < TIMEOUT:
         assert (retired.op, retired.held, retired.abandoned) == (Op.DRAIN, held, 0)
