@@ -70,7 +70,8 @@ class LiveConsumer:
     stream: str
     config: Mapping[str, object]
     pending: int = 0  # records it still holds: not yet delivered plus delivered but not acknowledged
-    last_active: datetime | None = None  # its last delivery or acknowledgement (else its creation)
+    last_active: datetime | None = None  # its last delivery or acknowledgement (None: never)
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,14 @@ def retire(track: Sequence[LiveConsumer], policy: DrainPolicy) -> Retire:
     mapping moves off the track asynchronously, so a consumer holding nothing now may still get records while a
     sibling drains. They go once none holds a record and none was active for `settle_s` (no clock: at once)."""
     held = sum(c.pending for c in track)
-    moments = [c.last_active for c in track if c.last_active is not None]
-    if policy.now is None or not moments:
-        return Retire.DELETE if held <= 0 else Retire.DRAIN
-    idle = (policy.now - max(moments)).total_seconds()
+    active = [c.last_active for c in track if c.last_active is not None]
     if held <= 0:
-        return Retire.DELETE if idle >= policy.settle_s else Retire.DRAIN
+        quiet = policy.now is None or not active or (policy.now - max(active)).total_seconds() >= policy.settle_s
+        return Retire.DELETE if quiet else Retire.DRAIN
+    progress = active + [c.created for c in track if c.created is not None]
+    if policy.now is None or not progress:
+        return Retire.DRAIN
+    idle = (policy.now - max(progress)).total_seconds()
     return Retire.ABANDON if idle >= policy.timeout_s else Retire.DRAIN
 
 

@@ -44,12 +44,13 @@ def _with_revision(config: Mapping[str, object], revision: str | None) -> dict[s
 
 
 def _live_consumer(stream: str, info: api.ConsumerInfo) -> LiveConsumer:
-    """Its config, the records it holds (not yet delivered, or delivered and unacknowledged) and when it last
-    made progress (its last delivery or acknowledgement, else its creation)."""
+    """Its config, the records it holds (not yet delivered, or delivered and unacknowledged), its last delivery or
+    acknowledgement and its creation."""
     pending = (info.num_pending or 0) + (info.num_ack_pending or 0)
-    moments = [info.created] + [s.last_active for s in (info.delivered, info.ack_floor) if s is not None]
+    moments = [s.last_active for s in (info.delivered, info.ack_floor) if s is not None]
     last = max((m for m in moments if isinstance(m, datetime)), default=None)
-    return LiveConsumer(stream, info.config.as_dict(), pending, last)
+    created = info.created if isinstance(info.created, datetime) else None
+    return LiveConsumer(stream, info.config.as_dict(), pending, last, created)
 
 
 class JetStreamAdmin:

@@ -218,3 +218,14 @@ def test_abandoned_records_are_named_in_the_result() -> None:
 )
 def test_held_track_selects_the_objects_of_a_draining_track(labels: dict[str, str] | None, held: bool) -> None:
     assert held_track(labels, frozenset({("fraud-scoring", "canary")})) is held
+
+
+@given(held=st.integers(0, 1000), age=idle_s)
+def test_a_consumer_never_delivered_to_counts_from_its_creation(held: int, age: float) -> None:
+    """No delivery yet: nothing to settle when it holds nothing; records it holds time out from its creation."""
+    never = dataclasses.replace(consumer(held, None), created=NOW - timedelta(seconds=age))
+    fate = retire([never], DrainPolicy(NOW, TIMEOUT, SETTLE))
+    if held == 0:
+        assert fate is Retire.DELETE
+    else:
+        assert fate is (Retire.ABANDON if age >= TIMEOUT else Retire.DRAIN)
