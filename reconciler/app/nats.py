@@ -150,7 +150,7 @@ async def _plan_or_apply(
     async with admin:
         drain = dataclasses.replace(drain, now=datetime.now(UTC))
         steps = plan_jetstream(desired, await admin.read(), allow_stream_delete=allow_stream_delete, drain=drain)
-        held = tuple(step for step in steps if step.op is Op.DRAIN or step.held)
+        held = tuple(s for s in steps if s.kind == "Consumer" and (s.op is Op.DRAIN or s.held))
         if create_only:
             steps = tuple(step for step in steps if step.op is Op.CREATE)
         if write:

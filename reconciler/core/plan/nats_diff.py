@@ -56,6 +56,8 @@ class Op(StrEnum):
 
 
 DEFAULT_DRAIN_TIMEOUT_S = 300.0
+# How a prune that waits for a drain (`Op.DRAIN`) begins its detail: such a change deletes nothing yet.
+DRAINING = "draining: "
 DEFAULT_DRAIN_SETTLE_S = 10.0
 
 
@@ -224,7 +226,7 @@ def _retire_consumer(domain: str, stream: str, durable: str, consumer: LiveConsu
     name = f"{stream}/{durable}"
     detail = ""
     if fate is Retire.DRAIN:
-        detail = f"draining: holds {consumer.pending} records (deleted once its track's are acknowledged)"
+        detail = f"{DRAINING}holds {consumer.pending} records (deleted once its track's are acknowledged)"
     elif fate is Retire.ABANDON:
         detail = f"abandoned {consumer.pending} records: no delivery or acknowledgement for the drain timeout"
     change = Change(
@@ -275,7 +277,12 @@ def plan_jetstream(
     for name, stream_live in sorted(live_streams.items()):
         if name in wanted_streams or not _owned(stream_live.config):
             continue
-        if stream_live.messages and not allow_stream_delete:
+        if any(fate is Retire.DRAIN and stream == name for (stream, _), fate in fates.items()):
+            detail = f"{DRAINING}waits until its consumers have drained"  # deleting it now would drop their records
+            steps.append(
+                Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.DRAIN, "Stream", name)
+            )
+        elif stream_live.messages and not allow_stream_delete:
             detail = f"blocked: holds {stream_live.messages} messages (allow stream deletion to delete it)"
             steps.append(
                 Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.BLOCKED, "Stream", name)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from reconciler.core.nats import consumer_track
 from reconciler.core.plan.changeset import Action, ZonePlan
-from reconciler.core.plan.nats_diff import SYSTEM
+from reconciler.core.plan.nats_diff import DRAINING, SYSTEM
 from reconciler.core.plan.status import NatsZoneResult, RetiredConsumer, ZoneResult, ZoneStatus
 
 
@@ -78,7 +78,7 @@ def merge_zone_result(result: ZoneResult, nats: NatsZoneResult) -> ZoneResult:
     if nats.draining and status is ZoneStatus.SYNCED:
         status = ZoneStatus.PROGRESSING  # not done until the retired track's records are scored
     written = sum(1 for c in nats.changes if c.action in (Action.CREATE, Action.CONFIGURE))
-    pruned = sum(1 for c in nats.changes if c.action is Action.PRUNE) - len(nats.draining)
+    pruned = sum(1 for c in nats.changes if c.action is Action.PRUNE and not c.detail.startswith(DRAINING))
     return dataclasses.replace(
         result,
         status=status,

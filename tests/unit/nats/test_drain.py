@@ -229,3 +229,15 @@ def test_a_consumer_never_delivered_to_counts_from_its_creation(held: int, age: 
         assert fate is Retire.DELETE
     else:
         assert fate is (Retire.ABANDON if age >= TIMEOUT else Retire.DRAIN)
+
+
+@pytest.mark.parametrize("allow_stream_delete", [False, True])
+def test_a_retired_stream_waits_for_its_draining_consumers(allow_stream_delete: bool) -> None:
+    stream = input_stream("ams-01", "old-model")
+    live = live_with(dataclasses.replace(consumer(3, 1.0, "old-model-stable"), stream=stream))
+    owned = LiveStream({"name": stream, "metadata": {MANAGED_BY: MANAGER}}, messages=3)
+    live = dataclasses.replace(live, streams=(*live.streams, owned))
+    steps = plan_jetstream(DESIRED, live, allow_stream_delete=allow_stream_delete, drain=DrainPolicy(NOW, TIMEOUT))
+    (pruned_stream,) = [s for s in steps if s.kind == "Stream" and s.change.action is Action.PRUNE]
+    assert pruned_stream.op is Op.DRAIN
+    assert "drained" in pruned_stream.change.detail
