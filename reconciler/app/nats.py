@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import difflib
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.core.nats import (
@@ -25,14 +27,19 @@ from reconciler.core.nats import (
     zone_assets,
 )
 from reconciler.core.plan import (
+    DEFAULT_DRAIN_SETTLE_S,
+    DEFAULT_DRAIN_TIMEOUT_S,
     NATS_SYSTEM,
     Action,
     Change,
     ChangeSet,
+    DrainPolicy,
     NatsStatus,
     NatsZoneResult,
     Op,
+    RetiredConsumer,
     Step,
+    drain_notes,
     plan_jetstream,
 )
 from reconciler.core.spec import FleetSpec, Zone
@@ -62,6 +69,8 @@ __all__ = [  # the result types are the core's, named here too for callers of th
     "through_hub",
 ]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -71,17 +80,26 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+DEFAULT_DRAIN = DrainPolicy()  # `now` is set at each read
 ONCE = RetryPolicy(attempts=1)  # planning: report an unreachable server at once
 
 
 @dataclass(frozen=True)
 class NatsOptions:
     """NATS in a region pass: every zone's JetStream assets through the region hub (by the zone's domain), then
-    the hub's own stream. Streams holding messages are deleted (pruned or recreated) only when allowed."""
+    the hub's own stream. Streams holding messages are deleted (pruned or recreated) only when allowed. A retired
+    consumer holding records drains, and is deleted with them once it made no progress for `drain_timeout_s`;
+    a drained one once its track was quiet for `drain_settle_s`."""
 
     hub: NatsEndpoint
     allow_stream_delete: bool = False
     retry: RetryPolicy = DEFAULT_RETRY
+    drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
+    drain_settle_s: float = DEFAULT_DRAIN_SETTLE_S  # a retired track goes only once quiet this long
+
+    @property
+    def drain(self) -> DrainPolicy:
+        return DrainPolicy(timeout_s=self.drain_timeout_s, settle_s=self.drain_settle_s)
 
 
 @dataclass(frozen=True)
@@ -123,17 +141,26 @@ async def _plan_or_apply(
     revision: str | None,
     allow_stream_delete: bool,
     write: bool,
+    drain: DrainPolicy,
     create_only: bool = False,
-) -> tuple[Step, ...]:
+) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    """The steps carried out (or planned), and the retired consumers still holding records (draining or
+    abandoned), whichever steps `create_only` leaves."""
     admin = await JetStreamAdmin.connect(endpoint)
     async with admin:
-        steps = plan_jetstream(desired, await admin.read(), allow_stream_delete=allow_stream_delete)
+        drain = dataclasses.replace(drain, now=datetime.now(UTC))
+        steps = plan_jetstream(desired, await admin.read(), allow_stream_delete=allow_stream_delete, drain=drain)
+        held = tuple(s for s in steps if s.kind == "Consumer" and (s.op is Op.DRAIN or s.held))
         if create_only:
             steps = tuple(step for step in steps if step.op is Op.CREATE)
         if write:
             for step in steps:
                 await admin.execute(step, revision)
-    return steps
+    return steps, held
+
+
+def _retired(steps: tuple[Step, ...], op: Op) -> tuple[RetiredConsumer, ...]:
+    return tuple(RetiredConsumer(s.stream, s.durable, s.held) for s in steps if s.op is op)
 
 
 async def _with_retries(
@@ -147,17 +174,19 @@ async def _with_retries(
     retry: RetryPolicy,
     before: tuple[Change, ...] = (),
     create_only: bool = False,
+    drain: DrainPolicy = DEFAULT_DRAIN,
 ) -> NatsZoneResult:
     delay = retry.first_delay_s
     last: NatsError | None = None
     for attempt in range(retry.attempts):
         try:
-            steps = await _plan_or_apply(
+            steps, held = await _plan_or_apply(
                 desired,
                 endpoint,
                 revision=revision,
                 allow_stream_delete=allow_stream_delete,
                 write=write,
+                drain=drain,
                 create_only=create_only,
             )
         except NatsUnreachable as exc:
@@ -170,7 +199,13 @@ async def _with_retries(
             return NatsZoneResult(name, NatsStatus.DEGRADED, ChangeSet(before), str(exc))
         changes = ChangeSet((*before, *(s.change for s in steps)))
         blocked = tuple(s.change for s in steps if s.op is Op.BLOCKED)
-        return NatsZoneResult(name, NatsStatus.READY, changes, None, blocked)
+        done = NatsZoneResult(
+            name, NatsStatus.READY, changes, None, blocked, _retired(held, Op.DRAIN), _retired(held, Op.DELETE)
+        )
+        if write and done.abandoned and not create_only:
+            for note in drain_notes(name, dataclasses.replace(done, draining=())):
+                log.error("records abandoned: %s", note, extra={"zone": name, "detail": note})
+        return done
     return NatsZoneResult(name, NatsStatus.DEGRADED, ChangeSet(before), f"NATS unreachable: {last}")
 
 
@@ -185,10 +220,12 @@ async def apply_nats(
     allow_stream_delete: bool = False,
     retry: RetryPolicy = DEFAULT_RETRY,
     create_only: bool = False,
+    drain: DrainPolicy = DEFAULT_DRAIN,
 ) -> NatsZoneResult:
     """Bring the zone's server config (direct servers only) and JetStream assets to the desired state
     (`write=False`: only say what that would change). `create_only`: only create the assets the zone lacks —
-    nothing updated, deleted or reconfigured (the server config, which routes traffic, included)."""
+    nothing updated, deleted or reconfigured (the server config, which routes traffic, included); the result still
+    names the retired consumers holding records."""
     before: tuple[Change, ...] = ()
     try:
         desired = zone_assets(zone)  # refuses bad subjects before anything is written
@@ -206,6 +243,7 @@ async def apply_nats(
         retry=retry,
         before=before,
         create_only=create_only,
+        drain=drain,
     )
 
 

@@ -80,6 +80,14 @@ def reconcile_command(
     allow_stream_delete: Annotated[
         bool, typer.Option("--allow-stream-delete", help="with --nats: delete streams that still hold messages")
     ] = False,
+    drain_timeout: Annotated[
+        str,
+        typer.Option(
+            "--drain-timeout",
+            help="with --nats: how long a removed track's consumer may hold records without progress before they"
+            " are abandoned and it is deleted, e.g. 5m",
+        ),
+    ] = "5m",
     nudge_nats: Annotated[
         str | None,
         typer.Option(
@@ -128,7 +136,11 @@ def reconcile_command(
             render=RenderOptions(namespace=namespace),
             apply=ApplyOptions(health_timeout_s=health_timeout),
             concurrency=concurrency,
-            nats=NatsOptions(NatsEndpoint(nats), allow_stream_delete=allow_stream_delete) if nats is not None else None,
+            nats=NatsOptions(
+                NatsEndpoint(nats), allow_stream_delete=allow_stream_delete, drain_timeout_s=_seconds(drain_timeout)
+            )
+            if nats is not None
+            else None,
         ),
         leader_elect=leader_elect,
         lease_context=lease_context,

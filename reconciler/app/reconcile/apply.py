@@ -5,8 +5,9 @@
     CONFIG      ConfigMaps
     WORKLOAD    Deployments or StatefulSets, Services, PodDisruptionBudgets
     PRUNE       previous inventory minus desired, workloads first, retried; each delete carries the UID of the
-                object the plan checked; skipped when the inventory could not be read
-    (inventory narrowed to desired ∪ what could not be pruned)
+                object the plan checked; skipped when the inventory could not be read; the objects of a track
+                whose retired NATS consumers still hold records (`keep`) stay, so its runtime drains them
+    (inventory narrowed to desired ∪ what could not be pruned ∪ what `keep` kept)
     HEALTH      Deployments and StatefulSets observed, updated and available, within the timeout
 
 Every write (apply, inventory, delete) first asks `fenced()`: once the region's leader cannot vouch for its
@@ -29,7 +30,7 @@ from reconciler.app.reconcile.health import wait_healthy
 from reconciler.app.reconcile.inventory import InventoryWriter
 from reconciler.app.reconcile.live import LiveState, plan_zone
 from reconciler.core.plan import Action, ZonePlan, ZoneResult, ZoneStatus
-from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage
+from reconciler.core.render import Manifest, ObjectRef, RenderedZone, Stage, held_track
 from reconciler.shells.kube import Conflict, Invalid, KubeError, Unreachable, ZoneClient
 
 # A stage of the pass ('plan', 'apply:foundation', ..., 'prune', 'health') runs inside observe(stage): the region
@@ -74,11 +75,13 @@ def apply_zone(
     stopping: Callable[[], bool] = lambda: False,
     *,
     fenced: Fence = _never_fenced,
+    keep: frozenset[tuple[str, str]] = frozenset(),
 ) -> ZoneResult:
-    """Never raises for the zone's own failures: they become the result's status and message."""
+    """Never raises for the zone's own failures: they become the result's status and message. `keep`: the
+    (model, track) pairs whose objects are not pruned this pass; they stay in the inventory for a later one."""
     opts = options or ApplyOptions()
     try:
-        return _apply_zone(client, rendered, opts, observe=observe, stopping=stopping, fenced=fenced)
+        return _apply_zone(client, rendered, opts, observe=observe, stopping=stopping, fenced=fenced, keep=keep)
     except Fenced as error:
         return _failed(rendered, ZoneStatus.OUT_OF_SYNC, str(error))
 
@@ -91,6 +94,7 @@ def _apply_zone(
     observe: Observer,
     stopping: Callable[[], bool],
     fenced: Fence,
+    keep: frozenset[tuple[str, str]],
 ) -> ZoneResult:
     try:
         with observe("plan"):
@@ -113,8 +117,8 @@ def _apply_zone(
     try:
         applied = _apply_stages(client, rendered, plan, state, writer, observe=observe, opts=opts, fenced=fenced)
         with observe("prune"):
-            pruned, leftover = _prune(client, plan, state, opts, fenced)
-        inventory = [m.ref for m in rendered if _applied_or_ours(plan, m)] + list(leftover)
+            pruned, leftover, kept = _prune(client, plan, state, opts, fenced, keep=keep)
+        inventory = [m.ref for m in rendered if _applied_or_ours(plan, m)] + list(leftover) + list(kept)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
     except KubeError as error:
@@ -124,7 +128,7 @@ def _apply_zone(
             problems = wait_healthy(client, rendered, opts.health_timeout_s, opts.poll_s, stopping)
     except Unreachable as error:
         return _failed(rendered, ZoneStatus.UNREACHABLE, str(error), plan)
-    status, message = _verdict(problems, foreign, leftover, state, opts)
+    status, message = _verdict(problems, foreign, leftover, state, opts, kept=kept)
     if writer is not None:
         try:
             writer.write(inventory, rendered.revision, status.value, rendered.basis)
@@ -215,24 +219,33 @@ def _wait_exist(client: ZoneClient, manifests: tuple[Manifest, ...], opts: Apply
 
 
 def _prune(
-    client: ZoneClient, plan: ZonePlan, state: LiveState, opts: ApplyOptions, fenced: Fence
-) -> tuple[int, tuple[ObjectRef, ...]]:
-    """Delete the planned prunes in order, retrying failures; returns (pruned, refs still there)."""
+    client: ZoneClient,
+    plan: ZonePlan,
+    state: LiveState,
+    opts: ApplyOptions,
+    fenced: Fence,
+    *,
+    keep: frozenset[tuple[str, str]],
+) -> tuple[int, tuple[ObjectRef, ...], tuple[ObjectRef, ...]]:
+    """Delete the planned prunes in order, retrying failures, except the objects of the tracks in `keep`;
+    returns (pruned, refs that could not be pruned, refs kept on purpose)."""
     prunes = plan.kubernetes.with_action(Action.PRUNE)
     if not opts.prune or state.inventory is None or not prunes:
         # Without pruning, whatever the old inventory listed stays listed, so a later pass can still prune it.
-        keep = [r for r in (state.inventory or ()) if any(_key(r) == (c.kind, c.namespace, c.name) for c in prunes)]
-        return 0, tuple(keep)
+        listed = [r for r in (state.inventory or ()) if any(_key(r) == (c.kind, c.namespace, c.name) for c in prunes)]
+        return 0, tuple(listed), ()
     refs = {(r.kind, r.namespace, r.name): r for r in state.inventory}
-    pruned, leftover = 0, []
+    pruned, leftover, kept = 0, [], []
     for change in prunes:
         ref = refs[(change.kind, change.namespace, change.name)]
         checked = state.live.get(ref) or {}
-        if _delete_with_retries(client, ref, checked.get("metadata", {}).get("uid"), opts, fenced):
+        if held_track(checked.get("metadata", {}).get("labels"), keep):
+            kept.append(ref)
+        elif _delete_with_retries(client, ref, checked.get("metadata", {}).get("uid"), opts, fenced):
             pruned += 1
         else:
             leftover.append(ref)
-    return pruned, tuple(leftover)
+    return pruned, tuple(leftover), tuple(kept)
 
 
 def _delete_with_retries(
@@ -260,8 +273,12 @@ def _verdict(
     leftover: tuple[ObjectRef, ...],
     state: LiveState,
     opts: ApplyOptions,
+    *,
+    kept: tuple[ObjectRef, ...],
 ) -> tuple[ZoneStatus, str]:
     notes = []
+    if kept:
+        notes.append(f"kept while their track drains: {', '.join(str(r) for r in kept)}")
     if foreign:
         notes.append(f"{len(foreign)} object(s) with our names are not ours, left alone: {', '.join(foreign)}")
     if leftover:
@@ -273,6 +290,8 @@ def _verdict(
         return status, "; ".join([f"unhealthy: {'; '.join(problems)}", *notes])
     if foreign or leftover or state.inventory is None:
         return ZoneStatus.OUT_OF_SYNC, "; ".join(notes)
+    if kept:  # not done until a later pass prunes them
+        return ZoneStatus.PROGRESSING, "; ".join(notes)
     return ZoneStatus.SYNCED, ""
 
 

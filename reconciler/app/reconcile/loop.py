@@ -85,6 +85,7 @@ class LoopOptions:
     lease_retry_s: float = 2.0
     nats_hub: NatsEndpoint | None = None  # the region hub's client URL: also apply JetStream assets, by domain
     allow_stream_delete: bool = False
+    drain_poll_s: float = 5.0  # while a retired track drains: the next pass comes this soon (at most the interval)
 
     @property
     def pass_options(self) -> RegionOptions:
@@ -122,6 +123,7 @@ class RegionLoop:
         self._wakeup: Wakeup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._trigger = "start"  # why the next pass runs: start | interval | nudge (a metric label)
+        self._draining = False  # the last pass left a retired track draining: come back soon
         # The Lease's own thread: zone work fills the default executor, and a renewal queued behind it could
         # miss the renew deadline while every zone is busy.
         self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix=f"lease-{options.region}")
@@ -195,12 +197,19 @@ class RegionLoop:
                         await renewer
                 if once:
                     break
-                self._trigger = (await self._sleep(self.options.interval_s)).value
+                self._trigger = (await self._sleep(self.next_wait_s)).value
         finally:
             if self.elector is not None:
                 await asyncio.get_running_loop().run_in_executor(self._lease_thread, self.elector.release)
                 self.metrics.leader.labels(self.options.region).set(0)
             self._lease_thread.shutdown(wait=False)
+
+    @property
+    def next_wait_s(self) -> float:
+        """The wait before the next pass: the interval, or `drain_poll_s` while a retired track drains."""
+        if self._draining:
+            return min(self.options.interval_s, self.options.drain_poll_s)
+        return self.options.interval_s
 
     async def _lead(self) -> bool:
         if self.elector is None:
@@ -266,6 +275,7 @@ class RegionLoop:
             )
             return []
         self.last_error = None
+        self._draining = done.draining
         finished = self._clock()
         zones = [fetched.noted(result) for result in done.zones]
         for result in zones:

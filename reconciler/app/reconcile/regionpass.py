@@ -7,8 +7,11 @@ the same thing everywhere.
 Every zone of the region (or `zone` alone, or those `only` lets through), at most `concurrency` at once:
 
     a paused zone: its basis read from its inventory and loaded from `history`, the branch's rollbacks applied
-    staged server-side apply, prune and health (`apply_zone`, in a worker thread)
-    with NATS: the zone's JetStream assets through the hub, folded into the zone's result (`merge_zone_result`)
+    with NATS: the JetStream assets it lacks created, and its retired consumers still holding records read
+    staged server-side apply, prune and health (`apply_zone`, in a worker thread); the workload objects of a
+        track whose retired consumers hold records are not pruned yet, so its runtime drains them
+    with NATS: the zone's JetStream assets through the hub, folded into the zone's result (`merge_zone_result`);
+        a draining zone is Progressing and says so, and the region loop comes back soon
 
 then, with NATS and over the whole region, the hub's own stream. A zone's failure never holds up another. Invalid
 desired state raises `DesiredStateInvalid` before any zone is contacted: nothing is applied or pruned.
@@ -32,7 +35,16 @@ from reconciler.app.reconcile.paused import History, PausedUnresolved, paused_de
 from reconciler.app.reconcile.region import RegionOptions, ZoneTarget, concurrency, spec_of, targets
 from reconciler.app.reconcile.zones import connect_zone
 from reconciler.core.load import LoadResult
-from reconciler.core.plan import ChangeSet, NatsZoneResult, ZonePlan, ZoneResult, ZoneStatus, merge_zone_result
+from reconciler.core.nats import consumer_track
+from reconciler.core.plan import (
+    ChangeSet,
+    NatsStatus,
+    NatsZoneResult,
+    ZonePlan,
+    ZoneResult,
+    ZoneStatus,
+    merge_zone_result,
+)
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.kube import KubeConfigError, KubeError, Unreachable
 
@@ -62,6 +74,13 @@ class RegionPass:
     zones: tuple[ZoneResult, ...]  # every zone visited, in the region's order, NATS folded in
     nats: tuple[NatsZoneResult, ...] = ()  # with NATS: each visited zone's own NATS outcome
     hub: NatsZoneResult | None = None  # with NATS, over the whole region: the hub's (named `hub-<region>`)
+    holding: tuple[str, ...] = ()  # zones that kept a draining track's objects from the prune
+
+    @property
+    def draining(self) -> bool:
+        """Some zone's retired consumers still hold records, or its kept objects await their prune: worth
+        another pass soon."""
+        return bool(self.holding) or any(n.draining for n in self.nats)
 
 
 def _every_zone(zone: str) -> bool:
@@ -81,9 +100,11 @@ def apply_one(
     stopping: Callable[[], bool] = _never,
     history: History | None = None,
     fenced: Callable[[], bool] = _never,
+    keep: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[ZoneResult, FleetSpec | None]:
     """One zone's Kubernetes side, connecting with the region's kubeconfig (a missing context is Unreachable), and
-    the desired state it was rendered from (None when nothing could be rendered for a paused zone)."""
+    the desired state it was rendered from (None when nothing could be rendered for a paused zone). `keep`: the
+    (model, track) pairs whose objects are not pruned (their retired consumers still hold records)."""
     head = spec_of(load)
     zone = head.zone(target.zone)
     assert zone is not None
@@ -103,7 +124,7 @@ def apply_one(
                 return _not_applied(target, ZoneStatus.UNREACHABLE, str(error)), None
             except (PausedUnresolved, InventoryUnreadable, KubeError) as error:
                 return _not_applied(target, ZoneStatus.OUT_OF_SYNC, str(error)), None
-        return apply_zone(client, rendered, options.apply, observe, stopping, fenced=fenced), spec
+        return apply_zone(client, rendered, options.apply, observe, stopping, fenced=fenced, keep=keep), spec
     finally:
         client.close()
 
@@ -133,51 +154,68 @@ async def apply_region(
     visits = [t for t in targets(load, region, opts.render, zone) if only(t.zone)]
     limit = asyncio.Semaphore(concurrency(load, region, opts))
 
-    def kubernetes(target: ZoneTarget) -> tuple[ZoneResult, FleetSpec | None]:
+    def kubernetes(target: ZoneTarget, keep: frozenset[tuple[str, str]]) -> tuple[ZoneResult, FleetSpec | None]:
         with observer.zone(target.zone, target.revision):
             stages = functools.partial(observer.stage, target.zone)
-            return apply_one(load, target, opts, observe=stages, stopping=stopping, history=history, fenced=fenced)
+            return apply_one(
+                load, target, opts, observe=stages, stopping=stopping, history=history, fenced=fenced, keep=keep
+            )
 
-    async def one(target: ZoneTarget) -> tuple[ZoneResult, NatsZoneResult | None] | None:
+    async def one(target: ZoneTarget) -> tuple[ZoneResult, NatsZoneResult | None, bool] | None:
         async with limit:
             if stopping():
                 return None
-            created = ChangeSet()
+            created, keep = ChangeSet(), frozenset[tuple[str, str]]()
             if opts.nats is not None and target.rendered is not None:
-                created = await _new_assets_first(load, target, opts.nats)
-            result, spec = await asyncio.to_thread(kubernetes, target)
+                first = await _new_assets_first(load, target, opts.nats)
+                created, keep = first.changes, _draining_tracks(target.zone, first)
+            result, spec = await asyncio.to_thread(kubernetes, target, keep)
             nats = None
             if opts.nats is not None and spec is not None:
                 nats = await _zone_nats(spec, result, opts.nats)
                 nats = dataclasses.replace(nats, changes=created + nats.changes)
-            return result, nats
+            return result, nats, bool(keep)
 
     visited = [done for done in await asyncio.gather(*(one(t) for t in visits)) if done is not None]
     hub = None
     if opts.nats is not None and zone is None and visited:
         hub = await _hub_nats(load, region, opts.nats, visited[0][0].revision)
     return RegionPass(
-        zones=tuple(r if n is None else merge_zone_result(r, n) for r, n in visited),
-        nats=tuple(n for _, n in visited if n is not None),
+        zones=tuple(r if n is None else merge_zone_result(r, n) for r, n, _ in visited),
+        nats=tuple(n for _, n, _ in visited if n is not None),
         hub=hub,
+        holding=tuple(r.zone for r, _, held in visited if held),
     )
 
 
-async def _new_assets_first(load: LoadResult, target: ZoneTarget, options: NatsOptions) -> ChangeSet:
+async def _new_assets_first(load: LoadResult, target: ZoneTarget, options: NatsOptions) -> NatsZoneResult:
     """Before a zone's Kubernetes apply, create the JetStream assets it lacks (nothing else: no update, no delete).
     The apply moves the zone's NATS mapping (its HelmChart), and the input stream keeps a record only for the
     consumers whose filter it matches (interest retention): a new canary's consumer created after the apply and
     its health wait would miss every record routed to the canary until then. Deletions stay after the apply, when
-    the mapping no longer routes to them. One attempt; the pass after the apply retries and reports failures. The
-    assets it created (reported with the pass's NATS changes)."""
+    the mapping no longer routes to them, and a retired consumer that still holds records is kept (draining) —
+    the same read says which, so the apply keeps that track's workload too. One attempt; the pass after the apply
+    retries and reports failures. Its changes are the assets it created (reported with the pass's NATS changes)."""
     spec = spec_of(load)
     zone = spec.zone(target.zone)
     if zone is None:
-        return ChangeSet()
-    done = await apply_nats(
-        spec, zone, through_hub(options.hub, zone), revision=target.revision, retry=ONCE, create_only=True
+        return NatsZoneResult(target.zone, NatsStatus.READY, ChangeSet())
+    return await apply_nats(
+        spec,
+        zone,
+        through_hub(options.hub, zone),
+        revision=target.revision,
+        retry=ONCE,
+        create_only=True,
+        drain=options.drain,
     )
-    return done.changes
+
+
+def _draining_tracks(zone: str, nats: NatsZoneResult) -> frozenset[tuple[str, str]]:
+    """The (model, track) pairs whose retired consumers still hold records; an unreachable NATS names none (its
+    consumers are not deleted either: the pass after the apply cannot reach it, or reads them afresh)."""
+    served = (consumer_track(zone, c.stream, c.durable) for c in nats.draining)
+    return frozenset((model, track.value) for model, track in (s for s in served if s is not None))
 
 
 async def _zone_nats(spec: FleetSpec, result: ZoneResult, options: NatsOptions) -> NatsZoneResult:
@@ -193,6 +231,7 @@ async def _zone_nats(spec: FleetSpec, result: ZoneResult, options: NatsOptions) 
         revision=result.revision,
         allow_stream_delete=options.allow_stream_delete,
         retry=options.retry,
+        drain=options.drain,
     )
 
 

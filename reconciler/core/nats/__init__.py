@@ -14,7 +14,13 @@ from reconciler.core.nats.assets import (
 )
 from reconciler.core.nats.conf import ConfRenderError, render_conf
 from reconciler.core.nats.helm import CHART, CHART_REPO, USERS_SECRET, helm_values
-from reconciler.core.nats.naming import NUDGE_ALL_SUBJECT, js_api_prefix, nudge_subject, nudge_subjects
+from reconciler.core.nats.naming import (
+    NUDGE_ALL_SUBJECT,
+    consumer_track,
+    js_api_prefix,
+    nudge_subject,
+    nudge_subjects,
+)
 from reconciler.core.nats.nudge import Nudge, NudgeSource, decode_nudge, encode_nudge
 from reconciler.core.nats.server import (
     NatsRenderError,
@@ -44,6 +50,7 @@ __all__ = [
     "ServerSettings",
     "StreamAsset",
     "active_tracks",
+    "consumer_track",
     "decode_nudge",
     "encode_nudge",
     "helm_values",

@@ -100,6 +100,21 @@ def partition_durable(model: str, track: Track, partition: int) -> str:
     return f"{durable(model, track)}-p{partition}"
 
 
+def consumer_track(zone: str, stream: str, name: str) -> tuple[str, Track] | None:
+    """The model and track a zone's input consumer serves (`durable` or `partition_durable` on the model's
+    `input_stream`); None for any other consumer."""
+    prefix = input_stream(zone, "")
+    if not stream.startswith(prefix):
+        return None
+    model = stream.removeprefix(prefix)
+    for track in Track:
+        base = durable(model, track)
+        rest = name.removeprefix(base)
+        if rest != name and (rest == "" or (rest.startswith("-p") and rest[2:].isdigit())):
+            return model, track
+    return None
+
+
 def keyed_input(input_subject: str) -> str:
     """What sensors publish to for a partitioned assignment: the input subject and the key as its last token."""
     return f"{input_subject}.*"

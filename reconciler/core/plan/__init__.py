@@ -11,27 +11,45 @@ from reconciler.core.plan.changeset import Action, Change, ChangeSet, ZonePlan
 from reconciler.core.plan.compare import differs, strip, unified_diff
 from reconciler.core.plan.format import escape_markdown, format_json, format_markdown, format_text, plan_to_json
 from reconciler.core.plan.kube import plan_kubernetes, plan_object, plan_prune, prune_candidates
+from reconciler.core.plan.nats_diff import (
+    DEFAULT_DRAIN_SETTLE_S,
+    DEFAULT_DRAIN_TIMEOUT_S,
+    DrainPolicy,
+    LiveConsumer,
+    LiveJetStream,
+    LiveStream,
+    Op,
+    Retire,
+    Step,
+    plan_jetstream,
+    retire,
+)
 from reconciler.core.plan.nats_diff import SYSTEM as NATS_SYSTEM
-from reconciler.core.plan.nats_diff import LiveConsumer, LiveJetStream, LiveStream, Op, Step, plan_jetstream
-from reconciler.core.plan.nats_merge import merge_zone_result, with_nats
-from reconciler.core.plan.status import NatsStatus, NatsZoneResult, ZoneResult, ZoneStatus
+from reconciler.core.plan.nats_merge import drain_notes, merge_zone_result, with_nats
+from reconciler.core.plan.status import NatsStatus, NatsZoneResult, RetiredConsumer, ZoneResult, ZoneStatus
 
 __all__ = [
+    "DEFAULT_DRAIN_SETTLE_S",
+    "DEFAULT_DRAIN_TIMEOUT_S",
     "NATS_SYSTEM",
     "Action",
     "Change",
     "ChangeSet",
+    "DrainPolicy",
     "LiveConsumer",
     "LiveJetStream",
     "LiveStream",
     "NatsStatus",
     "NatsZoneResult",
     "Op",
+    "Retire",
+    "RetiredConsumer",
     "Step",
     "ZonePlan",
     "ZoneResult",
     "ZoneStatus",
     "differs",
+    "drain_notes",
     "escape_markdown",
     "format_json",
     "format_markdown",
@@ -43,6 +61,7 @@ __all__ = [
     "plan_prune",
     "plan_to_json",
     "prune_candidates",
+    "retire",
     "strip",
     "unified_diff",
     "with_nats",

@@ -8,14 +8,22 @@ at a new revision writes nothing.
 Ownership: an asset is ours when its metadata says `edgeops.io/managed-by: edgeops`. A stream with one of our names
 but without that mark is foreign: reported, never touched. Only our own assets are pruned, and a stream that still
 holds messages is deleted (pruned or recreated) only when the caller allows it.
+
+Draining: a consumer the desired state no longer has but that still holds records (pending or unacknowledged) is
+not deleted; its step is `Op.DRAIN` (nothing sent) until it holds nothing, so the track's runtime can score and
+acknowledge the remainder. Once it has made no progress (no delivery or acknowledgement) for the drain timeout it
+is deleted anyway, and its step says how many records were abandoned (`Op.DELETE` with `abandoned`).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from reconciler.core.nats import MANAGED_BY, MANAGER, ConsumerAsset, JetStreamAssets, StreamAsset
@@ -44,6 +52,13 @@ class Op(StrEnum):
     RECREATE = "recreate"
     DELETE = "delete"
     BLOCKED = "blocked"  # would delete a stream holding messages without permission
+    DRAIN = "drain"  # a retired consumer still holding records: kept until it holds nothing (nothing sent)
+
+
+DEFAULT_DRAIN_TIMEOUT_S = 300.0
+# How a prune that waits for a drain (`Op.DRAIN`) begins its detail: such a change deletes nothing yet.
+DRAINING = "draining: "
+DEFAULT_DRAIN_SETTLE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,42 @@ class LiveStream:
 class LiveConsumer:
     stream: str
     config: Mapping[str, object]
+    pending: int = 0  # records it still holds: not yet delivered plus delivered but not acknowledged
+    last_active: datetime | None = None  # its last delivery or acknowledgement (None: never)
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DrainPolicy:
+    """When retired consumers are deleted: `now` (None: never time out, e.g. a plan shown without a clock), how
+    long a track may hold records without progress before they are abandoned, and how long it must be quiet
+    (nothing held, nothing delivered) before it goes."""
+
+    now: datetime | None = None
+    timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
+    settle_s: float = DEFAULT_DRAIN_SETTLE_S
+
+
+class Retire(StrEnum):
+    DELETE = "delete"  # holds nothing
+    DRAIN = "drain"  # holds records and is still making progress (or within the timeout)
+    ABANDON = "abandon"  # holds records but made no progress for the drain timeout
+
+
+def retire(track: Sequence[LiveConsumer], policy: DrainPolicy) -> Retire:
+    """The fate of a retired track's consumers (one, or one per partition), decided together: the zone's
+    mapping moves off the track asynchronously, so a consumer holding nothing now may still get records while a
+    sibling drains. They go once none holds a record and none was active for `settle_s` (no clock: at once)."""
+    held = sum(c.pending for c in track)
+    active = [c.last_active for c in track if c.last_active is not None]
+    if held <= 0:
+        quiet = policy.now is None or not active or (policy.now - max(active)).total_seconds() >= policy.settle_s
+        return Retire.DELETE if quiet else Retire.DRAIN
+    progress = active + [c.created for c in track if c.created is not None]
+    if policy.now is None or not progress:
+        return Retire.DRAIN
+    idle = (policy.now - max(progress)).total_seconds()
+    return Retire.ABANDON if idle >= policy.timeout_s else Retire.DRAIN
 
 
 @dataclass(frozen=True)
@@ -74,6 +125,11 @@ class Step:
     stream: str
     durable: str = ""
     config: Mapping[str, object] = field(default_factory=dict)
+    held: int = 0  # a retired consumer's records: still draining (`Op.DRAIN`) or abandoned (`Op.DELETE`)
+
+    @property
+    def abandoned(self) -> int:
+        return self.held if self.op is Op.DELETE else 0
 
 
 def _owned(config: Mapping[str, object]) -> bool:
@@ -166,10 +222,35 @@ def _plan_consumer(domain: str, asset: ConsumerAsset, live: LiveConsumer | None)
     return Step(change, Op.RECREATE if fixed else Op.UPDATE, "Consumer", asset.stream, asset.durable, desired)
 
 
+def _retire_consumer(domain: str, stream: str, durable: str, consumer: LiveConsumer, fate: Retire) -> Step:
+    name = f"{stream}/{durable}"
+    detail = ""
+    if fate is Retire.DRAIN:
+        detail = f"{DRAINING}holds {consumer.pending} records (deleted once its track's are acknowledged)"
+    elif fate is Retire.ABANDON:
+        detail = f"abandoned {consumer.pending} records: no delivery or acknowledgement for the drain timeout"
+    change = Change(
+        Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None), SYSTEM, detail
+    )
+    op = Op.DRAIN if fate is Retire.DRAIN else Op.DELETE
+    return Step(change, op, "Consumer", stream, durable, held=0 if fate is Retire.DELETE else consumer.pending)
+
+
+def _track_of(stream: str, durable: str) -> tuple[str, str]:
+    """A partition's consumer belongs with its siblings (`<model>-<track>-p<p>`)."""
+    return stream, re.sub(r"-p[0-9]+$", "", durable)
+
+
 def plan_jetstream(
-    desired: JetStreamAssets, live: LiveJetStream, *, allow_stream_delete: bool = False
+    desired: JetStreamAssets,
+    live: LiveJetStream,
+    *,
+    allow_stream_delete: bool = False,
+    drain: DrainPolicy | None = None,
 ) -> tuple[Step, ...]:
-    """Streams before their consumers; prunes (consumers, then streams) last."""
+    """Streams before their consumers; prunes (consumers, then streams) last. Retired consumers holding records
+    drain first (`drain`; default: no clock, so they never time out)."""
+    policy = drain or DrainPolicy()
     domain = desired.domain
     live_streams = {str(s.config.get("name")): s for s in live.streams}
     live_consumers = {(c.stream, str(c.config.get("durable_name"))): c for c in live.consumers}
@@ -182,17 +263,26 @@ def plan_jetstream(
     ]
     wanted_streams = {a.name for a in desired.streams}
     wanted_consumers = {(c.stream, c.durable) for c in desired.consumers}
-    for (stream, durable), consumer in sorted(live_consumers.items()):
-        if (stream, durable) not in wanted_consumers and _owned(consumer.config) and stream not in foreign:
-            name = f"{stream}/{durable}"
-            change = Change(
-                Action.PRUNE, "Consumer", domain, name, unified_diff(name, dict(consumer.config), None), SYSTEM
-            )
-            steps.append(Step(change, Op.DELETE, "Consumer", stream, durable))
+    retired = {
+        key: c
+        for key, c in sorted(live_consumers.items())
+        if key not in wanted_consumers and _owned(c.config) and key[0] not in foreign
+    }
+    tracks: dict[tuple[str, str], list[LiveConsumer]] = defaultdict(list)
+    for (stream, durable), consumer in retired.items():
+        tracks[_track_of(stream, durable)].append(consumer)
+    fates = {track: retire(consumers, policy) for track, consumers in tracks.items()}
+    for (stream, durable), consumer in retired.items():
+        steps.append(_retire_consumer(domain, stream, durable, consumer, fates[_track_of(stream, durable)]))
     for name, stream_live in sorted(live_streams.items()):
         if name in wanted_streams or not _owned(stream_live.config):
             continue
-        if stream_live.messages and not allow_stream_delete:
+        if any(fate is Retire.DRAIN and stream == name for (stream, _), fate in fates.items()):
+            detail = f"{DRAINING}waits until its consumers have drained"  # deleting it now would drop their records
+            steps.append(
+                Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.DRAIN, "Stream", name)
+            )
+        elif stream_live.messages and not allow_stream_delete:
             detail = f"blocked: holds {stream_live.messages} messages (allow stream deletion to delete it)"
             steps.append(
                 Step(Change(Action.PRUNE, "Stream", domain, name, "", SYSTEM, detail), Op.BLOCKED, "Stream", name)

@@ -5,11 +5,13 @@ and a NATS problem shows in the zone's status."""
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Sequence
 
+from reconciler.core.nats import consumer_track
 from reconciler.core.plan.changeset import Action, ZonePlan
-from reconciler.core.plan.nats_diff import SYSTEM
-from reconciler.core.plan.status import NatsZoneResult, ZoneResult, ZoneStatus
+from reconciler.core.plan.nats_diff import DRAINING, SYSTEM
+from reconciler.core.plan.status import NatsZoneResult, RetiredConsumer, ZoneResult, ZoneStatus
 
 
 def with_nats(plans: Sequence[ZonePlan], results: Sequence[NatsZoneResult], revision: str | None) -> list[ZonePlan]:
@@ -34,6 +36,26 @@ def with_nats(plans: Sequence[ZonePlan], results: Sequence[NatsZoneResult], revi
     return merged
 
 
+def retired_records(zone: str, consumers: Sequence[RetiredConsumer]) -> dict[str, int]:
+    """Records per track (`canary fraud-scoring`; a partitioned track's consumers summed), for status lines."""
+    held: dict[str, int] = defaultdict(int)
+    for consumer in consumers:
+        served = consumer_track(zone, consumer.stream, consumer.durable)
+        what = f"{served[1].value} {served[0]}" if served else f"consumer {consumer.stream}/{consumer.durable}"
+        held[what] += consumer.records
+    return dict(sorted(held.items()))
+
+
+def drain_notes(zone: str, nats: NatsZoneResult) -> list[str]:
+    """`draining canary fraud-scoring: 12 records`, and loudly, what a drain timeout abandoned."""
+    notes = [f"draining {what}: {n} records" for what, n in retired_records(zone, nats.draining).items()]
+    notes += [
+        f"abandoned {n} records of {what}: no delivery or acknowledgement within the drain timeout"
+        for what, n in retired_records(zone, nats.abandoned).items()
+    ]
+    return notes
+
+
 def merge_zone_result(result: ZoneResult, nats: NatsZoneResult) -> ZoneResult:
     """A zone's Kubernetes result with its NATS outcome folded in: the NATS changes join the plan, and a Degraded
     NATS (unreachable, refused, or a stream kept because it holds messages) makes a zone that was otherwise Synced
@@ -50,8 +72,13 @@ def merge_zone_result(result: ZoneResult, nats: NatsZoneResult) -> ZoneResult:
         message = "; ".join(m for m in (message, f"nats: {problem}") if m)
         if status in (ZoneStatus.SYNCED, ZoneStatus.PROGRESSING):
             status = ZoneStatus.DEGRADED
+    drains = drain_notes(result.zone, nats)
+    if drains:
+        message = "; ".join(m for m in (message, *drains) if m)
+    if nats.draining and status is ZoneStatus.SYNCED:
+        status = ZoneStatus.PROGRESSING  # not done until the retired track's records are scored
     written = sum(1 for c in nats.changes if c.action in (Action.CREATE, Action.CONFIGURE))
-    pruned = sum(1 for c in nats.changes if c.action is Action.PRUNE)
+    pruned = sum(1 for c in nats.changes if c.action is Action.PRUNE and not c.detail.startswith(DRAINING))
     return dataclasses.replace(
         result,
         status=status,

@@ -45,12 +45,23 @@ class NatsStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class RetiredConsumer:
+    """A consumer the desired state no longer has that still held records when the pass read it."""
+
+    stream: str
+    durable: str
+    records: int
+
+
+@dataclass(frozen=True)
 class NatsZoneResult:
     zone: str  # a zone's name, or `hub-<region>` for the region hub
     status: NatsStatus
     changes: ChangeSet
     error: str | None = None
     blocked: tuple[Change, ...] = ()  # deletions refused because the stream holds messages
+    draining: tuple[RetiredConsumer, ...] = ()  # kept until their records are acknowledged
+    abandoned: tuple[RetiredConsumer, ...] = ()  # deleted with their records: no progress for the drain timeout
 
     @property
     def degraded(self) -> bool:

@@ -14,6 +14,7 @@ from reconciler.core.render.labels import (
     REVISION,
     TRACK,
     ZONE,
+    held_track,
     is_ours,
     ownership_labels,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Stage",
     "apply_order",
     "canonical_json",
+    "held_track",
     "is_ours",
     "make_manifest",
     "ownership_labels",

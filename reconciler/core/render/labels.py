@@ -38,5 +38,13 @@ def is_ours(labels: dict[str, str] | None) -> bool:
     return (labels or {}).get(MANAGED_BY) == MANAGED_BY_VALUE
 
 
+def held_track(labels: dict[str, str] | None, tracks: frozenset[tuple[str, str]]) -> bool:
+    """Whether an object belongs to one of `tracks` ((model, track) pairs) by the labels every object of a
+    model's track carries (`ownership_labels`); zone-wide objects never do."""
+    found = labels or {}
+    model, track = found.get(MODEL), found.get(TRACK)
+    return bool(model) and track is not None and (model, track) in tracks
+
+
 def deployment_name(model: str, track: str) -> str:
     return model if track == "stable" else f"{model}-{track}"

@@ -12,6 +12,7 @@ import asyncio
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import nats
@@ -40,6 +41,16 @@ def _with_revision(config: Mapping[str, object], revision: str | None) -> dict[s
         metadata[REVISION] = revision
     sent["metadata"] = metadata
     return sent
+
+
+def _live_consumer(stream: str, info: api.ConsumerInfo) -> LiveConsumer:
+    """Its config, the records it holds (not yet delivered, or delivered and unacknowledged), its last delivery or
+    acknowledgement and its creation."""
+    pending = (info.num_pending or 0) + (info.num_ack_pending or 0)
+    moments = [s.last_active for s in (info.delivered, info.ack_floor) if s is not None]
+    last = max((m for m in moments if isinstance(m, datetime)), default=None)
+    created = info.created if isinstance(info.created, datetime) else None
+    return LiveConsumer(stream, info.config.as_dict(), pending, last, created)
 
 
 class JetStreamAdmin:
@@ -93,7 +104,7 @@ class JetStreamAdmin:
             consumers: list[LiveConsumer] = []
             for info in infos:
                 for consumer in await self._jsm.consumers_info(info.config.name):
-                    consumers.append(LiveConsumer(info.config.name, consumer.config.as_dict()))
+                    consumers.append(_live_consumer(info.config.name, consumer))
         except Exception as exc:
             raise wrap_client_error(exc, f"read JetStream assets of {where}") from exc
         return LiveJetStream(streams, tuple(consumers))
@@ -107,8 +118,8 @@ class JetStreamAdmin:
         return config
 
     async def execute(self, step: Step, revision: str | None) -> None:
-        """Carry out one step; `Op.NONE` and `Op.BLOCKED` send nothing."""
-        if step.op in (Op.NONE, Op.BLOCKED):
+        """Carry out one step; `Op.NONE`, `Op.BLOCKED` and `Op.DRAIN` send nothing."""
+        if step.op in (Op.NONE, Op.BLOCKED, Op.DRAIN):
             return
         try:
             if step.kind == "Stream":

@@ -7,7 +7,7 @@ Matrix: a 90/10 mapping splits 10,000 sensor messages within ±3 points | a weig
 server by config file + reload and loses no message published across it | sensors may publish only to their input
 subject tree | a hand edit of the config file is found and reverted | `create_only` (what a pass does before a
 zone's Kubernetes apply moves the mapping) creates a new canary's consumer, so records routed to it are kept, and
-never deletes or changes one.
+never deletes or changes one; the full pass then keeps a retired consumer holding a record until it is acked.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 from reconciler.app.nats import apply_nats, plan_nats
 from reconciler.core.nats import naming
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, DrainPolicy
 from reconciler.core.spec import Zone
 from tests.fixtures.nats_fleet import NatsFleet
 from tests.integration.nats.helpers import connect, publish_acked, subject_counts, wait_for
@@ -173,27 +173,41 @@ async def _consumers(jsm: Any) -> set[str]:
     return {c.name for c in await jsm.consumers_info(STREAM)}
 
 
+def _partitions(track: str) -> set[str]:
+    return {f"fraud-scoring-{track}-p{p}" for p in range(12)}  # ams-01: partitions: 12
+
+
 async def test_create_only_adds_the_canary_consumer_first_and_deletes_nothing(nats_fleet: NatsFleet) -> None:
     spec, zone, endpoint = nats_fleet.spec, nats_fleet.zone("ams-01"), nats_fleet.endpoint("ams-01")
     stable_only = without_canary(zone)
     await apply_nats(spec, stable_only, endpoint, revision="r1")
     admin = await connect(endpoint)
-    sensor = await connect(nats_fleet.endpoint("ams-01", naming.SENSOR_USER))
     try:
         jsm = admin.jsm()
-        assert await _consumers(jsm) == {"fraud-scoring-stable"}
+        assert await _consumers(jsm) == _partitions("stable")
         created = await apply_nats(spec, zone, endpoint, revision="r2", create_only=True)
-        assert [c.name for c in created.changes.with_action(Action.CREATE)] == [f"{STREAM}/fraud-scoring-canary"]
-        assert await _consumers(jsm) == {"fraud-scoring-stable", "fraud-scoring-canary"}
+        assert {c.name for c in created.changes.with_action(Action.CREATE)} == {
+            f"{STREAM}/{name}" for name in _partitions("canary")
+        }
+        assert await _consumers(jsm) == _partitions("stable") | _partitions("canary")
         # A record routed to the canary now has a consumer that wants it: the interest stream keeps it.
-        await publish_acked(admin.jetstream(), CANARY, ["routed-to-canary"])
-        assert (await subject_counts(jsm, STREAM)).get(CANARY) == 1
-        # Going back, a create-only pass deletes nothing; the full pass after the apply does.
+        await publish_acked(admin.jetstream(), f"{CANARY}.3.card-7", ["routed-to-canary"])
+        assert (await route_counts(jsm, STREAM)).get(CANARY) == 1
+        # Going back, a create-only pass deletes nothing; the full pass after the apply keeps the canary's
+        # consumers while one of them holds the record (the track retires as one), and deletes them all once it
+        # is acknowledged.
         kept = await apply_nats(spec, stable_only, endpoint, revision="r3", create_only=True)
         assert not list(kept.changes.with_action(Action.PRUNE))
-        assert "fraud-scoring-canary" in await _consumers(jsm)
-        await apply_nats(spec, stable_only, endpoint, revision="r3")
-        assert await _consumers(jsm) == {"fraud-scoring-stable"}
+        assert _partitions("canary") <= await _consumers(jsm)
+        draining = await apply_nats(spec, stable_only, endpoint, revision="r3")
+        assert [(d.durable, d.records) for d in draining.draining if d.records] == [("fraud-scoring-canary-p3", 1)]
+        assert {d.durable for d in draining.draining} == _partitions("canary")
+        assert await _consumers(jsm) == _partitions("stable") | _partitions("canary")
+        runtime = await admin.jetstream().pull_subscribe_bind("fraud-scoring-canary-p3", STREAM)
+        (record,) = await runtime.fetch(1, timeout=10)
+        await record.ack_sync()
+        drained = await apply_nats(spec, stable_only, endpoint, revision="r3", drain=DrainPolicy(settle_s=0.0))
+        assert not drained.draining
+        assert await _consumers(jsm) == _partitions("stable")
     finally:
-        await sensor.close()
         await admin.close()
