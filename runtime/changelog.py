@@ -32,6 +32,7 @@ from runtime.store import DeploymentWindows, Window
 log = logging.getLogger("edgeops.runtime.changelog")
 
 PUBLISH_CHUNK = 512  # keys per wait for acks: bounds the client's pending publishes
+YIELD_EVERY = 16  # keys encoded and handed over between two turns of the event loop: a flush never holds up a batch
 RESTORE_FETCH = 1000
 
 
@@ -106,7 +107,9 @@ class DeploymentChangelog:
         try:
             for start in range(0, len(keys), PUBLISH_CHUNK):
                 futures = []
-                for key in keys[start : start + PUBLISH_CHUNK]:
+                for i, key in enumerate(keys[start : start + PUBLISH_CHUNK]):
+                    if i % YIELD_EVERY == YIELD_EVERY - 1:
+                        await asyncio.sleep(0)
                     window = windows.windows.get(key)
                     body = b"" if window is None else _encode(window)
                     futures.append(await self.js.publish_async(f"{self.state.subject}.k.{key_token(key)}", body))

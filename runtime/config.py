@@ -188,11 +188,13 @@ class PullScheduleConfig(_Strict):
 class StateConfig(_Strict):
     """Where a deployment's windows survive the pod: a JetStream stream keeping the last message per subject,
     `<subject>.k.<key, base64url>` per key and `<subject>.mark` for the replay mark (`runtime.changelog`).
-    Written every `flush_interval_ms`, off the ack path: a restore re-applies the input from the mark on."""
+    Written every `flush_interval_ms`, off the ack path: a restore re-applies the input from the mark on. A flush
+    writes each key changed since the last one once, so a longer interval writes less where keys repeat (a busy
+    key changes with every record) and replays more input after a lost disk."""
 
     stream: Token
     subject: Subject
-    flush_interval_ms: int = Field(default=1000, ge=10, le=60_000)
+    flush_interval_ms: int = Field(default=5000, ge=10, le=60_000)
 
 
 class PartitionsConfig(_Strict):

@@ -58,10 +58,11 @@ def _hot_swappable(old: RuntimeConfig, new: RuntimeConfig) -> bool:
 
 @dataclass
 class _Wiring:
-    """What every deployment's start shares: the feature store (and its id), JetStream, publisher, checkpointer."""
+    """What every deployment's start shares: the feature store (and its id), NATS, JetStream, publisher, checkpointer."""
 
     store: FeatureStore
     store_id: str
+    nc: Any
     js: Any
     publisher: Publisher
     checkpointer: Checkpointer
@@ -138,7 +139,7 @@ class Service:
         # The puller places each deployment's artifact (from the cache, or fetched by digest); the loader below
         # waits for the file, so the pull runs first and keeps running for later digests.
         pull_task = asyncio.create_task(self.scheduler.run(), name="model-pull")
-        wiring = _Wiring(store, store_id(Path(cfg.feature_store.path)), js, publisher, checkpointer)
+        wiring = _Wiring(store, store_id(Path(cfg.feature_store.path)), nc, js, publisher, checkpointer)
         try:
             for deployment in cfg.models:
                 started = await self._start_deployment(deployment, wiring)
@@ -177,8 +178,8 @@ class Service:
                 task.cancel()
             for task in tasks:
                 task.cancel()
-            # flush + close rather than drain: the pull subscription's queue is never joined by nats-py's
-            # fetch, so drain would always wait out its timeout; everything we owe (acks) is flushed here.
+            # flush + close rather than drain: the sources have unsubscribed already, and everything we owe
+            # (acks) is flushed here.
             try:
                 await asyncio.wait_for(nc.flush(), 5)
             except Exception as exc:
@@ -210,7 +211,7 @@ class Service:
             pipeline = DeploymentPipeline(unit, model, windows, self.metrics, self.config.zone)
             self.pipelines[unit_id] = pipeline
             lease = self.leases.get(unit_id)
-            source = JetStreamSource(wiring.js, pipeline, wiring.publisher, wiring.checkpointer.settle_later,
+            source = JetStreamSource(wiring.nc, pipeline, wiring.publisher, wiring.checkpointer.settle_later,
                                      self.stopping, replay_from=replay_from,
                                      may_fetch=lease.valid if lease else lambda: True)  # fmt: skip
             tasks.append(self._start(source, f"source:{unit_id}"))

@@ -46,6 +46,7 @@ from runtime.pipeline import (
 )
 from runtime.publish import Publisher
 from runtime.sources.protocol import Settle, SettleLater
+from runtime.sources.pull import PullPump
 from runtime.sources.scoring import score_until_available
 
 log = logging.getLogger("edgeops.runtime.nats")
@@ -110,7 +111,7 @@ async def answered_ids(js: Any, subjects: tuple[str, ...], prefix: str, since: f
 class JetStreamSource:
     def __init__(
         self,
-        js: Any,
+        nc: Any,
         pipeline: DeploymentPipeline,
         publisher: Publisher,
         settle_later: SettleLater,
@@ -120,7 +121,8 @@ class JetStreamSource:
         replay_from: int | None = None,
         may_fetch: Callable[[], bool] = lambda: True,
     ) -> None:
-        self.js = js
+        self.nc = nc  # records arrive through a `PullPump` on it
+        self.js = nc.jetstream()  # control only: consumer info, the unacked tail, answered ids
         self.pipeline = pipeline
         self.publisher = publisher
         self.settle_later = settle_later
@@ -132,6 +134,7 @@ class JetStreamSource:
         # Delivered and not acked yet: stream sequence -> (message, when it was delivered or last marked in progress)
         self.unsettled: dict[int, tuple[Any, float]] = {}
         self.progress_every_s = 10.0  # a third of the consumer's ack_wait, read at start
+        self.pump: PullPump | None = None
         self.may_fetch = may_fetch  # a partition's lease (`runtime.lease`): a fenced holder fetches nothing more
         self.replay_from = replay_from  # the changelog's mark, when the windows were restored from it
         # Result ids published before this start (rule 4), and inputs at or below this sequence are answered.
@@ -139,52 +142,53 @@ class JetStreamSource:
         self.answered_below = 0
 
     async def run(self) -> None:
-        subjects = self.pipeline.config.subjects
-        psub = await self._bind()
-        await self._recover_tail(subjects.stream, subjects.durable)
+        await self._wait_for_consumer()
+        await self._recover_tail(self.pipeline.config.subjects.stream, self.pipeline.config.subjects.durable)
         self.ready = True
         keep_alive = asyncio.create_task(self._keep_alive())
         try:
-            await self._consume(psub)
+            await self._consume()
         finally:
             keep_alive.cancel()
 
-    async def _consume(self, psub: Any) -> None:
+    async def _consume(self) -> None:
+        """Score what the pump delivers until stopped; then take what the open pull requests still bring."""
         batching = self.pipeline.config.batching
-        while not self.stopping.is_set() and self.may_fetch():
-            try:
-                msgs = await psub.fetch(batching.max_batch_size, timeout=0.5)
-            except Exception as exc:  # idle timeout, or the server is restarting: try again
-                if not isinstance(exc, asyncio.TimeoutError):
-                    log.debug("fetch: %r", exc)
-                    await asyncio.sleep(0.1)
-                continue
-            if len(msgs) * 2 >= batching.max_batch_size and batching.max_latency_ms > 0:
-                msgs += await self._linger(psub, batching.max_batch_size - len(msgs), batching.max_latency_ms)
-            await self._dispatch([self._incoming(m) for m in msgs])
+        subjects = self.pipeline.config.subjects
+        pump = self.pump = PullPump(self.nc, subjects.stream, subjects.durable, batch=batching.max_batch_size)
+        await pump.open()
+        try:
+            while True:
+                if not self.may_fetch():  # fenced: another process owns the partition now
+                    await pump.abandon()
+                    break
+                if self.stopping.is_set():
+                    pump.close()
+                    if not pump.draining:
+                        break
+                msgs = await pump.take(batching.max_batch_size, 0.1 if pump.closing else 0.5)
+                if not msgs:
+                    continue
+                if len(msgs) * 2 >= batching.max_batch_size and batching.max_latency_ms > 0:
+                    msgs += await pump.linger(batching.max_batch_size - len(msgs), batching.max_latency_ms / 1000)
+                await self._dispatch([self._incoming(m) for m in msgs])
+        finally:
+            await pump.unsubscribe()
         await self.drain()
 
-    async def _bind(self) -> Any:
+    async def _wait_for_consumer(self) -> None:
         subjects = self.pipeline.config.subjects
         delay = 0.2
         while True:
             try:
-                return await self.js.pull_subscribe_bind(durable=subjects.durable, stream=subjects.stream)
+                await self.js.consumer_info(subjects.stream, subjects.durable)
+                return
             except Exception as exc:  # the reconciler may not have created the consumer yet
                 log.warning("consumer %s/%s not available (%r); retrying", subjects.stream, subjects.durable, exc)
                 if self.stopping.is_set():
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-    async def _linger(self, psub: Any, room: int, max_latency_ms: float) -> list[Any]:
-        if room <= 0:
-            return []
-        try:
-            more: list[Any] = await psub.fetch(room, timeout=max_latency_ms / 1000)
-        except Exception:
-            return []
-        return more
 
     async def _recover_tail(self, stream: str, durable: str) -> None:
         info = await self.js.consumer_info(stream, durable)
@@ -301,11 +305,19 @@ class JetStreamSource:
         return settle
 
     async def _keep_alive(self) -> None:
-        """Mark messages held longer than `progress_every_s` in progress: a model outage, a failing publish or
-        checkpoint is not a reason for JetStream to redeliver (and count a delivery)."""
+        """Mark messages held longer than `progress_every_s` in progress, those being scored and those still waiting
+        in the pump: a model outage, a failing publish or checkpoint is not a reason for JetStream to redeliver
+        (and count a delivery)."""
         while not self.stopping.is_set():
             await asyncio.sleep(self.progress_every_s)
             now = time.monotonic()
+            waiting = self.pump.waiting_since(now - self.progress_every_s, now) if self.pump is not None else []
+            for msg in waiting:
+                try:
+                    await msg.in_progress()
+                except Exception as exc:  # NATS is away: what it redelivers later is deduplicated
+                    log.debug("in progress: %r", exc)
+                    break
             for seq, (msg, since) in list(self.unsettled.items()):
                 if now - since < self.progress_every_s or seq not in self.unsettled:  # recent, or acked meanwhile
                     continue
