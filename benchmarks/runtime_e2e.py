@@ -4,7 +4,7 @@
 
 For each example model, two consumers of the same JetStream input run as separate processes, one at a time:
 - runtime: `edgeops serve` (windows, features, metrics, checkpoints, ack after result + checkpoint, and the
-  changelog of its windows every second, as the reconciler renders it);
+  changelog of its windows, as the reconciler renders it);
 - bare loop: the minimum any JetStream + ONNX service must do: nats-py fetch, json decode, onnxruntime.run,
   publish the result (awaiting the JetStream ack), ack the input (no windows, metrics or checkpoints).
 A generator in this process publishes records at a fixed rate with the capture time in `Edgeops-Sensor-Ts`;
@@ -48,8 +48,8 @@ from tests.fixtures.nats import NatsServer  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "runtime-e2e.md"
 TARGET_P95_MS, TARGET_RATE, TARGET_RATIO = 5.0, 3000, 1.2
-ROUNDS = 3
-FLUSH_MS = [50]  # feature-store checkpoint interval of the runtime under test (--flush-ms)
+ROUNDS = [5]  # alternating rounds at 1,000 msg/s (--rounds)
+FLUSH_MS: list[int | None] = [None]  # the runtime's checkpoint interval (--flush-ms); None: its default
 
 
 # ---------------------------------------------------------------- the bare loop (a child process)
@@ -245,10 +245,10 @@ async def bench_model(  # noqa: PLR0915 - one linear script of measurement steps
     round_p95: dict[str, list[float]] = {"bare": [], "runtime": []}
     cpu: dict[str, float] = {"bare": 0.0, "runtime": 0.0}
     handled: dict[str, int] = {"bare": 0, "runtime": 0}
-    for _ in range(ROUNDS):
+    for _ in range(ROUNDS[0]):
         for kind in ("bare", "runtime"):
             before = cpu_seconds(pids[kind])
-            result_step = await run_step(kind, 1000, seconds / ROUNDS)
+            result_step = await run_step(kind, 1000, seconds / ROUNDS[0])
             cpu[kind] += cpu_seconds(pids[kind]) - before
             handled[kind] += result_step["got"]
             pooled[kind] += result_step.pop("latencies")
@@ -286,9 +286,9 @@ def report(results: list[dict[str, Any]], seconds: float) -> str:
     lines = [
         "# Runtime end-to-end latency and throughput (loopback)",
         "",
-        f"Machine: {machine()}. nats-server 2.15 (file storage), one runtime process, generator and collector in",
+        f"Machine: {machine(with_load=True)}. nats-server 2.15 (file storage), one runtime process, generator and collector in",
         "the benchmark process, all on the same cores. Latency: capture timestamp -> result received by a",
-        f"subscriber. 1,000 msg/s for {seconds:.0f} s per loop, in {ROUNDS} alternating rounds (bare, runtime, ...)",
+        f"subscriber. 1,000 msg/s for {seconds:.0f} s per loop, in {ROUNDS[0]} alternating rounds (bare, runtime, ...)",
         "pooled; the ramp offers each rate for half as long (at least 3 s). Both loops run the whole time;",
         "only one gets traffic at a time.",
         "`python benchmarks/runtime_e2e.py` regenerates this file.",
@@ -352,10 +352,12 @@ if __name__ == "__main__":
         asyncio.run(bare_loop(url, stream, durable, model_path=model_path, fields=fields.split(","), result=result))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per loop at 1,000 msg/s, over all rounds")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rates", default="2000,4000,6000,8000,10000,12000,14000,16000")
     parser.add_argument("--models", default="fraud-scoring,sensor-anomaly")
-    parser.add_argument("--flush-ms", type=int, default=50, help="runtime checkpoint interval")
+    parser.add_argument("--flush-ms", type=int, default=None, help="runtime checkpoint interval (default: its own)")
     arguments = parser.parse_args()
     FLUSH_MS[0] = arguments.flush_ms
+    ROUNDS[0] = arguments.rounds
     asyncio.run(main(arguments))

@@ -80,7 +80,7 @@ def start_runtimes(work: Path, url: str, digest: str, window: dict[str, Any], pa
                              batching={"max_batch_size": 64, "max_latency_ms": 1.0},
                              state={"stream": "STATE", "subject": f"state.{name}"},
                              partitions={"count": partitions, "replicas": replicas})  # fmt: skip
-            runtime_config(proc.config_path, url, [dep], home, flush_interval_ms=50)
+            runtime_config(proc.config_path, url, [dep], home, flush_interval_ms=None)
             proc.start(wait_ready=False)
             procs[name].append(proc)
     return procs
