@@ -316,7 +316,9 @@ class DurableConsumerConfig(_Strict):
 
 class FeatureStoreConfig(_Strict):
     path: str = "/var/lib/edgeops/features.duckdb"
-    flush_interval_ms: int = Field(default=50, ge=10, le=60_000)  # small checkpoints: no ack bursts
+    # A checkpoint every `flush_rows` inputs, or `flush_interval_ms` after the last (`runtime.checkpoint`).
+    flush_interval_ms: int = Field(default=500, ge=10, le=60_000)
+    flush_rows: int = Field(default=256, ge=1, le=100_000)
     max_keys: int = Field(default=100_000, ge=1, le=50_000_000)
 
 

@@ -131,7 +131,7 @@ class Service:
         store = await loop.run_in_executor(
             self.executor, FeatureStore, Path(cfg.feature_store.path), cfg.feature_store.max_keys
         )
-        checkpointer = Checkpointer(store, self.metrics, self.executor)
+        checkpointer = Checkpointer(store, self.metrics, self.executor, cfg.feature_store.flush_rows)
         nc = await connect_nats(cfg, self.stopping)
         js = nc.jetstream()
         publisher = Publisher(js, self.stopping)
