@@ -16,7 +16,8 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.config import FeatureOp, WindowConfig
@@ -145,58 +146,75 @@ def _kind(value: object) -> str:
     )
 
 
-def feature_vector(spec: WindowConfig, window: Sequence[Row]) -> list[float]:  # noqa: PLR0912 - flat dispatch is the hot path
+def feature_vector(spec: WindowConfig, window: Sequence[Row]) -> list[float]:
     """Features of a non-empty window (oldest row first, current record last)."""
     n = len(window)
     if n == 0:
         raise ValueError("feature_vector needs at least the current record")
-    index = _field_index(spec)
-    columns: dict[str, list[float]] = {}
-    moments: dict[str, tuple[float, float]] = {}  # field -> (mean, population std), computed once
-    out: list[float] = []
-    for feature in spec.features:
-        op = feature.op
-        if op is FeatureOp.COUNT:
-            out.append(float(n))
-            continue
-        name = feature.field
-        assert name is not None  # guaranteed by FeatureConfig
-        xs = columns.get(name)
-        if xs is None:
-            i = index[name]
-            xs = columns[name] = [row[i] for row in window]
-        if op is FeatureOp.LAST:
-            out.append(xs[-1])
-        elif op is FeatureOp.DELTA:
-            out.append(xs[-1] - xs[-2] if n > 1 else 0.0)
-        elif op is FeatureOp.MIN:
-            out.append(min(xs))
-        elif op is FeatureOp.MAX:
-            out.append(max(xs))
-        elif op is FeatureOp.SUM:
-            out.append(math.fsum(xs))
-        else:
-            if name not in moments:
-                mean = math.fsum(xs) / n
-                # Population standard deviation: a window is the whole population we know about.
-                moments[name] = (mean, math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / n))
-            mean, std = moments[name]
-            if op is FeatureOp.MEAN:
-                out.append(mean)
-            elif op is FeatureOp.STD:
-                out.append(std)
-            else:  # ZSCORE
-                out.append(0.0 if std == 0.0 else (xs[-1] - mean) / std)
-    return out
+    plan = _plan(spec)
+    columns = tuple(zip(*window, strict=True))  # one per field of `spec.fields`, oldest value first
+    moments = {i: _moments(columns[i], n) for i in plan.moment_fields}
+    return [compute(columns, n, moments) for compute in plan.features]
 
 
-_INDEX_CACHE: dict[int, tuple[WindowConfig, dict[str, int]]] = {}
+_Columns = tuple[tuple[float, ...], ...]
+_Moments = dict[int, tuple[float, float]]  # field index -> (mean, population std)
+_Feature = Callable[[_Columns, int, _Moments], float]
+_MOMENT_OPS = (FeatureOp.MEAN, FeatureOp.STD, FeatureOp.ZSCORE)
 
 
-def _field_index(spec: WindowConfig) -> dict[str, int]:
-    cached = _INDEX_CACHE.get(id(spec))
+@dataclass(frozen=True)
+class _Plan:
+    """A spec compiled once (the hot path dispatches nothing per call): one function per feature, and the fields
+    whose moments they read, each computed once per window."""
+
+    features: tuple[_Feature, ...]
+    moment_fields: tuple[int, ...]
+
+
+def _moments(xs: tuple[float, ...], n: int) -> tuple[float, float]:
+    mean = math.fsum(xs) / n
+    # Population standard deviation: a window is the whole population we know about.
+    return mean, math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / n)
+
+
+def _compile(op: FeatureOp, i: int) -> _Feature:
+    """Feature `op` of field `i` (a column index; unused by COUNT)."""
+    if op is FeatureOp.COUNT:
+        return lambda columns, n, moments: float(n)
+    if op is FeatureOp.LAST:
+        return lambda columns, n, moments: columns[i][-1]
+    if op is FeatureOp.DELTA:
+        return lambda columns, n, moments: columns[i][-1] - columns[i][-2] if n > 1 else 0.0
+    if op is FeatureOp.MIN:
+        return lambda columns, n, moments: min(columns[i])
+    if op is FeatureOp.MAX:
+        return lambda columns, n, moments: max(columns[i])
+    if op is FeatureOp.SUM:
+        return lambda columns, n, moments: math.fsum(columns[i])
+    if op is FeatureOp.MEAN:
+        return lambda columns, n, moments: moments[i][0]
+    if op is FeatureOp.STD:
+        return lambda columns, n, moments: moments[i][1]
+    return lambda columns, n, moments: _zscore(columns[i][-1], *moments[i])
+
+
+def _zscore(last: float, mean: float, std: float) -> float:
+    return 0.0 if std == 0.0 else (last - mean) / std
+
+
+_PLANS: dict[int, tuple[WindowConfig, _Plan]] = {}
+
+
+def _plan(spec: WindowConfig) -> _Plan:
+    cached = _PLANS.get(id(spec))
     if cached is None or cached[0] is not spec:  # the spec itself is kept, so its id cannot be reused
-        cached = _INDEX_CACHE[id(spec)] = (spec, {name: i for i, name in enumerate(spec.fields)})
+        index = {name: i for i, name in enumerate(spec.fields)}
+        used = [(f.op, -1 if f.field is None else index[f.field]) for f in spec.features]
+        plan = _Plan(
+            tuple(_compile(op, i) for op, i in used), tuple(dict.fromkeys(i for op, i in used if op in _MOMENT_OPS))
+        )
+        cached = _PLANS[id(spec)] = (spec, plan)
     return cached[1]
 
 

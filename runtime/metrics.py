@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -87,6 +89,24 @@ class Metrics:
             "another process took it.", ("unit",), registry=r,
         )  # fmt: skip
         self.ready = Gauge("edgeops_ready", "1 when every deployment is loaded, warmed up and consuming.", registry=r)
+
+
+def observe_each(child: Histogram, amounts: Iterable[float]) -> None:
+    """`child.observe(amount)` for each amount, into one labelled histogram child, with the same updates in the same
+    order (the sum, then the one bucket that counts it), but found by bisection rather than `observe`'s walk over
+    every bucket below, and without its per-call checks: the per-message series are on the hot path.
+
+    prometheus_client has no public batch observe, so this reads its histogram's private `_upper_bounds` (sorted,
+    +Inf last), `_buckets` and `_sum` (values with `inc`), unchanged from 0.20 to 0.26;
+    `tests/unit/runtime/test_metrics.py` compares it with `observe` on the installed version."""
+    bounds: list[float] = child._upper_bounds
+    buckets = child._buckets
+    total = child._sum
+    for amount in amounts:
+        total.inc(amount)
+        i = bisect_left(bounds, amount)  # the first bound >= amount, which `observe`'s walk stops at
+        if amount <= bounds[i]:  # false only for NaN, which `observe` counts in no bucket
+            buckets[i].inc(1)
 
 
 @dataclass

@@ -15,22 +15,22 @@ scored record. Shadow deployments publish results only to the shadow subject.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 
 import numpy as np
 
 from runtime.config import ModelDeploymentConfig, Track
 from runtime.features import RecordError, decode_record, feature_vector, record_key, record_values
 from runtime.limits import MAX_INPUT_ID_CHARS, MAX_SENSOR_TS, UNPRINTABLE
-from runtime.metrics import Metrics
+from runtime.metrics import Metrics, observe_each
 from runtime.session import LoadedModel
 from runtime.store import DeploymentWindows
-from runtime.tracing import MessageTrace, end_message, record_stage, start_message
+from runtime.tracing import MessageTrace, end_message, record_stage, start_message, tracing_enabled
 
 SENSOR_TS_HEADER = "Edgeops-Sensor-Ts"  # unix seconds (decimal) when the sensor captured the record
 REASON_HEADER = "Edgeops-Dead-Letter-Reason"
@@ -106,6 +106,7 @@ class DeploymentPipeline:
         self._requests = m.requests.labels(*self.labels)
         self._results = m.results.labels(*self.labels)
         self._batch = m.batch_size.labels(*self.labels)
+        self._result_tail = result_tail(self.config.name, model.version, self.config.track.value)
 
     @property
     def result_subject(self) -> str:
@@ -124,8 +125,9 @@ class DeploymentPipeline:
         self._requests.inc(len(batch))
         self._batch.observe(len(batch))
         done = Featurised(batch, [self._start_trace(m, start_ns) for m in batch])
+        start = start_ns / 1e9
+        observe_each(self._stage["queue_wait"], [max(start - m.stream_ts, 0.0) for m in batch])
         for i, message in enumerate(batch):
-            self._stage["queue_wait"].observe(max(start_ns / 1e9 - message.stream_ts, 0.0))
             try:
                 record = decode_record(message.payload, cfg.max_payload_bytes)
                 key = record_key(spec, record)
@@ -147,8 +149,9 @@ class DeploymentPipeline:
         # Stage histograms are observed once per batch (every message of a batch spends the same time in a
         # stage); queue wait and end-to-end are per message.
         self._stage["features"].observe((features_ns - start_ns) / 1e9)
-        for i, _ in done.scored:
-            record_stage(done.traces[i], "features", start_ns, features_ns)
+        if tracing_enabled():
+            for i, _ in done.scored:
+                record_stage(done.traces[i], "features", start_ns, features_ns)
         return done
 
     def score(self, done: Featurised) -> list[Outgoing]:
@@ -166,16 +169,24 @@ class DeploymentPipeline:
         self._stage["inference"].observe((inference_ns - start_ns) / 1e9)
         out = list(done.dead)
         batch, traces = done.batch, done.traces
+        traced = tracing_enabled()
+        id_prefix, subject, tail = f"{self.config.deployment_id}:", self.result_subject, self._result_tail
         for (i, key), score in zip(done.scored, scores.tolist(), strict=True):
-            record_stage(traces[i], "inference", start_ns, inference_ns)
+            message, trace = batch[i], traces[i]
+            if traced:
+                record_stage(trace, "inference", start_ns, inference_ns)
             if math.isfinite(score):
-                out.append(self._result(batch[i], traces[i], key, score))
+                result_id = id_prefix + message.input_id
+                payload = result_payload(result_id, message.input_id, key, score, tail)
+                out.append(Outgoing(message, subject, payload, self._headers(message, trace, result_id), None, trace))
             else:
                 unscored = RecordError("non_finite_score", f"the model scored {score!r}")
-                out.append(self._dead_letter(batch[i], traces[i], unscored))
+                out.append(self._dead_letter(message, trace, unscored))
         return out
 
     def _start_trace(self, message: Incoming, start_ns: int) -> MessageTrace:
+        if not tracing_enabled():  # the producer's traceparent passes through, without a span's attributes
+            return MessageTrace(None, message.traceparent)
         return start_message(
             message.traceparent, "edgeops.infer", message.fetched_ns,
             {"edgeops.model": self.config.name, "edgeops.track": self.config.track.value,
@@ -190,15 +201,6 @@ class DeploymentPipeline:
             headers[SENSOR_TS_HEADER] = repr(message.sensor_ts)
         return headers
 
-    def _result(self, message: Incoming, trace: MessageTrace, key: str, score: float) -> Outgoing:
-        result_id = f"{self.config.deployment_id}:{message.input_id}"
-        body = {
-            "id": result_id, "input_id": message.input_id, "key": key, "score": score,
-            "model": self.config.name, "version": self.model.version, "track": self.config.track.value,
-        }  # fmt: skip
-        payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-        return Outgoing(message, self.result_subject, payload, self._headers(message, trace, result_id), None, trace)
-
     def _dead_letter(self, message: Incoming, trace: MessageTrace, err: RecordError) -> Outgoing:
         self.metrics.errors.labels(*self.labels, "malformed").inc()
         headers = self._headers(message, trace, f"{self.config.deployment_id}:dlq:{message.input_id}")
@@ -212,18 +214,43 @@ class DeploymentPipeline:
         now_ns = time.time_ns()
         now = now_ns / 1e9
         self._stage["publish"].observe((now_ns - publish_start_ns) / 1e9)
+        traced = tracing_enabled()
+        e2e: list[float] = []
         for item in sent:
             message = item.incoming
             if message.seq is not None:
                 self.windows.release(message.seq)
-            record_stage(item.trace, "publish", publish_start_ns, now_ns)
+            if traced:
+                record_stage(item.trace, "publish", publish_start_ns, now_ns)
             if item.dead_letter_reason is not None:
                 self.metrics.dead_letters.labels(*self.labels, item.dead_letter_reason).inc()
             else:
-                self._results.inc()
                 origin = message.sensor_ts if message.sensor_ts is not None else message.stream_ts
-                self._e2e.observe(max(now - origin, 0.0))
-            end_message(item.trace, now_ns)
+                e2e.append(max(now - origin, 0.0))
+            if traced:
+                end_message(item.trace, now_ns)
+        if e2e:
+            self._results.inc(len(e2e))
+            observe_each(self._e2e, e2e)
+
+
+def result_tail(model: str, version: str, track: str) -> str:
+    """The end of every result payload of one served model (see `result_payload`), built once per model."""
+    return (
+        f',"model":{encode_basestring_ascii(model)},"version":{encode_basestring_ascii(version)},'
+        f'"track":{encode_basestring_ascii(track)}}}'
+    )
+
+
+def result_payload(result_id: str, input_id: str, key: str, score: float, tail: str) -> bytes:
+    """A result's JSON, byte for byte what `json.dumps(body, separators=(",", ":"), allow_nan=False)` makes of
+    {id, input_id, key, score, model, version, track}: json's own string escaper (ASCII output, as
+    `ensure_ascii` defaults to) and `float.__repr__` for the score, which is finite here (a non-finite one was
+    dead-lettered), with the constant `result_tail` spliced on rather than encoded per message."""
+    return (
+        f'{{"id":{encode_basestring_ascii(result_id)},"input_id":{encode_basestring_ascii(input_id)},'
+        f'"key":{encode_basestring_ascii(key)},"score":{float.__repr__(score)}{tail}'
+    ).encode()
 
 
 def _header_safe(value: str) -> str:

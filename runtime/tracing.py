@@ -55,6 +55,11 @@ def shutdown_tracing() -> None:
         shutdown()
 
 
+def tracing_enabled() -> bool:
+    """Whether spans are recorded: when not, the pipeline skips its per-message trace calls altogether."""
+    return _STATE.tracer is not None
+
+
 class MessageTrace:
     """One message's span; `traceparent` is what goes on the result."""
 

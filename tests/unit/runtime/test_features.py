@@ -1,15 +1,21 @@
 """Sliding-window feature ops: every op on hand-computed windows (one record, several, constant values),
 record validation reasons (missing field, wrong type, NaN/inf, bad key), and `replay` keeping one window per
-key capped at `size`."""
+key capped at `size`. Generated specs (every op, fields shared between features, in any order) over generated
+windows (1..64 rows, negative zero, subnormal and limit-sized values) give exactly, to the bit and the sign of
+zero, what a plain per-feature reference computes: training (`replay`) and serving must agree with the models'
+recorded digests."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime.config import FeatureConfig, FeatureOp, WindowConfig
 from runtime.features import RecordError, feature_vector, record_key, record_values, replay
+from runtime.limits import MAX_ABS_VALUE
 
 pytestmark = pytest.mark.unit
 
@@ -112,3 +118,63 @@ def test_booleans_and_integers_are_numbers() -> None:
 def test_empty_window_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="at least"):
         feature_vector(_spec(FeatureOp.LAST), [])
+
+
+def _reference(spec: WindowConfig, window: list[tuple[float, ...]]) -> list[float]:
+    """Each feature on its own, straight from its definition: the arithmetic `feature_vector` must reproduce."""
+    n = len(window)
+    out = []
+    for feature in spec.features:
+        if feature.op is FeatureOp.COUNT:
+            out.append(float(n))
+            continue
+        i = spec.fields.index(feature.field or "")
+        xs = [row[i] for row in window]
+        mean = math.fsum(xs) / n
+        std = math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / n)
+        out.append(
+            {
+                FeatureOp.LAST: xs[-1],
+                FeatureOp.DELTA: xs[-1] - xs[-2] if n > 1 else 0.0,
+                FeatureOp.MIN: min(xs),
+                FeatureOp.MAX: max(xs),
+                FeatureOp.SUM: math.fsum(xs),
+                FeatureOp.MEAN: mean,
+                FeatureOp.STD: std,
+                FeatureOp.ZSCORE: 0.0 if std == 0.0 else (xs[-1] - mean) / std,
+            }[feature.op]
+        )
+    return out
+
+
+_VALUES = st.one_of(
+    st.floats(min_value=-MAX_ABS_VALUE, max_value=MAX_ABS_VALUE),
+    st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 2.2e-308, MAX_ABS_VALUE, -MAX_ABS_VALUE, 1e-30, 0.1, 1.0]),
+)
+
+
+@st.composite
+def _specs_and_windows(draw: st.DrawFn) -> tuple[WindowConfig, list[tuple[float, ...]]]:
+    fields = ["a", "b", "c"]
+    ops = draw(st.lists(st.tuples(st.sampled_from(ALL_OPS), st.sampled_from(fields)), min_size=1, max_size=12))
+    features = tuple(
+        FeatureConfig(name=f"f{i}", op=op, field=None if op is FeatureOp.COUNT else name)
+        for i, (op, name) in enumerate(ops)
+    )
+    spec = WindowConfig(key="k", size=64, features=features)
+    width = len(spec.fields)
+    window = draw(st.lists(st.tuples(*[_VALUES] * width), min_size=1, max_size=64))
+    return spec, window
+
+
+def _bits(values: list[float]) -> list[tuple[float, float]]:
+    return [(v, math.copysign(1.0, v)) for v in values]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_specs_and_windows())
+def test_feature_vector_is_the_reference_arithmetic_exactly(case: tuple[WindowConfig, list[tuple[float, ...]]]) -> None:
+    spec, window = case
+    got, expected = feature_vector(spec, window), _reference(spec, window)
+    assert len(got) == len(expected)
+    assert _bits(got) == _bits(expected)  # `==` per element, and -0.0 stays -0.0

@@ -3,10 +3,13 @@ deterministic id `<deployment>:<input id>`, the score equals the shared feature 
 records become dead letters with reasons without stopping the batch; shadow results go to the shadow subject;
 redelivering a batch yields identical results, also after newer records of the key slid its rows out of the window
 while its results were unconfirmed (a NATS restart); provider choice (TensorRT -> CUDA -> CPU) follows
-availability and hardware; NATS wildcard matching; which config changes can be hot-swapped."""
+availability and hardware; NATS wildcard matching; which config changes can be hot-swapped. A result payload is
+byte for byte `json.dumps` of its body (keys in order), for generated hostile ids and keys (quotes, backslashes,
+controls, non-ASCII, lone surrogates) and any finite score, and follows a swapped model's version."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,11 +17,13 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runtime.config import ExecutionProvider, ModelDeploymentConfig, RuntimeConfig
 from runtime.features import replay
 from runtime.metrics import Metrics
-from runtime.pipeline import DeploymentPipeline, Incoming
+from runtime.pipeline import DeploymentPipeline, Incoming, result_payload, result_tail
 from runtime.service import _hot_swappable
 from runtime.session import ModelLoadError, choose_providers, load_model
 from runtime.sources.jetstream import subject_matches
@@ -102,6 +107,46 @@ def test_malformed_records_are_dead_lettered_and_the_batch_continues(
     assert all(o.subject == "out.dlq" for o in dead)
     assert all(o.headers["Edgeops-Dead-Letter-Reason"] == o.dead_letter_reason for o in dead)
     assert "'current'" in next(o for o in dead if o.incoming.seq == 3).headers["Edgeops-Dead-Letter-Detail"]
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    """What results were serialised with before `result_payload`: the byte format consumers already parse."""
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
+_HOSTILE_TEXT = st.text(
+    st.one_of(
+        st.characters(exclude_categories=()),  # surrogates included
+        st.sampled_from(['"', "\\", "/", "\x00", "\x1f", "\x7f", "\u2028", "\ud800", "\udfff", "\U0001f600"]),
+    )
+)
+
+
+@given(
+    ids=st.tuples(_HOSTILE_TEXT, _HOSTILE_TEXT, _HOSTILE_TEXT),
+    model=st.tuples(_HOSTILE_TEXT, _HOSTILE_TEXT, _HOSTILE_TEXT),
+    score=st.floats(allow_nan=False, allow_infinity=False),
+)
+def test_result_payload_is_json_dumps_of_the_body(
+    ids: tuple[str, str, str], model: tuple[str, str, str], score: float
+) -> None:
+    (result_id, input_id, key), (name, version, track) = ids, model
+    body = {
+        "id": result_id, "input_id": input_id, "key": key, "score": score,
+        "model": name, "version": version, "track": track,
+    }  # fmt: skip
+    assert result_payload(result_id, input_id, key, score, result_tail(name, version, track)) == _dumps(body)
+
+
+def test_results_are_their_json_bodies_and_follow_a_swap(built: tuple[Path, str, dict[str, Any]]) -> None:
+    pipeline = _pipeline(built)
+    out = pipeline.process([_incoming(json.dumps(RECORDS[0]).encode(), 1)])
+    pipeline.swap(dataclasses.replace(pipeline.model, version="9.9.9-rc.1"))
+    out += pipeline.process([_incoming(json.dumps(RECORDS[1]).encode(), 2)])
+    bodies = [json.loads(o.payload) for o in out]  # keeps the key order
+    assert [o.payload for o in out] == [_dumps(b) for b in bodies]
+    assert [list(b) for b in bodies] == [["id", "input_id", "key", "score", "model", "version", "track"]] * 2
+    assert [b["version"] for b in bodies] == ["1.0.0", "9.9.9-rc.1"]
 
 
 def test_shadow_results_never_go_to_production(built: tuple[Path, str, dict[str, Any]]) -> None:
