@@ -354,7 +354,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0, help="per loop at 1,000 msg/s, over all rounds")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--rates", default="2000,4000,6000,8000,10000,12000,14000,16000")
+    parser.add_argument("--rates", default="2000,3000,4000,5000,6000,8000,10000,12000")
     parser.add_argument("--models", default="fraud-scoring,sensor-anomaly")
     parser.add_argument("--flush-ms", type=int, default=None, help="runtime checkpoint interval (default: its own)")
     arguments = parser.parse_args()

@@ -129,10 +129,11 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
         async def run_step(name: str, rate: float, secs: float) -> dict[str, Any]:
             nonlocal next_id
             pids = [pid for p in procs[name] if p.process is not None and (pid := p.process.pid) is not None]
-            before = sum(cpu_seconds(pid) for pid in pids)
+            before, woke = sum(cpu_seconds(pid) for pid in pids), sum(wakeups(pid) for pid in pids)
             result = await step(nc, collectors[name], subjects[name], records, rate=rate, seconds=secs,
                                 start_id=next_id)  # fmt: skip
             result["cpu_us"] = 1e6 * (sum(cpu_seconds(pid) for pid in pids) - before) / max(result["got"], 1)
+            result["wakeups"] = (sum(wakeups(pid) for pid in pids) - woke) / max(result["got"], 1)
             result.pop("latencies")
             next_id += int(rate * secs) + 1
             return result
@@ -163,6 +164,20 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
         server.stop()
 
 
+def wakeups(pid: int) -> int:
+    """How often a runtime process (its threads and its checkpoint writer included) blocked and was woken up:
+    the voluntary context switches in /proc. An event loop blocks when it has nothing to do, so this is about
+    the number of loop passes that found work."""
+    total = 0
+    pids = [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    for one in pids:
+        for task in Path(f"/proc/{one}/task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    return total
+
+
 def _steps(ramp: list[dict[str, Any]]) -> str:
     return ", ".join(f"{s['rate']}: {s['got']}/{s['sent']} {s['p95']:.1f}" for s in ramp)
 
@@ -181,18 +196,21 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.seconds:.0f} s, then a ramp ({', '.join(str(r) for r in args.rates)} msg/s, each for",
         f"{max(args.seconds / 2, 3.0):.0f} s) to the highest rate sustained (>= 99% of the results within 2 s, p95 <",
         f"50 ms), alternating the setups; {args.rounds} round(s). CPU: every runtime process of the setup and its",
-        "checkpoint writer, per result. `python benchmarks/runtime_scaleout.py` regenerates this file.",
+        "checkpoint writer, per result; wakeups: their voluntary context switches, per result.",
+        "`python benchmarks/runtime_scaleout.py` regenerates this file.",
         "",
-        "| round | replicas | p50 ms @1k/s | p95 ms @1k/s | CPU µs/msg @1k/s | highest sustained msg/s |",
-        "|---|---|---|---|---|---|",
+        "| round | replicas | p50 ms @1k/s | p95 ms @1k/s | CPU µs/msg @1k/s | wakeups/msg @1k/s "
+        "| highest sustained msg/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for i, one_round in enumerate(rounds, 1):
         for name, replicas in SETUPS.items():
             a = one_round[name]["at_1000"]
             lines.append(f"| {i} | {replicas} | {a['p50']:.2f} | {a['p95']:.2f} | {a['cpu_us']:.0f} | "
-                         f"{one_round[name]['sustained']} |")  # fmt: skip
+                         f"{a['wakeups']:.2f} | {one_round[name]['sustained']} |")  # fmt: skip
     throughput = [r["two"]["sustained"] / r["one"]["sustained"] for r in rounds if r["one"]["sustained"]]
     cpu = [r["two"]["at_1000"]["cpu_us"] / r["one"]["at_1000"]["cpu_us"] for r in rounds]
+    woken = [r["two"]["at_1000"]["wakeups"] / r["one"]["at_1000"]["wakeups"] for r in rounds]
     p95 = [r["two"]["at_1000"]["p95"] / r["one"]["at_1000"]["p95"] for r in rounds]
     lines += [
         "",
@@ -205,6 +223,8 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
             else ""
         ),
         f"- CPU time per message at 1,000 msg/s: {_median_spread(cpu)} (should not grow with the replica count)",
+        f"- wakeups per message at 1,000 msg/s: {_median_spread(woken)} (each process's event loop wakes for what",
+        "  arrives; split over more processes, each wake-up carries fewer messages)",
         f"- p95 latency at 1,000 msg/s: {_median_spread(p95)}",
         "",
         "Ramp detail (offered rate: results received / sent, p95 ms):",

@@ -115,7 +115,8 @@ class PullPump:
         if not self.buffer:
             self.arrived.clear()
             try:
-                await asyncio.wait_for(self.arrived.wait(), wait_s)
+                async with asyncio.timeout(wait_s):  # not `wait_for`: no task per wait on the hot path
+                    await self.arrived.wait()
             except TimeoutError:
                 return []
         taken: list[Any] = []
@@ -137,7 +138,8 @@ class PullPump:
                 break
             self.arrived.clear()
             try:
-                await asyncio.wait_for(self.arrived.wait(), left)
+                async with asyncio.timeout(left):
+                    await self.arrived.wait()
             except TimeoutError:
                 break
         return taken
