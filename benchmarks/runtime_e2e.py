@@ -1,6 +1,6 @@
 """End-to-end latency and sustained rate of `edgeops serve` on loopback, against the bare loop.
 
-    python benchmarks/runtime_e2e.py [--seconds 10] [--rates 2000,4000,...] [--models fraud-scoring]
+    python benchmarks/runtime_e2e.py [--seconds 28] [--rounds 7] [--rates 2000,3000,...] [--models fraud-scoring]
 
 For each example model, two consumers of the same JetStream input run as separate processes, one at a time:
 - runtime: `edgeops serve` (windows, features, metrics, checkpoints, ack after result + checkpoint, and the
@@ -48,7 +48,7 @@ from tests.fixtures.nats import NatsServer  # noqa: E402
 
 _RESULT = _REPO / "benchmarks" / "results" / "runtime-e2e.md"
 TARGET_P95_MS, TARGET_RATE, TARGET_RATIO = 5.0, 3000, 1.2
-ROUNDS = [5]  # alternating rounds at 1,000 msg/s (--rounds)
+ROUNDS = [7]  # alternating rounds at 1,000 msg/s (--rounds)
 FLUSH_MS: list[int | None] = [None]  # the runtime's checkpoint interval (--flush-ms); None: its default
 
 
@@ -352,8 +352,8 @@ if __name__ == "__main__":
         asyncio.run(bare_loop(url, stream, durable, model_path=model_path, fields=fields.split(","), result=result))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=20.0, help="per loop at 1,000 msg/s, over all rounds")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=28.0, help="per loop at 1,000 msg/s, over all rounds")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--rates", default="2000,3000,4000,5000,6000,8000,10000,12000")
     parser.add_argument("--models", default="fraud-scoring,sensor-anomaly")
     parser.add_argument("--flush-ms", type=int, default=None, help="runtime checkpoint interval (default: its own)")
