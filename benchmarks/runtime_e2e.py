@@ -282,11 +282,11 @@ async def bench_model(  # noqa: PLR0915 - one linear script of measurement steps
     return out
 
 
-def report(results: list[dict[str, Any]], seconds: float) -> str:
+def report(results: list[dict[str, Any]], seconds: float, machine_line: str) -> str:
     lines = [
         "# Runtime end-to-end latency and throughput (loopback)",
         "",
-        f"Machine: {machine(with_load=True)}. nats-server 2.15 (file storage), one runtime process, generator and collector in",
+        f"Machine: {machine_line}. nats-server 2.15 (file storage), one runtime process, generator and collector in",
         "the benchmark process, all on the same cores. Latency: capture timestamp -> result received by a",
         f"subscriber. 1,000 msg/s for {seconds:.0f} s per loop, in {ROUNDS[0]} alternating rounds (bare, runtime, ...)",
         "pooled; the ramp offers each rate for half as long (at least 3 s). Both loops run the whole time;",
@@ -331,6 +331,7 @@ def report(results: list[dict[str, Any]], seconds: float) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
+    machine_line = machine(with_load=True)  # before the run: the load it starts under
     rates = [int(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory(prefix="edgeops-bench-") as tmp:
         server = NatsServer(Path(tmp) / "nats")
@@ -339,7 +340,7 @@ async def main(args: argparse.Namespace) -> None:
             results = [await bench_model(server, Path(tmp), m, args.seconds, rates) for m in args.models.split(",")]
         finally:
             server.stop()
-    text = report(results, args.seconds)
+    text = report(results, args.seconds, machine_line)
     _RESULT.parent.mkdir(parents=True, exist_ok=True)
     _RESULT.write_text(text)
     print(text)

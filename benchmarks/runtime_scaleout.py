@@ -186,11 +186,11 @@ def _median_spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}x (runs {', '.join(f'{v:.2f}' for v in values)})"
 
 
-def report(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
+def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line: str) -> str:
     lines = [
         "# Runtime scale-out by key: 1 replica vs 2 (loopback)",
         "",
-        f"Machine: {machine(with_load=True)}. nats-server 2.15 (file storage), {args.partitions} partitions of the",
+        f"Machine: {machine_line}. nats-server 2.15 (file storage), {args.partitions} partitions of the",
         "fraud-scoring input by card (nats-server `partition()` mapping), one durable consumer per partition;",
         "generator, collector, nats-server and every runtime process on the same cores. Per round: 1,000 msg/s for",
         f"{args.seconds:.0f} s, then a ramp ({', '.join(str(r) for r in args.rates)} msg/s, each for",
@@ -239,9 +239,10 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
+    machine_line = machine(with_load=True)  # before the run: the load it starts under
     with tempfile.TemporaryDirectory(prefix="edgeops-scaleout-") as tmp:
         rounds = await bench(Path(tmp), args)
-    text = report(rounds, args)
+    text = report(rounds, args, machine_line)
     _RESULT.parent.mkdir(parents=True, exist_ok=True)
     _RESULT.write_text(text)
     print(text)
