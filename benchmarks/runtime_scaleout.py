@@ -178,6 +178,16 @@ def wakeups(pid: int) -> int:
     return total
 
 
+def _cpu_at_shared_peak(one_round: dict[str, Any]) -> float | None:
+    """CPU per message of 2 replicas / 1 at the highest ramp rate that both setups sustained in a round."""
+    steps = {name: {s["rate"]: s for s in one_round[name]["ramp"] if sustained(s)} for name in SETUPS}
+    shared = set(steps["one"]) & set(steps["two"])
+    if not shared:
+        return None
+    peak = max(shared)
+    return float(steps["two"][peak]["cpu_us"] / steps["one"][peak]["cpu_us"])
+
+
 def _steps(ramp: list[dict[str, Any]]) -> str:
     return ", ".join(f"{s['rate']}: {s['got']}/{s['sent']} {s['p95']:.1f}" for s in ramp)
 
@@ -212,6 +222,7 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
     cpu = [r["two"]["at_1000"]["cpu_us"] / r["one"]["at_1000"]["cpu_us"] for r in rounds]
     woken = [r["two"]["at_1000"]["wakeups"] / r["one"]["at_1000"]["wakeups"] for r in rounds]
     p95 = [r["two"]["at_1000"]["p95"] / r["one"]["at_1000"]["p95"] for r in rounds]
+    busy = [ratio for r in rounds if (ratio := _cpu_at_shared_peak(r)) is not None]
     lines += [
         "",
         "Ratios, 2 replicas / 1: the median of the rounds, then each round's value:",
@@ -225,6 +236,8 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
         f"- CPU time per message at 1,000 msg/s: {_median_spread(cpu)} (should not grow with the replica count)",
         f"- wakeups per message at 1,000 msg/s: {_median_spread(woken)} (each process's event loop wakes for what",
         "  arrives; split over more processes, each wake-up carries fewer messages)",
+        "- CPU time per message at the highest rate both setups sustained in the round (batches fill up, so the",
+        f"  per-wake-up cost is shared by more messages): {_median_spread(busy) if busy else 'no rate both sustained'}",
         f"- p95 latency at 1,000 msg/s: {_median_spread(p95)}",
         "",
         "Ramp detail (offered rate: results received / sent, p95 ms):",
