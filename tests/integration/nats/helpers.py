@@ -24,12 +24,14 @@ async def connect(endpoint: NatsEndpoint, **options: Any) -> Any:
     return await nats.connect(endpoint.url, **options)
 
 
-async def publish_acked(js: Any, subject: str, ids: list[str], *, batch: int = 500) -> None:
-    """Publish one message per id (as `Nats-Msg-Id`), waiting for every JetStream ack; retries keep the id."""
+async def publish_acked(js: Any, subject: str | Callable[[str], str], ids: list[str], *, batch: int = 500) -> None:
+    """Publish one message per id (as `Nats-Msg-Id`) to `subject`, or to `subject(id)`, waiting for every JetStream
+    ack; retries keep the id."""
+    to = subject if callable(subject) else lambda _: subject
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         for attempt in range(5):
-            futures = [await js.publish_async(subject, i.encode(), headers={"Nats-Msg-Id": i}) for i in chunk]
+            futures = [await js.publish_async(to(i), i.encode(), headers={"Nats-Msg-Id": i}) for i in chunk]
             results = await asyncio.gather(*(asyncio.wait_for(f, 10) for f in futures), return_exceptions=True)
             chunk = [i for i, r in zip(chunk, results, strict=True) if isinstance(r, BaseException)]
             if not chunk:

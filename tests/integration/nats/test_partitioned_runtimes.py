@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from reconciler.app.nats import NatsStatus, apply_nats
@@ -27,7 +26,12 @@ from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model
 from tests.fixtures.nats_fleet import NatsFleet
 from tests.integration.nats.helpers import connect, wait_for
-from tests.integration.runtime.helpers import example_records, expected_scores, publish_records, read_all
+from tests.integration.runtime.helpers import (
+    assert_scored_as_one_process,
+    example_records,
+    publish_records,
+    read_all,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -112,12 +116,7 @@ async def test_two_rendered_replicas_score_each_record_once_as_one_process(
         await admin.close()
         for proc in procs:
             proc.kill()
-    bodies = [json.loads(m.data) for m in results]
-    assert len(bodies) == N
-    assert {b["input_id"] for b in bodies} == {f"tx-{i}" for i in range(N)}
-    expected = expected_scores(model_path, window, records)
-    got = np.asarray([b["score"] for b in sorted(bodies, key=lambda b: int(b["input_id"].split("-")[1]))])
-    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
+    assert_scored_as_one_process([json.loads(m.data) for m in results], model_path, window, records)
 
     # Each replica kept the windows of exactly the partitions its ordinal owns, and every key's window is whole.
     found: dict[str, tuple[list[int], list[Any]]] = {}

@@ -10,7 +10,6 @@ The template's ams-01 serves fraud-scoring with `replicas: 2, partitions: 12` an
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -22,7 +21,7 @@ from reconciler.core.plan import Action
 from reconciler.core.spec import Zone
 from runtime import Track
 from tests.fixtures.nats_fleet import NatsFleet
-from tests.integration.nats.helpers import connect, wait_for
+from tests.integration.nats.helpers import connect, publish_acked, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,19 +46,8 @@ def records(count: int, keys: int) -> list[tuple[str, str]]:
 
 async def publish_keyed(js: Any, batch: list[tuple[str, str]]) -> None:
     """Each record to `<input>.<key>`, waiting for every JetStream ack (a retry keeps its `Nats-Msg-Id`)."""
-    for start in range(0, len(batch), 500):
-        chunk = batch[start : start + 500]
-        for attempt in range(5):
-            futures = [
-                await js.publish_async(f"{INPUT}.{key}", msg_id.encode(), headers={"Nats-Msg-Id": msg_id})
-                for msg_id, key in chunk
-            ]
-            results = await asyncio.gather(*(asyncio.wait_for(f, 10) for f in futures), return_exceptions=True)
-            chunk = [r for r, res in zip(chunk, results, strict=True) if isinstance(res, BaseException)]
-            if not chunk:
-                break
-            await asyncio.sleep(0.2 * (attempt + 1))
-        assert not chunk, f"{len(chunk)} records never acknowledged"
+    key_of = dict(batch)
+    await publish_acked(js, lambda msg_id: f"{INPUT}.{key_of[msg_id]}", list(key_of))
 
 
 async def drain(nc: Any, durable: str) -> list[str]:

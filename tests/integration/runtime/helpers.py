@@ -58,6 +58,25 @@ def expected_scores(model_path: Path, window: WindowConfig, records: list[dict[s
     return np.asarray(scores[:, 0])
 
 
+def assert_scored_as_one_process(
+    bodies: list[dict[str, Any]], model_path: Path, window: WindowConfig, records: list[dict[str, Any]]
+) -> None:
+    """Exactly one result per record (published as `tx-<i>`), each scored as one uninterrupted process would."""
+    assert len(bodies) == len(records)
+    assert {b["input_id"] for b in bodies} == {f"tx-{i}" for i in range(len(records))}
+    got = np.asarray([b["score"] for b in sorted(bodies, key=lambda b: int(b["input_id"].split("-")[1]))])
+    np.testing.assert_allclose(got, expected_scores(model_path, window, records), atol=1e-5, rtol=1e-4)
+
+
+async def assert_one_result_each(
+    js: Any, model_path: Path, window: WindowConfig, records: list[dict[str, Any]]
+) -> None:
+    """`assert_scored_as_one_process` over what stream OUT holds on `out.results`, and no dead letter."""
+    results = await read_all(js, "OUT", "out.results", len(records))
+    assert_scored_as_one_process([json.loads(m.data) for m in results], model_path, window, records)
+    assert await subject_count(js, "OUT", "out.dlq") == 0
+
+
 def expected_windows(window: WindowConfig, records: list[dict[str, Any]]) -> dict[str, tuple[list[int], list[Row]]]:
     """Final window per key when record i has stream sequence i + 1."""
     out: dict[str, tuple[list[int], list[Row]]] = {}

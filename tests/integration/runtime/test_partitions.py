@@ -29,6 +29,7 @@ from runtime.store import FeatureStore
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, setup_streams
 from tests.fixtures.nats import NatsServer
 from tests.integration.runtime.helpers import (
+    assert_one_result_each,
     example_records,
     expected_scores,
     expected_windows,
@@ -99,7 +100,7 @@ async def test_replicas_own_partitions_and_score_as_one_process(
             logs.append(proc.log_path.read_text())
             assert proc.terminate() == 0, proc.log_tail()
 
-        await _assert_scored_once_as_one_process(js, model_path, window, records)
+        await assert_one_result_each(js, model_path, window, records)
     finally:
         await nc.close()
         for proc in procs:
@@ -167,7 +168,7 @@ async def test_changing_n_while_sensors_publish_hands_every_partition_over_whole
         for proc in procs[:after]:
             logs.append(proc.log_path.read_text())
             assert proc.terminate() == 0, proc.log_tail()
-        await _assert_scored_once_as_one_process(js, model_path, window, records)
+        await assert_one_result_each(js, model_path, window, records)
     finally:
         await nc.close()
         for proc in procs:
@@ -183,19 +184,6 @@ async def test_changing_n_while_sensors_publish_hands_every_partition_over_whole
 
 async def _logged(proc: RuntimeProcess, text: str) -> bool:
     return text in proc.log_path.read_text(errors="replace")
-
-
-async def _assert_scored_once_as_one_process(
-    js: Any, model_path: Path, window: WindowConfig, records: list[dict[str, Any]]
-) -> None:
-    results = await read_all(js, "OUT", "out.results", N)
-    bodies = [json.loads(m.data) for m in results]
-    assert len(results) == N
-    assert {b["input_id"] for b in bodies} == {f"tx-{i}" for i in range(N)}
-    expected = expected_scores(model_path, window, records)
-    got = np.asarray([b["score"] for b in sorted(bodies, key=lambda b: int(b["input_id"].split("-")[1]))])
-    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
-    assert await subject_count(js, "OUT", "out.dlq") == 0
 
 
 def _assert_windows_whole(

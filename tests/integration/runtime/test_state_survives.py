@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import nats
-import numpy as np
 import pytest
 from nats.js.api import StorageType, StreamConfig
 
@@ -26,11 +25,10 @@ from runtime.config import WindowConfig
 from tests.fixtures.edge_runtime import RuntimeProcess, build_example_model, deployment, runtime_config, setup_streams
 from tests.fixtures.nats import NatsServer
 from tests.integration.runtime.helpers import (
+    assert_one_result_each,
     assert_windows_equal,
     example_records,
-    expected_scores,
     publish_records,
-    read_all,
     results_at_least,
     subject_count,
     wait_for,
@@ -46,20 +44,6 @@ STATE = {"stream": "STATE", "subject": "state.fraud-scoring.stable", "flush_inte
 async def _fully_acked(js: Any) -> bool:
     consumer = await js.consumer_info("IN", DURABLE)
     return bool(consumer.num_pending == 0 and consumer.num_ack_pending == 0)
-
-
-async def _assert_one_result_each(
-    js: Any, model_path: Path, window: WindowConfig, records: list[dict[str, Any]]
-) -> None:
-    n = len(records)
-    results = await read_all(js, "OUT", "out.results", n)
-    bodies = [json.loads(m.data) for m in results]
-    assert len(results) == n
-    assert {b["input_id"] for b in bodies} == {f"tx-{i}" for i in range(n)}
-    expected = expected_scores(model_path, window, records)
-    got = np.asarray([b["score"] for b in sorted(bodies, key=lambda b: int(b["input_id"].split("-")[1]))])
-    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
-    assert await subject_count(js, "OUT", "out.dlq") == 0
 
 
 async def test_state_directory_lost_or_corrupt_restores_windows_from_the_changelog(
@@ -100,7 +84,7 @@ async def test_state_directory_lost_or_corrupt_restores_windows_from_the_changel
         await wait_for(lambda: _fully_acked(js), 180, "the consumer to be fully acked", runtime_process.log_tail)
         log = runtime_process.log_path.read_text()
         assert runtime_process.terminate() == 0, runtime_process.log_tail()
-        await _assert_one_result_each(js, model_path, window, records)
+        await assert_one_result_each(js, model_path, window, records)
     finally:
         await nc.close()
     assert log.count("windows restored from the changelog") == 2
@@ -137,7 +121,7 @@ async def test_restart_after_the_duplicate_window_publishes_no_second_result(
         await wait_for(lambda: _fully_acked(js), 120, "the consumer to be fully acked", runtime_process.log_tail)
         log = runtime_process.log_path.read_text()
         assert runtime_process.terminate() == 0, runtime_process.log_tail()
-        await _assert_one_result_each(js, model_path, window, records)
+        await assert_one_result_each(js, model_path, window, records)
     finally:
         await nc.close()
     assert f"({n} already answered)" in log
@@ -169,6 +153,6 @@ async def test_a_changelog_stream_not_created_yet_is_waited_for_before_consuming
         runtime_process.wait_ready()
         await wait_for(lambda: _fully_acked(js), 60, "the consumer to be fully acked", runtime_process.log_tail)
         assert runtime_process.terminate() == 0, runtime_process.log_tail()
-        await _assert_one_result_each(js, model_path, window, records)
+        await assert_one_result_each(js, model_path, window, records)
     finally:
         await nc.close()
