@@ -47,9 +47,10 @@ from reconciler.shells.nats import (
     JetStreamAdmin,
     NatsEndpoint,
     NatsError,
+    NatsServerConfigError,
     NatsUnreachable,
     read_config,
-    signal_reload,
+    reload_and_wait,
     write_config,
 )
 
@@ -110,6 +111,12 @@ class DirectServer:
     pid: int
     settings: ServerSettings
 
+    @property
+    def monitor_url(self) -> str:
+        """Its monitoring endpoint, on this host (the server runs here: it is signalled by pid)."""
+        host = self.settings.host if self.settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+        return f"http://{host}:{self.settings.monitor_port}"
+
 
 def _config_change(name: str, current: str | None, desired: str) -> Change:
     if current == desired:
@@ -125,12 +132,21 @@ def _config_change(name: str, current: str | None, desired: str) -> Change:
     return Change(Action.CREATE if current is None else Action.CONFIGURE, "ServerConfig", "", name, diff, NATS_SYSTEM)
 
 
-def _sync_server_config(spec: FleetSpec, zone: Zone, server: DirectServer, *, write: bool) -> Change:
+async def _sync_server_config(spec: FleetSpec, zone: Zone, server: DirectServer, *, write: bool) -> Change:
+    """Plan, or write the config and wait until the server has applied it: the JetStream step that follows
+    connects, and a connection during the reload can be refused. A config the server refuses is taken back out
+    of the file, which keeps saying what the server runs, so the next pass tries (and reports) it again."""
     desired = render_conf(server_config(spec, zone, server.settings))
-    change = _config_change(server.config_path.name, read_config(server.config_path), desired)
+    current = read_config(server.config_path)
+    change = _config_change(server.config_path.name, current, desired)
     if write and change.action.writes:
         write_config(server.config_path, desired)
-        signal_reload(server.pid)
+        try:
+            await reload_and_wait(server.pid, server.monitor_url)
+        except NatsServerConfigError:
+            if current is not None:
+                write_config(server.config_path, current)
+            raise
     return change
 
 
@@ -230,7 +246,7 @@ async def apply_nats(
     try:
         desired = zone_assets(zone)  # refuses bad subjects before anything is written
         if server is not None and not create_only:
-            before = (_sync_server_config(spec, zone, server, write=write),)
+            before = (await _sync_server_config(spec, zone, server, write=write),)
     except (NatsRenderError, NatsError) as exc:
         return NatsZoneResult(zone.name, NatsStatus.DEGRADED, ChangeSet(), str(exc))
     return await _with_retries(

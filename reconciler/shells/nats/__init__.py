@@ -4,7 +4,7 @@ run servers (`serverconf`). Error tree: `reconciler.shells.nats.errors`."""
 from reconciler.shells.nats.errors import NatsApiError, NatsError, NatsServerConfigError, NatsUnreachable
 from reconciler.shells.nats.jetstream import JetStreamAdmin, NatsEndpoint
 from reconciler.shells.nats.messaging import MessageHandler, NatsClient, NatsMessage, Reconnect
-from reconciler.shells.nats.serverconf import read_config, signal_reload, write_config
+from reconciler.shells.nats.serverconf import read_config, reload_and_wait, signal_reload, write_config
 
 __all__ = [
     "JetStreamAdmin",
@@ -18,6 +18,7 @@ __all__ = [
     "NatsUnreachable",
     "Reconnect",
     "read_config",
+    "reload_and_wait",
     "signal_reload",
     "write_config",
 ]

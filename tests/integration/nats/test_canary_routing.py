@@ -124,7 +124,7 @@ async def test_weight_change_by_reload_loses_nothing(nats_fleet: NatsFleet) -> N
         loaded_at = leaf.monitor("varz")["config_load_time"]
         result = await apply_nats(spec, with_weight(zone, 50), endpoint, revision="r2", server=direct)
         assert [c.kind for c in result.changes.with_action(Action.CONFIGURE)] == ["ServerConfig"]
-        await wait_for(lambda: _changed(lambda: leaf.monitor("varz")["config_load_time"], loaded_at), "the reload")
+        assert leaf.monitor("varz")["config_load_time"] != loaded_at  # apply returns once the server reloaded
         reloaded.set()
         await producer
         before = await route_counts(jsm, STREAM)
@@ -142,10 +142,6 @@ async def test_weight_change_by_reload_loses_nothing(nats_fleet: NatsFleet) -> N
 
 async def _published_at_least(count: Callable[[], int], n: int) -> bool:
     return count() >= n
-
-
-async def _changed(read: Callable[[], object], old: object) -> bool:
-    return read() != old
 
 
 async def test_hand_edited_config_file_is_reverted(nats_fleet: NatsFleet) -> None:
