@@ -1,6 +1,7 @@
 """Scale-out by key: `edgeops serve` with `partitions` on 1 replica against 2 replicas, on loopback.
 
-    python benchmarks/runtime_scaleout.py [--seconds 6] [--rounds 3] [--rates 1000,1500,...] [--partitions 6]
+    python benchmarks/runtime_scaleout.py [--seconds 6] [--rounds 5] [--rates 1000,1500,...] [--partitions 6]
+                                          [--backlog 20000]
 
 The input is partitioned as a zone renders it: sensors publish `in.<setup>.<key>` (the window key as the last
 token), nats-server's mapping sends each record to `in.<setup>.p.{{partition(P,1)}}.<key>`, and each partition
@@ -9,10 +10,15 @@ partitions, and two processes (ordinals 0 and 1) owning the even and the odd one
 1,000 cards, each card's transactions in order. Per round, alternating the setups so that load from elsewhere hits
 both alike: latency at 1,000 msg/s, the CPU time per message of every runtime process of the setup (their
 checkpoint writers included), and a ramp to the highest rate at which >= 99% of the records got a result within
-2 s of the step's end with p95 < 50 ms. The ratios (2 replicas / 1) are the median of the rounds, with the spread.
+2 s of the step's end with p95 < 50 ms. Then a backlog: records stored while the setup's processes are stopped,
+drained at full speed, by both replicas at once and by one replica at a time. The ratios (2 replicas / 1) are the
+median of the rounds, with the spread.
 
 The generator, nats-server and the runtimes share the machine's cores, so what 2 replicas buy is bounded by the
-cores left over; the per-message CPU cost is the number that must not grow with the replica count.
+cores left over. The per-message CPU cost must not grow with the replica count; it is read where nothing else
+moves it: draining a backlog (every batch full, so no wake-up per arrival) one process at a time (no process
+competing for the cores). At a steady 1,000 msg/s each process wakes for its own share of the arrivals, and a
+wake-up costs several times the work of one message, so that figure is reported beside it with the wake-ups.
 Writes benchmarks/results/runtime-scaleout.md.
 """
 
@@ -21,9 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +40,7 @@ _REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_REPO))
 
 from benchmarks.machine import machine  # noqa: E402
-from benchmarks.runtime_e2e import Collector, cpu_seconds, step, sustained  # noqa: E402
+from benchmarks.runtime_e2e import Collector, cpu_seconds, offer, step, sustained  # noqa: E402
 from tests.fixtures.edge_runtime import (  # noqa: E402
     RuntimeProcess,
     build_example_model,
@@ -128,7 +137,7 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
 
         async def run_step(name: str, rate: float, secs: float) -> dict[str, Any]:
             nonlocal next_id
-            pids = [pid for p in procs[name] if p.process is not None and (pid := p.process.pid) is not None]
+            pids = _pids(procs[name])
             before, woke = sum(cpu_seconds(pid) for pid in pids), sum(wakeups(pid) for pid in pids)
             result = await step(nc, collectors[name], subjects[name], records, rate=rate, seconds=secs,
                                 start_id=next_id)  # fmt: skip
@@ -143,7 +152,7 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
         rounds: list[dict[str, Any]] = []
         for r in range(args.rounds):
             one_round: dict[str, Any] = {}
-            for name in SETUPS:
+            for name, replicas in SETUPS.items():
                 at_1000 = await run_step(name, 1000, args.seconds)
                 ramp = []
                 for rate in args.rates:
@@ -151,9 +160,19 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                     if not sustained(ramp[-1]):
                         break
                 best = max((s["rate"] for s in ramp if sustained(s)), default=0)
-                one_round[name] = {"at_1000": at_1000, "ramp": ramp, "sustained": best}
+                drains = {}
+                for together in (True, False) if replicas > 1 else (True,):
+                    drains[together] = await drain_backlog(
+                        nc, js, collectors[name], _pids(procs[name]), subjects=subjects[name], records=records,
+                        count=args.backlog, start_id=next_id, together=together,
+                    )  # fmt: skip
+                    next_id += args.backlog + 1
+                one_round[name] = {"at_1000": at_1000, "ramp": ramp, "sustained": best,
+                                   "backlog": drains[True], "backlog_alone": drains.get(False, drains[True])}  # fmt: skip
                 print(f"round {r + 1} {name}: 1000/s p95 {at_1000['p95']:.2f} ms, {at_1000['cpu_us']:.0f} µs/msg; "
-                      f"sustained {best}/s ({_steps(ramp)})", flush=True)  # fmt: skip
+                      f"sustained {best}/s ({_steps(ramp)}); backlog of {args.backlog} drained at "
+                      f"{drains[True]['rate']:.0f}/s, {drains[True]['cpu_us']:.0f} µs/msg "
+                      f"({one_round[name]['backlog_alone']['cpu_us']:.0f} one process at a time)", flush=True)  # fmt: skip
             rounds.append(one_round)
         await nc.close()
         return rounds
@@ -162,6 +181,46 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
             for proc in setup:
                 proc.terminate()
         server.stop()
+
+
+def _pids(setup: list[RuntimeProcess]) -> list[int]:
+    return [pid for p in setup if p.process is not None and (pid := p.process.pid) is not None]
+
+
+async def drain_backlog(nc: Any, js: Any, collector: Collector, pids: list[int], *, subjects: list[str],
+                        records: list[bytes], count: int, start_id: int, together: bool) -> dict[str, Any]:  # fmt: skip
+    """A backlog of `count` records, stored while the setup's processes are stopped (SIGSTOP), then consumed at
+    full speed: every batch is full, so the CPU per message is the work done per message, without the wake-ups
+    that a trickle of arrivals costs each process. `together`: every process resumes at once (they compete for
+    the cores with nats-server and each other); else one at a time, each draining its own partitions alone."""
+    collector.latencies = []
+    stored = (await js.stream_info("IN")).state.last_seq
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        await offer(nc, subjects, records, rate=20 * count, seconds=0.05, start_id=start_id)
+        while (await js.stream_info("IN")).state.last_seq < stored + count:  # noqa: ASYNC110 - polls the server
+            await asyncio.sleep(0.02)
+    finally:
+        before, woke = sum(cpu_seconds(pid) for pid in pids), sum(wakeups(pid) for pid in pids)
+        begin = time.monotonic()
+        for i, pid in enumerate(pids):
+            os.kill(pid, signal.SIGCONT)
+            if not together and i + 1 < len(pids):
+                await _until_quiet(collector)  # this process's partitions are drained: the next one starts
+    while len(collector.latencies) < count and time.monotonic() < begin + 120.0:  # noqa: ASYNC110 - a poll
+        await asyncio.sleep(0.005)
+    took, got = time.monotonic() - begin, len(collector.latencies)
+    return {"count": count, "got": got, "seconds": took, "rate": got / took,
+            "cpu_us": 1e6 * (sum(cpu_seconds(pid) for pid in pids) - before) / max(got, 1),
+            "wakeups": (sum(wakeups(pid) for pid in pids) - woke) / max(got, 1)}  # fmt: skip
+
+
+async def _until_quiet(collector: Collector, quiet_s: float = 0.3) -> None:
+    last = -1
+    while len(collector.latencies) != last:
+        last = len(collector.latencies)
+        await asyncio.sleep(quiet_s)
 
 
 def wakeups(pid: int) -> int:
@@ -205,24 +264,31 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
         "generator, collector, nats-server and every runtime process on the same cores. Per round: 1,000 msg/s for",
         f"{args.seconds:.0f} s, then a ramp ({', '.join(str(r) for r in args.rates)} msg/s, each for",
         f"{max(args.seconds / 2, 3.0):.0f} s) to the highest rate sustained (>= 99% of the results within 2 s, p95 <",
-        f"50 ms), alternating the setups; {args.rounds} round(s). CPU: every runtime process of the setup and its",
+        f"50 ms), then a backlog of {args.backlog:,} records stored while the setup's processes were stopped (SIGSTOP),",
+        "drained at full speed by every process at once and, for 2 replicas, once more by one process at a time;",
+        f"alternating the setups; {args.rounds} round(s). CPU: every runtime process of the setup and its",
         "checkpoint writer, per result; wakeups: their voluntary context switches, per result.",
         "`python benchmarks/runtime_scaleout.py` regenerates this file.",
         "",
         "| round | replicas | p50 ms @1k/s | p95 ms @1k/s | CPU µs/msg @1k/s | wakeups/msg @1k/s "
-        "| highest sustained msg/s |",
-        "|---|---|---|---|---|---|---|",
+        "| highest sustained msg/s | backlog drained msg/s | CPU µs/msg draining | the same, one process at a time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, one_round in enumerate(rounds, 1):
         for name, replicas in SETUPS.items():
             a = one_round[name]["at_1000"]
+            b = one_round[name]["backlog"]
             lines.append(f"| {i} | {replicas} | {a['p50']:.2f} | {a['p95']:.2f} | {a['cpu_us']:.0f} | "
-                         f"{a['wakeups']:.2f} | {one_round[name]['sustained']} |")  # fmt: skip
+                         f"{a['wakeups']:.2f} | {one_round[name]['sustained']} | {b['rate']:.0f} | "
+                         f"{b['cpu_us']:.0f} | {one_round[name]['backlog_alone']['cpu_us']:.0f} |")  # fmt: skip
     throughput = [r["two"]["sustained"] / r["one"]["sustained"] for r in rounds if r["one"]["sustained"]]
     cpu = [r["two"]["at_1000"]["cpu_us"] / r["one"]["at_1000"]["cpu_us"] for r in rounds]
     woken = [r["two"]["at_1000"]["wakeups"] / r["one"]["at_1000"]["wakeups"] for r in rounds]
     p95 = [r["two"]["at_1000"]["p95"] / r["one"]["at_1000"]["p95"] for r in rounds]
     busy = [ratio for r in rounds if (ratio := _cpu_at_shared_peak(r)) is not None]
+    drain_cpu = [r["two"]["backlog"]["cpu_us"] / r["one"]["backlog"]["cpu_us"] for r in rounds]
+    alone_cpu = [r["two"]["backlog_alone"]["cpu_us"] / r["one"]["backlog"]["cpu_us"] for r in rounds]
+    drain_rate = [r["two"]["backlog"]["rate"] / r["one"]["backlog"]["rate"] for r in rounds]
     lines += [
         "",
         "Ratios, 2 replicas / 1: the median of the rounds, then each round's value:",
@@ -233,9 +299,16 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
             if throughput and len(throughput) < len(rounds)
             else ""
         ),
-        f"- CPU time per message at 1,000 msg/s: {_median_spread(cpu)} (should not grow with the replica count)",
-        f"- wakeups per message at 1,000 msg/s: {_median_spread(woken)} (each process's event loop wakes for what",
-        "  arrives; split over more processes, each wake-up carries fewer messages)",
+        f"- CPU time per message draining a backlog of {args.backlog:,} records, the 2 replicas one at a time (every",
+        "  batch full and no process competing for the cores: the work done per message, which must not grow with",
+        f"  the replica count): {_median_spread(alone_cpu)}",
+        f"- the same with both replicas draining at once: {_median_spread(drain_cpu)} (two busy processes and",
+        "  nats-server on 2 cores: what a machine without a spare core adds)",
+        f"- backlog drain rate, both replicas at once: {_median_spread(drain_rate)}",
+        f"- CPU time per message at 1,000 msg/s: {_median_spread(cpu)} (a trickle: every process wakes for its",
+        "  share of the arrivals, and a wake-up costs several times the work of one message)",
+        f"- wakeups per message at 1,000 msg/s: {_median_spread(woken)} (split over more processes, each",
+        "  wake-up carries fewer messages)",
         "- CPU time per message at the highest rate both setups sustained in the round (batches fill up, so the",
         f"  per-wake-up cost is shared by more messages): {_median_spread(busy) if busy else 'no rate both sustained'}",
         f"- p95 latency at 1,000 msg/s: {_median_spread(p95)}",
@@ -264,11 +337,12 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--rates",
         type=lambda s: [int(x) for x in s.split(",")],
         default=[1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000],
     )
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--backlog", type=int, default=20_000, help="records stored before each drain")
     asyncio.run(main(parser.parse_args()))
