@@ -1,7 +1,7 @@
 """Scale-out by key: `edgeops serve` with `partitions` on 1 replica against 2 replicas, on loopback.
 
     python benchmarks/runtime_scaleout.py [--seconds 6] [--rounds 5] [--rates 1000,1500,...] [--partitions 6]
-                                          [--backlog 20000]
+                                          [--backlog 20000] [--drains 6]
 
 The input is partitioned as a zone renders it: sensors publish `in.<setup>.<key>` (the window key as the last
 token), nats-server's mapping sends each record to `in.<setup>.p.{{partition(P,1)}}.<key>`, and each partition
@@ -110,7 +110,7 @@ async def create_assets(js: Any, partitions: int) -> None:
             ))  # fmt: skip
 
 
-async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+async def bench(work: Path, args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import nats
 
     server = NatsServer(work / "nats", extra_config=mapping(args.partitions))
@@ -149,10 +149,11 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
 
         for name in SETUPS:  # warm every partition's path
             await run_step(name, 500, 2.0)
+
         rounds: list[dict[str, Any]] = []
         for r in range(args.rounds):
             one_round: dict[str, Any] = {}
-            for name, replicas in SETUPS.items():
+            for name in SETUPS:
                 at_1000 = await run_step(name, 1000, args.seconds)
                 ramp = []
                 for rate in args.rates:
@@ -160,27 +161,42 @@ async def bench(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                     if not sustained(ramp[-1]):
                         break
                 best = max((s["rate"] for s in ramp if sustained(s)), default=0)
-                drains = {}
-                for together in (True, False) if replicas > 1 else (True,):
-                    drains[together] = await drain_backlog(
-                        nc, js, collectors[name], _pids(procs[name]), subjects=subjects[name], records=records,
-                        count=args.backlog, start_id=next_id, together=together,
-                    )  # fmt: skip
-                    next_id += args.backlog + 1
-                one_round[name] = {"at_1000": at_1000, "ramp": ramp, "sustained": best,
-                                   "backlog": drains[True], "backlog_alone": drains.get(False, drains[True])}  # fmt: skip
+                one_round[name] = {"at_1000": at_1000, "ramp": ramp, "sustained": best}
                 print(f"round {r + 1} {name}: 1000/s p95 {at_1000['p95']:.2f} ms, {at_1000['cpu_us']:.0f} µs/msg; "
-                      f"sustained {best}/s ({_steps(ramp)}); backlog of {args.backlog} drained at "
-                      f"{drains[True]['rate']:.0f}/s, {drains[True]['cpu_us']:.0f} µs/msg "
-                      f"({one_round[name]['backlog_alone']['cpu_us']:.0f} one process at a time)", flush=True)  # fmt: skip
+                      f"sustained {best}/s ({_steps(ramp)})", flush=True)  # fmt: skip
             rounds.append(one_round)
+        drains = await backlog_drains(nc, js, collectors, procs, subjects=subjects, records=records, args=args,
+                                      start_id=next_id)  # fmt: skip
         await nc.close()
-        return rounds
+        return rounds, drains
     finally:
         for setup in procs.values():
             for proc in setup:
                 proc.terminate()
         server.stop()
+
+
+async def backlog_drains(nc: Any, js: Any, collectors: dict[str, Collector], procs: dict[str, list[RuntimeProcess]], *,
+                         subjects: dict[str, list[str]], records: list[bytes], args: argparse.Namespace,
+                         start_id: int) -> list[dict[str, Any]]:  # fmt: skip
+    """`args.drains` drains of each kind: 1 replica, 2 replicas at once, 2 replicas one at a time."""
+    drains = []
+    kinds = [("one", True), ("two", True), ("two", False)]  # (setup, every process at once)
+    for d in range(args.drains):
+        one_drain: dict[str, Any] = {}
+        for name, together in kinds[d % 3 :] + kinds[: d % 3]:  # each kind first in turn: drift hits all alike
+            one_drain[name if together else "two_alone"] = await drain_backlog(
+                nc, js, collectors[name], _pids(procs[name]), subjects=subjects[name], records=records,
+                count=args.backlog, start_id=start_id, together=together,
+            )  # fmt: skip
+            start_id += args.backlog + 1
+        drains.append(one_drain)
+        print(f"drain {d + 1}: {_drain_line(one_drain)}", flush=True)
+    return drains
+
+
+def _drain_line(one_drain: dict[str, Any]) -> str:
+    return ", ".join(f"{kind} {d['rate']:.0f}/s {d['cpu_us']:.0f} µs/msg" for kind, d in one_drain.items())
 
 
 def _pids(setup: list[RuntimeProcess]) -> list[int]:
@@ -255,7 +271,9 @@ def _median_spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}x (runs {', '.join(f'{v:.2f}' for v in values)})"
 
 
-def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line: str) -> str:
+def report(
+    rounds: list[dict[str, Any]], drains: list[dict[str, Any]], args: argparse.Namespace, machine_line: str
+) -> str:
     lines = [
         "# Runtime scale-out by key: 1 replica vs 2 (loopback)",
         "",
@@ -264,31 +282,30 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
         "generator, collector, nats-server and every runtime process on the same cores. Per round: 1,000 msg/s for",
         f"{args.seconds:.0f} s, then a ramp ({', '.join(str(r) for r in args.rates)} msg/s, each for",
         f"{max(args.seconds / 2, 3.0):.0f} s) to the highest rate sustained (>= 99% of the results within 2 s, p95 <",
-        f"50 ms), then a backlog of {args.backlog:,} records stored while the setup's processes were stopped (SIGSTOP),",
-        "drained at full speed by every process at once and, for 2 replicas, once more by one process at a time;",
-        f"alternating the setups; {args.rounds} round(s). CPU: every runtime process of the setup and its",
-        "checkpoint writer, per result; wakeups: their voluntary context switches, per result.",
+        f"50 ms), alternating the setups; {args.rounds} round(s). Then {args.drains} backlog drains of each kind: "
+        f"{args.backlog:,}",
+        "records stored while the setup's processes were stopped (SIGSTOP), then drained at full speed, by 1 replica,",
+        "by 2 replicas at once, and by 2 replicas one at a time, each kind first in turn. CPU: every runtime process",
+        "of the setup and its checkpoint writer, per result; wakeups: their voluntary context switches, per result.",
         "`python benchmarks/runtime_scaleout.py` regenerates this file.",
         "",
         "| round | replicas | p50 ms @1k/s | p95 ms @1k/s | CPU µs/msg @1k/s | wakeups/msg @1k/s "
-        "| highest sustained msg/s | backlog drained msg/s | CPU µs/msg draining | the same, one process at a time |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| highest sustained msg/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for i, one_round in enumerate(rounds, 1):
         for name, replicas in SETUPS.items():
             a = one_round[name]["at_1000"]
-            b = one_round[name]["backlog"]
             lines.append(f"| {i} | {replicas} | {a['p50']:.2f} | {a['p95']:.2f} | {a['cpu_us']:.0f} | "
-                         f"{a['wakeups']:.2f} | {one_round[name]['sustained']} | {b['rate']:.0f} | "
-                         f"{b['cpu_us']:.0f} | {one_round[name]['backlog_alone']['cpu_us']:.0f} |")  # fmt: skip
+                         f"{a['wakeups']:.2f} | {one_round[name]['sustained']} |")  # fmt: skip
     throughput = [r["two"]["sustained"] / r["one"]["sustained"] for r in rounds if r["one"]["sustained"]]
     cpu = [r["two"]["at_1000"]["cpu_us"] / r["one"]["at_1000"]["cpu_us"] for r in rounds]
     woken = [r["two"]["at_1000"]["wakeups"] / r["one"]["at_1000"]["wakeups"] for r in rounds]
     p95 = [r["two"]["at_1000"]["p95"] / r["one"]["at_1000"]["p95"] for r in rounds]
     busy = [ratio for r in rounds if (ratio := _cpu_at_shared_peak(r)) is not None]
-    drain_cpu = [r["two"]["backlog"]["cpu_us"] / r["one"]["backlog"]["cpu_us"] for r in rounds]
-    alone_cpu = [r["two"]["backlog_alone"]["cpu_us"] / r["one"]["backlog"]["cpu_us"] for r in rounds]
-    drain_rate = [r["two"]["backlog"]["rate"] / r["one"]["backlog"]["rate"] for r in rounds]
+    drain_cpu = [d["two"]["cpu_us"] / d["one"]["cpu_us"] for d in drains]
+    alone_cpu = [d["two_alone"]["cpu_us"] / d["one"]["cpu_us"] for d in drains]
+    drain_rate = [d["two"]["rate"] / d["one"]["rate"] for d in drains]
     lines += [
         "",
         "Ratios, 2 replicas / 1: the median of the rounds, then each round's value:",
@@ -313,6 +330,17 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
         f"  per-wake-up cost is shared by more messages): {_median_spread(busy) if busy else 'no rate both sustained'}",
         f"- p95 latency at 1,000 msg/s: {_median_spread(p95)}",
         "",
+        "Backlog drains (msg/s drained, CPU µs/msg):",
+        "",
+        "| drain | 1 replica | 2 replicas at once | 2 replicas one at a time |",
+        "|---|---|---|---|",
+        *(
+            f"| {i} | "
+            + " | ".join(f"{d[k]['rate']:.0f}, {d[k]['cpu_us']:.0f}" for k in ("one", "two", "two_alone"))
+            + " |"
+            for i, d in enumerate(drains, 1)
+        ),
+        "",
         "Ramp detail (offered rate: results received / sent, p95 ms):",
         "",
     ]
@@ -327,8 +355,8 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, machine_line:
 async def main(args: argparse.Namespace) -> None:
     machine_line = machine(with_load=True)  # before the run: the load it starts under
     with tempfile.TemporaryDirectory(prefix="edgeops-scaleout-") as tmp:
-        rounds = await bench(Path(tmp), args)
-    text = report(rounds, args, machine_line)
+        rounds, drains = await bench(Path(tmp), args)
+    text = report(rounds, drains, args, machine_line)
     _RESULT.parent.mkdir(parents=True, exist_ok=True)
     _RESULT.write_text(text)
     print(text)
@@ -345,4 +373,5 @@ if __name__ == "__main__":
     )
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--backlog", type=int, default=20_000, help="records stored before each drain")
+    parser.add_argument("--drains", type=int, default=6, help="backlog drains of each kind")
     asyncio.run(main(parser.parse_args()))
