@@ -88,7 +88,9 @@ def start_runtimes(work: Path, url: str, digest: str, window: dict[str, Any], pa
                              result=f"out.{name}", shadow=f"out.{name}.shadow", dead_letter=f"out.{name}.dlq",
                              batching={"max_batch_size": 64, "max_latency_ms": 1.0},
                              state={"stream": "STATE", "subject": f"state.{name}"},
-                             partitions={"count": partitions, "replicas": replicas})  # fmt: skip
+                             # Leases outlast a drain's SIGSTOP: a stopped owner must not be fenced meanwhile.
+                             partitions={"count": partitions, "replicas": replicas,
+                                         "lease_ttl_ms": 120_000, "lease_renew_ms": 5_000})  # fmt: skip
             runtime_config(proc.config_path, url, [dep], home, flush_interval_ms=None)
             proc.start(wait_ready=False)
             procs[name].append(proc)
@@ -167,6 +169,7 @@ async def bench(work: Path, args: argparse.Namespace) -> tuple[list[dict[str, An
             rounds.append(one_round)
         drains = await backlog_drains(nc, js, collectors, procs, subjects=subjects, records=records, args=args,
                                       start_id=next_id)  # fmt: skip
+        next_id += drained_ids(args)
         await nc.close()
         return rounds, drains
     finally:
@@ -179,7 +182,8 @@ async def bench(work: Path, args: argparse.Namespace) -> tuple[list[dict[str, An
 async def backlog_drains(nc: Any, js: Any, collectors: dict[str, Collector], procs: dict[str, list[RuntimeProcess]], *,
                          subjects: dict[str, list[str]], records: list[bytes], args: argparse.Namespace,
                          start_id: int) -> list[dict[str, Any]]:  # fmt: skip
-    """`args.drains` drains of each kind: 1 replica, 2 replicas at once, 2 replicas one at a time."""
+    """`args.drains` drains of each kind: 1 replica, 2 replicas at once, 2 replicas one at a time; their records
+    take the ids from `start_id` on (`drained_ids`)."""
     drains = []
     kinds = [("one", True), ("two", True), ("two", False)]  # (setup, every process at once)
     for d in range(args.drains):
@@ -193,6 +197,11 @@ async def backlog_drains(nc: Any, js: Any, collectors: dict[str, Collector], pro
         drains.append(one_drain)
         print(f"drain {d + 1}: {_drain_line(one_drain)}", flush=True)
     return drains
+
+
+def drained_ids(args: argparse.Namespace) -> int:
+    """How many record ids `backlog_drains` uses: the input stream drops a reused `Nats-Msg-Id` as a duplicate."""
+    return 3 * args.drains * (args.backlog + 1)
 
 
 def _drain_line(one_drain: dict[str, Any]) -> str:
