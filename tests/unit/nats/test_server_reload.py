@@ -12,6 +12,8 @@ from reconciler.app.nats import DirectServer
 from reconciler.core.nats import ServerSettings
 from reconciler.shells.nats import NatsServerConfigError, serverconf
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("host", "url"),
