@@ -16,6 +16,7 @@ import typer
 from reconciler.cli.desired import load_or_exit
 from reconciler.cli.options import (
     EXIT_ERROR,
+    DrainTimeout,
     Kubeconfig,
     Namespace,
     Region,
@@ -23,6 +24,7 @@ from reconciler.cli.options import (
     Rev,
     TrustedKeys,
     ZoneOpt,
+    duration_seconds,
     kubeconfig_path,
 )
 from reconciler.core.load import LoadResult
@@ -59,6 +61,7 @@ def apply_command(
     allow_stream_delete: Annotated[
         bool, typer.Option("--allow-stream-delete", help="delete or recreate JetStream streams that hold messages")
     ] = False,
+    drain_timeout: DrainTimeout = "5m",
     trusted_keys: TrustedKeys = None,
 ) -> None:
     """Plan, apply in stages (namespaces, CRD kinds and RBAC; config; workloads), prune, and wait for health."""
@@ -76,13 +79,16 @@ def apply_command(
     from reconciler.core.render import RenderOptions
     from reconciler.shells.nats import NatsEndpoint
 
+    drain_timeout_s = duration_seconds(drain_timeout, "--drain-timeout")
     load = load_or_exit(repo, rev)
     _refuse_unverified(repo, rev, load, tuple(trusted_keys or ()))
     options = RegionOptions(
         kubeconfig=kubeconfig_path(kubeconfig),
         render=RenderOptions(namespace=namespace),
         apply=ApplyOptions(prune=prune, adopt=adopt, health_timeout_s=health_timeout),
-        nats=NatsOptions(NatsEndpoint(nats), allow_stream_delete=allow_stream_delete) if nats is not None else None,
+        nats=NatsOptions(NatsEndpoint(nats), allow_stream_delete=allow_stream_delete, drain_timeout_s=drain_timeout_s)
+        if nats is not None
+        else None,
     )
     try:
         done = asyncio.run(apply_region(load, region, options, zone, history=repository_history(repo)))

@@ -31,6 +31,14 @@ Kubeconfig = Annotated[
     Path | None,
     typer.Option("--kubeconfig", help="kubeconfig holding a context per zone (default: $KUBECONFIG)"),
 ]
+DrainTimeout = Annotated[
+    str,
+    typer.Option(
+        "--drain-timeout",
+        help="with --nats: how long a removed track's consumer may hold records without progress before they"
+        " are abandoned and it is deleted, e.g. 5m",
+    ),
+]
 TrustedKeys = Annotated[
     list[Path] | None,
     typer.Option(
@@ -122,3 +130,19 @@ def option_group(name: str, group: type[Any]) -> Callable[[Callable[..., R]], Ca
         return run
 
     return decorate
+
+
+def duration_seconds(text: str, option: str) -> float:
+    """A positive duration such as '30s' or '5m', in seconds; a usage error naming `option` and the value
+    otherwise."""
+    from datetime import timedelta
+
+    from reconciler.core.spec import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=f"'{option}'") from error
+    if not isinstance(value, timedelta) or value.total_seconds() <= 0:
+        raise typer.BadParameter(f"{text!r} is not a positive duration such as '30s' or '5m'", param_hint=f"'{option}'")
+    return value.total_seconds()

@@ -17,7 +17,16 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.options import EXIT_ERROR, Kubeconfig, Namespace, Region, TrustedKeys, kubeconfig_path
+from reconciler.cli.options import (
+    EXIT_ERROR,
+    DrainTimeout,
+    Kubeconfig,
+    Namespace,
+    Region,
+    TrustedKeys,
+    duration_seconds,
+    kubeconfig_path,
+)
 
 EXIT_NOT_SYNCED = 4
 
@@ -27,20 +36,6 @@ def register(app: typer.Typer) -> None:
         "reconcile",
         help="Run the region loop.\n\nExit codes: 0 stopped (or --once and all Synced); 1 error; 4 --once and some zone not Synced.",
     )(reconcile_command)
-
-
-def _seconds(text: str) -> float:
-    from reconciler.core.spec import parse_duration
-
-    try:
-        value = parse_duration(text)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from error
-    from datetime import timedelta
-
-    if not isinstance(value, timedelta) or value.total_seconds() <= 0:
-        raise typer.BadParameter(f"{text!r} is not a positive duration such as '30s' or '5m'")
-    return value.total_seconds()
 
 
 def reconcile_command(
@@ -80,14 +75,7 @@ def reconcile_command(
     allow_stream_delete: Annotated[
         bool, typer.Option("--allow-stream-delete", help="with --nats: delete streams that still hold messages")
     ] = False,
-    drain_timeout: Annotated[
-        str,
-        typer.Option(
-            "--drain-timeout",
-            help="with --nats: how long a removed track's consumer may hold records without progress before they"
-            " are abandoned and it is deleted, e.g. 5m",
-        ),
-    ] = "5m",
+    drain_timeout: DrainTimeout = "5m",
     nudge_nats: Annotated[
         str | None,
         typer.Option(
@@ -119,6 +107,10 @@ def reconcile_command(
     from reconciler.shells.kube import KubeConfigError
     from reconciler.shells.nats import NatsEndpoint
 
+    interval_s, drain_timeout_s = (
+        duration_seconds(interval, "--interval"),
+        duration_seconds(drain_timeout, "--drain-timeout"),
+    )
     nudge_hub = nudge_nats or nats
     metrics = LoopMetrics(region)
     notifier = Notifier(
@@ -130,14 +122,16 @@ def reconcile_command(
         region=region,
         repo=repo,
         branch=branch,
-        interval_s=_seconds(interval),
+        interval_s=interval_s,
         region_options=RegionOptions(
             kubeconfig=kubeconfig_path(kubeconfig),
             render=RenderOptions(namespace=namespace),
             apply=ApplyOptions(health_timeout_s=health_timeout),
             concurrency=concurrency,
             nats=NatsOptions(
-                NatsEndpoint(nats), allow_stream_delete=allow_stream_delete, drain_timeout_s=_seconds(drain_timeout)
+                NatsEndpoint(nats),
+                allow_stream_delete=allow_stream_delete,
+                drain_timeout_s=drain_timeout_s,
             )
             if nats is not None
             else None,
