@@ -7,9 +7,11 @@ the same thing everywhere.
 Every zone of the region (or `zone` alone, or those `only` lets through), at most `concurrency` at once:
 
     a paused zone: its basis read from its inventory and loaded from `history`, the branch's rollbacks applied
-    with NATS: the JetStream assets it lacks created, and its retired consumers still holding records read
+    with NATS: the JetStream assets it lacks created (a paused zone: none), and its retired consumers still
+        holding records read
     staged server-side apply, prune and health (`apply_zone`, in a worker thread); the workload objects of a
-        track whose retired consumers hold records are not pruned yet, so its runtime drains them
+        track whose retired consumers hold records are not pruned yet, so its runtime drains them; when NATS
+        could not be read, no track's objects are pruned (any of them might hold records)
     with NATS: the zone's JetStream assets through the hub, folded into the zone's result (`merge_zone_result`);
         a draining zone is Progressing and says so, and the region loop comes back soon
 
@@ -45,6 +47,7 @@ from reconciler.core.plan import (
     ZoneStatus,
     merge_zone_result,
 )
+from reconciler.core.render import EVERY_TRACK
 from reconciler.core.spec import FleetSpec
 from reconciler.shells.kube import KubeConfigError, KubeError, Unreachable
 
@@ -166,15 +169,16 @@ async def apply_region(
             if stopping():
                 return None
             created, keep = ChangeSet(), frozenset[tuple[str, str]]()
-            if opts.nats is not None and target.rendered is not None:
-                first = await _new_assets_first(load, target, opts.nats)
-                created, keep = first.changes, _draining_tracks(target.zone, first)
+            if opts.nats is not None:
+                first = await _before_apply(load, target, opts.nats)
+                created, keep = (first.changes if target.rendered is not None else ChangeSet()), _held(first)
             result, spec = await asyncio.to_thread(kubernetes, target, keep)
             nats = None
             if opts.nats is not None and spec is not None:
                 nats = await _zone_nats(spec, result, opts.nats)
                 nats = dataclasses.replace(nats, changes=created + nats.changes)
-            return result, nats, bool(keep)
+            # Unknown holdings (NATS unreadable) do not bring the loop back soon: the next pass reads NATS afresh.
+            return result, nats, bool(keep) and keep is not EVERY_TRACK
 
     visited = [done for done in await asyncio.gather(*(one(t) for t in visits)) if done is not None]
     hub = None
@@ -188,33 +192,42 @@ async def apply_region(
     )
 
 
-async def _new_assets_first(load: LoadResult, target: ZoneTarget, options: NatsOptions) -> NatsZoneResult:
+async def _before_apply(load: LoadResult, target: ZoneTarget, options: NatsOptions) -> NatsZoneResult:
     """Before a zone's Kubernetes apply, create the JetStream assets it lacks (nothing else: no update, no delete).
     The apply moves the zone's NATS mapping (its HelmChart), and the input stream keeps a record only for the
     consumers whose filter it matches (interest retention): a new canary's consumer created after the apply and
     its health wait would miss every record routed to the canary until then. Deletions stay after the apply, when
     the mapping no longer routes to them, and a retired consumer that still holds records is kept (draining) —
     the same read says which, so the apply keeps that track's workload too. One attempt; the pass after the apply
-    retries and reports failures. Its changes are the assets it created (reported with the pass's NATS changes)."""
+    retries and reports failures. Its changes are the assets it created (reported with the pass's NATS changes).
+
+    A paused zone creates nothing (what it will run is known only inside its apply, from its basis): the read
+    alone, against the branch, says which retired consumers hold records. A consumer the branch retires and the
+    paused zone still runs is named too, which keeps nothing the paused zone would prune."""
     spec = spec_of(load)
     zone = spec.zone(target.zone)
     if zone is None:
         return NatsZoneResult(target.zone, NatsStatus.READY, ChangeSet())
+    paused = target.rendered is None
     return await apply_nats(
         spec,
         zone,
         through_hub(options.hub, zone),
         revision=target.revision,
+        write=not paused,
         retry=ONCE,
-        create_only=True,
+        create_only=not paused,
         drain=options.drain,
     )
 
 
-def _draining_tracks(zone: str, nats: NatsZoneResult) -> frozenset[tuple[str, str]]:
-    """The (model, track) pairs whose retired consumers still hold records; an unreachable NATS names none (its
-    consumers are not deleted either: the pass after the apply cannot reach it, or reads them afresh)."""
-    served = (consumer_track(zone, c.stream, c.durable) for c in nats.draining)
+def _held(before: NatsZoneResult) -> frozenset[tuple[str, str]]:
+    """The (model, track) pairs whose objects the apply must not prune: those whose retired consumers still hold
+    records; every track's when NATS could not be read, since any of them might (the next pass that reads NATS
+    prunes what is drained by then)."""
+    if before.status is not NatsStatus.READY:
+        return EVERY_TRACK
+    served = (consumer_track(before.zone, c.stream, c.durable) for c in before.draining)
     return frozenset((model, track.value) for model, track in (s for s in served if s is not None))
 
 

@@ -7,6 +7,7 @@ for manifest in rendered: manifest.to_yaml()        # byte-identical for the sam
 from reconciler.core.render.labels import (
     CONTENT_HASH,
     DEFAULT_NAMESPACE,
+    EVERY_TRACK,
     INVENTORY,
     MANAGED_BY,
     MANAGED_BY_VALUE,
@@ -36,6 +37,7 @@ from reconciler.core.render.zone import (
 __all__ = [
     "CONTENT_HASH",
     "DEFAULT_NAMESPACE",
+    "EVERY_TRACK",
     "INVENTORY",
     "MANAGED_BY",
     "MANAGED_BY_VALUE",

@@ -38,12 +38,16 @@ def is_ours(labels: dict[str, str] | None) -> bool:
     return (labels or {}).get(MANAGED_BY) == MANAGED_BY_VALUE
 
 
+# Held tracks when which ones hold records is unknown (NATS could not be read): every track's objects are held.
+EVERY_TRACK: frozenset[tuple[str, str]] = frozenset({("*", "*")})
+
+
 def held_track(labels: dict[str, str] | None, tracks: frozenset[tuple[str, str]]) -> bool:
-    """Whether an object belongs to one of `tracks` ((model, track) pairs) by the labels every object of a
-    model's track carries (`ownership_labels`); zone-wide objects never do."""
+    """Whether an object belongs to one of `tracks` ((model, track) pairs; `EVERY_TRACK`: any) by the labels every
+    object of a model's track carries (`ownership_labels`); zone-wide objects never do."""
     found = labels or {}
     model, track = found.get(MODEL), found.get(TRACK)
-    return bool(model) and track is not None and (model, track) in tracks
+    return bool(model) and track is not None and (tracks is EVERY_TRACK or (model, track) in tracks)
 
 
 def deployment_name(model: str, track: str) -> str:

@@ -42,7 +42,7 @@ from reconciler.core.plan import (
     plan_jetstream,
     retire,
 )
-from reconciler.core.render import MODEL, TRACK, held_track
+from reconciler.core.render import EVERY_TRACK, MODEL, TRACK, held_track
 from runtime import Track
 
 pytestmark = pytest.mark.unit
@@ -218,6 +218,17 @@ def test_abandoned_records_are_named_in_the_result() -> None:
 )
 def test_held_track_selects_the_objects_of_a_draining_track(labels: dict[str, str] | None, held: bool) -> None:
     assert held_track(labels, frozenset({("fraud-scoring", "canary")})) is held
+
+
+@given(
+    model=st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True), track=st.sampled_from(["stable", "canary", "shadow"])
+)
+def test_every_track_holds_any_track_object_and_never_a_zone_wide_one(model: str, track: str) -> None:
+    """NATS unread: every object of some model's track is held, whatever its name; zone-wide objects never are."""
+    assert held_track({MODEL: model, TRACK: track}, EVERY_TRACK)
+    assert not held_track({MODEL: "", TRACK: track}, EVERY_TRACK)
+    assert not held_track({MODEL: model}, EVERY_TRACK)
+    assert not held_track({MODEL: "*", TRACK: "*"}, frozenset({("fraud-scoring", "canary")}))
 
 
 @given(held=st.integers(0, 1000), age=idle_s)
