@@ -15,6 +15,7 @@ rolls back while its consumer holds records: the rollback keeps the canary's obj
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -50,6 +51,14 @@ def _load(env: ReconcileEnv, *, canary: bool) -> LoadResult:
     load: LoadResult = env.write([ZoneDef(ZONE, "zone-a", models=(model,))])
     assert load.spec is not None, load.problems
     return load
+
+
+@pytest.fixture
+async def admin(nats_fleet: NatsFleet) -> AsyncIterator[Any]:
+    """A client of the zone's own server, for the records and the consumers."""
+    client = await connect(nats_fleet.endpoint(ZONE))
+    yield client
+    await client.close()
 
 
 def _canary_objects(env: ReconcileEnv, load: LoadResult) -> list[ObjectRef]:
@@ -130,90 +139,78 @@ async def _canary_with_records(
 
 @pytest.mark.timeout(300)
 async def test_a_removed_canary_drains_its_records_before_it_is_pruned(
-    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet
+    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet, admin: Any
 ) -> None:
-    admin = await connect(nats_fleet.endpoint(ZONE))
-    try:
-        refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
-        stable_only = _load(reconcile_env, canary=False)
+    refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
+    stable_only = _load(reconcile_env, canary=False)
 
-        result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
-        assert result.status is ZoneStatus.PROGRESSING, result.message
-        assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
-        assert "kept while their track drains: " in result.message
-        assert f"Deployment/{reconcile_env.namespace}/{MODEL_NAME}-canary" in result.message
-        assert loop.next_wait_s == 2.0  # soon, not the 60 s interval
-        assert _existing(reconcile_env, refs) == refs  # the runtime keeps its Deployment, ConfigMap, ...
-        assert CANARY_DURABLE in await _consumers(admin)
-        assert await _held(admin) == RECORDS
+    result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
+    assert result.status is ZoneStatus.PROGRESSING, result.message
+    assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
+    assert "kept while their track drains: " in result.message
+    assert f"Deployment/{reconcile_env.namespace}/{MODEL_NAME}-canary" in result.message
+    assert loop.next_wait_s == 2.0  # soon, not the 60 s interval
+    assert _existing(reconcile_env, refs) == refs  # the runtime keeps its Deployment, ConfigMap, ...
+    assert CANARY_DURABLE in await _consumers(admin)
+    assert await _held(admin) == RECORDS
 
-        await _drain_as_the_canary_runtime(admin)
+    await _drain_as_the_canary_runtime(admin)
 
-        result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
-        assert result.status is ZoneStatus.SYNCED, result.message
-        assert loop.next_wait_s == 60.0
-        assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
-        # The objects kept a pass ago stayed in the inventory, so this pass pruned them.
-        assert _existing(reconcile_env, refs) == []
-    finally:
-        await admin.close()
+    result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only)
+    assert result.status is ZoneStatus.SYNCED, result.message
+    assert loop.next_wait_s == 60.0
+    assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
+    # The objects kept a pass ago stayed in the inventory, so this pass pruned them.
+    assert _existing(reconcile_env, refs) == []
 
 
 @pytest.mark.timeout(300)
 async def test_records_without_progress_are_abandoned_after_the_drain_timeout(
-    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet
+    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet, admin: Any
 ) -> None:
-    admin = await connect(nats_fleet.endpoint(ZONE))
-    try:
-        refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
-        # No runtime ever takes them; with a drain timeout of 0 s, no progress is already too long.
-        done = await _pass(reconcile_env, nats_fleet, _load(reconcile_env, canary=False), 0.0)
-        result = _zone(done)
-        assert f"abandoned {RECORDS} records of canary {MODEL_NAME}" in result.message, result.message
-        assert "drain timeout" in result.message
-        assert not done.draining
-        assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
-        assert _existing(reconcile_env, refs) == []
-    finally:
-        await admin.close()
+    refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
+    # No runtime ever takes them; with a drain timeout of 0 s, no progress is already too long.
+    done = await _pass(reconcile_env, nats_fleet, _load(reconcile_env, canary=False), 0.0)
+    result = _zone(done)
+    assert f"abandoned {RECORDS} records of canary {MODEL_NAME}" in result.message, result.message
+    assert "drain timeout" in result.message
+    assert not done.draining
+    assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
+    assert _existing(reconcile_env, refs) == []
 
 
 @pytest.mark.timeout(300)
 async def test_nats_unreachable_before_the_apply_keeps_every_track(
-    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet
+    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet, admin: Any
 ) -> None:
-    admin = await connect(nats_fleet.endpoint(ZONE))
-    try:
-        refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
-        stable_only = _load(reconcile_env, canary=False)
-        away = _options(reconcile_env, nats_fleet, 300.0)
-        assert away.nats is not None
-        away = dataclasses.replace(
-            away,
-            nats=dataclasses.replace(away.nats, hub=NatsEndpoint(f"nats://127.0.0.1:{free_port()}", timeout_s=1.0)),
-        )
+    refs = await _canary_with_records(reconcile_env, nats_fleet, admin)
+    stable_only = _load(reconcile_env, canary=False)
+    away = _options(reconcile_env, nats_fleet, 300.0)
+    assert away.nats is not None
+    away = dataclasses.replace(
+        away,
+        nats=dataclasses.replace(away.nats, hub=NatsEndpoint(f"nats://127.0.0.1:{free_port()}", timeout_s=1.0)),
+    )
 
-        result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only, away)
-        assert result.status is not ZoneStatus.SYNCED, result.message
-        assert "kept while their track drains: " in result.message
-        assert _existing(reconcile_env, refs) == refs  # nothing of the canary pruned blind
-        assert loop.next_wait_s == 60.0  # NATS is away: coming back sooner would not tell more
-        assert await _held(admin) == RECORDS
+    result, loop = await _loop_pass(reconcile_env, nats_fleet, stable_only, away)
+    assert result.status is not ZoneStatus.SYNCED, result.message
+    assert "kept while their track drains: " in result.message
+    assert _existing(reconcile_env, refs) == refs  # nothing of the canary pruned blind
+    assert loop.next_wait_s == 60.0  # NATS is away: coming back sooner would not tell more
+    assert await _held(admin) == RECORDS
 
-        result, _ = await _loop_pass(reconcile_env, nats_fleet, stable_only)  # NATS back: the drain as usual
-        assert result.status is ZoneStatus.PROGRESSING, result.message
-        assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
-        await _drain_as_the_canary_runtime(admin)
-        result, _ = await _loop_pass(reconcile_env, nats_fleet, stable_only)
-        assert result.status is ZoneStatus.SYNCED, result.message
-        assert _existing(reconcile_env, refs) == []
-    finally:
-        await admin.close()
+    result, _ = await _loop_pass(reconcile_env, nats_fleet, stable_only)  # NATS back: the drain as usual
+    assert result.status is ZoneStatus.PROGRESSING, result.message
+    assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
+    await _drain_as_the_canary_runtime(admin)
+    result, _ = await _loop_pass(reconcile_env, nats_fleet, stable_only)
+    assert result.status is ZoneStatus.SYNCED, result.message
+    assert _existing(reconcile_env, refs) == []
 
 
 @pytest.mark.timeout(300)
 async def test_a_paused_zone_drains_a_rolled_back_canary_before_it_is_pruned(
-    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet
+    reconcile_env: ReconcileEnv, nats_fleet: NatsFleet, admin: Any
 ) -> None:
     env = reconcile_env
 
@@ -229,21 +226,17 @@ async def test_a_paused_zone_drains_a_rolled_back_canary_before_it_is_pruned(
         return _zone(done)
 
     history = repository_history(env.root)
-    admin = await connect(nats_fleet.endpoint(ZONE))
-    try:
-        refs = await _canary_with_records(env, nats_fleet, admin, commit(canary=True, paused=False))
-        rolled_back = commit(canary=False, paused=True)
+    refs = await _canary_with_records(env, nats_fleet, admin, commit(canary=True, paused=False))
+    rolled_back = commit(canary=False, paused=True)
 
-        result = await paused_pass(rolled_back)
-        assert "paused at " in result.message, result.message
-        assert "kept while their track drains: " in result.message
-        assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
-        assert _existing(env, refs) == refs
-        assert CANARY_DURABLE in await _consumers(admin)
+    result = await paused_pass(rolled_back)
+    assert "paused at " in result.message, result.message
+    assert "kept while their track drains: " in result.message
+    assert f"draining canary {MODEL_NAME}: {RECORDS} records" in result.message
+    assert _existing(env, refs) == refs
+    assert CANARY_DURABLE in await _consumers(admin)
 
-        await _drain_as_the_canary_runtime(admin)
-        result = await paused_pass(rolled_back)
-        assert _existing(env, refs) == [], result.message  # drained: the rollback is carried out
-        assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
-    finally:
-        await admin.close()
+    await _drain_as_the_canary_runtime(admin)
+    result = await paused_pass(rolled_back)
+    assert _existing(env, refs) == [], result.message  # drained: the rollback is carried out
+    assert await _consumers(admin) == {f"{MODEL_NAME}-stable"}
