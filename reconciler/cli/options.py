@@ -1,7 +1,8 @@
 """The options more than one command takes, each defined once, the exit codes every command shares, and
 `option_group`, which lets a set of options several commands take be declared once as a dataclass.
 
-Imports nothing below the CLI, so that `edgeops serve` (installed with the runtime extra only) can use it.
+Imports nothing below the CLI at module level (`duration_seconds` reads durations with the spec's parser when called),
+so that `edgeops serve` (installed with the runtime extra only) can use it.
 """
 
 from __future__ import annotations
