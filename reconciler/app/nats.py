@@ -3,8 +3,9 @@ servers run directly the config file plus a reload signal. `apply_nats` and `app
 plan only); `plan_nats` and `plan_region_nats` are their planning faces for `edgeops plan --nats`.
 
 Results never raise for an unreachable server: `NatsZoneResult.status` is `Degraded` with the error, so the
-region pass marks that zone and moves on (one zone never blocks the others). Unreachable servers are retried with
-backoff inside one pass (`RetryPolicy`); the region loop's next pass retries again.
+region pass marks that zone and moves on (one zone never blocks the others). Unreachable servers, and refused
+logins (a server reloading its config refuses logins for a moment), are retried with backoff inside one pass
+(`RetryPolicy`); the region loop's next pass retries again.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from reconciler.shells.nats import (
     JetStreamAdmin,
     NatsEndpoint,
     NatsError,
+    NatsLoginRefused,
     NatsServerConfigError,
     NatsUnreachable,
     read_config,
@@ -205,7 +207,7 @@ async def _with_retries(
                 drain=drain,
                 create_only=create_only,
             )
-        except NatsUnreachable as exc:
+        except (NatsUnreachable, NatsLoginRefused) as exc:  # a refused login may be a reload under way: retried
             last = exc
             if attempt + 1 < retry.attempts:
                 await asyncio.sleep(delay)
@@ -222,7 +224,8 @@ async def _with_retries(
             for note in drain_notes(name, dataclasses.replace(done, draining=())):
                 log.error("records abandoned: %s", note, extra={"zone": name, "detail": note})
         return done
-    return NatsZoneResult(name, NatsStatus.DEGRADED, ChangeSet(before), f"NATS unreachable: {last}")
+    what = "NATS refused the login" if isinstance(last, NatsLoginRefused) else "NATS unreachable"
+    return NatsZoneResult(name, NatsStatus.DEGRADED, ChangeSet(before), f"{what}: {last}")
 
 
 async def apply_nats(

@@ -2,6 +2,7 @@
 
 NatsError                      anything that went wrong talking to NATS or managing a server's config
 ├── NatsUnreachable            no connection, a timeout, or no JetStream answering in that domain
+├── NatsLoginRefused           the server refused the login: wrong credentials, or users being reloaded
 ├── NatsApiError               the server refused a JetStream API request (`code`, `err_code`, `description`)
 └── NatsServerConfigError      a config file could not be written or the server could not be signalled
 """
@@ -18,6 +19,11 @@ class NatsError(Exception):
 
 class NatsUnreachable(NatsError):
     """The server (or the JetStream domain behind a leafnode) did not answer."""
+
+
+class NatsLoginRefused(NatsError):
+    """The server answered the login with 'Authorization Violation': the credentials are wrong, or the server was
+    swapping its users and accounts (a config reload, which refuses logins for a moment) when we connected."""
 
 
 class NatsApiError(NatsError):
@@ -56,6 +62,8 @@ def wrap_client_error(exc: BaseException, doing: str) -> NatsError:
             err_code=exc.err_code,
             description=exc.description or "",
         )
+    if isinstance(exc, nats.errors.AuthorizationError) or "Authorization Violation" in str(exc):
+        return NatsLoginRefused(f"{doing}: the server refused the login (Authorization Violation)")
     if isinstance(exc, _UNREACHABLE):
         return NatsUnreachable(f"{doing}: {type(exc).__name__}: {exc or 'no answer in time'}")
     return NatsError(f"{doing}: {type(exc).__name__}: {exc}")

@@ -4,16 +4,19 @@ Matrix: every apply that rewrites the config returns only once the server has ap
 right after (the JetStream step of the same apply, the runtime, a sensor) is never refused while users and
 accounts are being swapped | a config the server refuses to reload (a listen port change needs a restart) is
 reported as Degraded with the reason, the file is put back to what the server runs, the server keeps serving, and
-the next pass tries and reports it again.
+the next pass tries and reports it again | a refused login (what a client meets during a reload the reconciler
+does not control, the NATS chart's reloader on K3s) is retried within the pass like an unreachable server, and a
+wrong password ends Degraded saying the login was refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
-from reconciler.app.nats import DirectServer, NatsStatus, apply_nats
+from reconciler.app.nats import DirectServer, NatsStatus, RetryPolicy, apply_nats
 from reconciler.core.nats import naming
 from reconciler.core.plan import Action
 from reconciler.core.spec import Zone
@@ -72,3 +75,17 @@ async def test_a_refused_reload_is_reported_and_the_server_keeps_serving(nats_fl
         assert (await nc.jetstream().account_info()).streams >= 1
     finally:
         await nc.close()
+
+
+async def test_a_refused_login_is_retried_then_reported(nats_fleet: NatsFleet) -> None:
+    wrong = dataclasses.replace(nats_fleet.endpoint(ZONE), password="not-the-password")
+    retry = RetryPolicy(attempts=3, first_delay_s=0.3, max_delay_s=1.0)
+    started = time.monotonic()
+
+    result = await apply_nats(nats_fleet.spec, nats_fleet.zone(ZONE), wrong, revision="r1", retry=retry)
+
+    assert result.status is NatsStatus.DEGRADED
+    assert result.error is not None
+    assert result.error.startswith("NATS refused the login: "), result.error
+    assert "Authorization Violation" in result.error
+    assert time.monotonic() - started >= 0.3 + 0.6  # retried with backoff, as a reload would need

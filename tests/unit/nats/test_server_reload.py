@@ -1,16 +1,19 @@
-"""Reloading a directly run nats-server, without a server: where its monitor is found, and that nothing is
-signalled when the load time cannot be read first (a reload could then never be confirmed). The reload itself runs
-against real servers in tests/integration/nats/test_server_reload.py."""
+"""Reloading a directly run nats-server, without a server: where its monitor is found, that nothing is signalled
+when the load time cannot be read first (a reload could then never be confirmed), and that a refused login (what a
+client meets during a reload) is told apart from other errors, whichever way nats-py reports it. The reload
+itself runs against real servers in tests/integration/nats/test_server_reload.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import nats.errors
 import pytest
 
 from reconciler.app.nats import DirectServer
 from reconciler.core.nats import ServerSettings
-from reconciler.shells.nats import NatsServerConfigError, serverconf
+from reconciler.shells.nats import NatsError, NatsLoginRefused, NatsServerConfigError, NatsUnreachable, serverconf
+from reconciler.shells.nats.errors import wrap_client_error
 
 pytestmark = pytest.mark.unit
 
@@ -39,3 +42,25 @@ async def test_no_signal_when_the_monitor_cannot_be_read(monkeypatch: pytest.Mon
 
     assert monitor in str(caught.value)
     assert signalled == []
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [nats.errors.AuthorizationError(), nats.errors.Error("nats: 'Authorization Violation'")],
+    ids=["while connected", "at the handshake"],
+)
+def test_a_refused_login_is_its_own_error(raised: Exception) -> None:
+    error = wrap_client_error(raised, "connect to nats://127.0.0.1:4222")
+    assert isinstance(error, NatsLoginRefused)
+    assert str(error) == "connect to nats://127.0.0.1:4222: the server refused the login (Authorization Violation)"
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (nats.errors.NoServersError(), NatsUnreachable),
+        (nats.errors.Error("nats: 'Permissions Violation for Publish to \"x\"'"), NatsError),
+    ],
+)
+def test_other_errors_are_not_a_refused_login(raised: Exception, kind: type[NatsError]) -> None:
+    assert type(wrap_client_error(raised, "connect")) is kind
