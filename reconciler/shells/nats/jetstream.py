@@ -8,18 +8,17 @@ renders and compares; nats-py's dataclasses are only the transport.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import nats
 from nats.js import api
 
 from reconciler.core.nats import MANAGED_BY, MANAGER, REVISION, js_api_prefix
 from reconciler.core.plan import LiveConsumer, LiveJetStream, LiveStream, Op, Step
+from reconciler.shells.nats.connect import open_client
 from reconciler.shells.nats.errors import NatsError, wrap_client_error
 
 
@@ -78,7 +77,7 @@ class JetStreamAdmin:
             options["password"] = endpoint.password or ""
         try:
             # nats-py keeps retrying a refused first connection on its own; bound it so a down zone fails fast.
-            nc = await asyncio.wait_for(nats.connect(**options), timeout=endpoint.timeout_s * 2)
+            nc = await open_client(options, timeout_s=endpoint.timeout_s * 2)
         except Exception as exc:
             raise wrap_client_error(exc, f"connect to {endpoint.url}") from exc
         return cls(nc, endpoint)

@@ -11,15 +11,13 @@ headers); nats-py's `Msg` stays inside. How it connects (`Reconnect`):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-import nats
-
+from reconciler.shells.nats.connect import open_client
 from reconciler.shells.nats.errors import wrap_client_error
 from reconciler.shells.nats.jetstream import NatsEndpoint
 
@@ -63,11 +61,7 @@ class NatsClient:
                 _quiet(), allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=endpoint.timeout_s
             )
         try:
-            connecting = nats.connect(**options)
-            if reconnect is Reconnect.NEVER:
-                nc = await asyncio.wait_for(connecting, timeout=endpoint.timeout_s * 2)
-            else:
-                nc = await connecting
+            nc = await open_client(options, endpoint.timeout_s * 2 if reconnect is Reconnect.NEVER else None)
         except Exception as exc:
             raise wrap_client_error(exc, f"connect to {endpoint.url}") from exc
         return cls(nc, endpoint)
